@@ -1,0 +1,50 @@
+"""`EncodedInteractions`: interactions as vocabulary indices, ready for training and scoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jointrec.data.interactions import Interactions
+from jointrec.data.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class EncodedInteractions:
+    """Parallel columns of user and item indices (0 = unknown) and ratings in stars.
+
+    Example:
+        >>> v = Vocabulary(np.array([7, 8]))
+        >>> x = Interactions(np.array([7, 9]), np.array([8, 8]), np.array([5.0, 1.0]))
+        >>> e = encode(x, v, v)
+        >>> e.user.tolist(), e.labels().tolist()
+        ([1, 0], [1.0, 0.0])
+    """
+
+    user: np.ndarray
+    item: np.ndarray
+    rating: np.ndarray | None
+    rating_scale: tuple[float, float] = (1.0, 5.0)
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+    def labels(self) -> np.ndarray:
+        """Ratings mapped to ``[0, 1]``: ``(r - low) / (high - low)`` (all 1 without ratings)."""
+        if self.rating is None:
+            return np.ones(len(self.user), dtype=np.float32)
+        low, high = self.rating_scale
+        return ((self.rating - low) / (high - low)).astype(np.float32)
+
+    def take(self, rows: np.ndarray) -> EncodedInteractions:
+        """Rows ``rows`` only."""
+        return EncodedInteractions(self.user[rows], self.item[rows],
+                                   None if self.rating is None else self.rating[rows],
+                                   self.rating_scale)
+
+
+def encode(x: Interactions, users: Vocabulary, items: Vocabulary) -> EncodedInteractions:
+    """Maps raw ids to indices (unknown ids to 0)."""
+    return EncodedInteractions(users.encode(x.user), items.encode(x.item), x.rating,
+                               x.rating_scale)

@@ -1,0 +1,140 @@
+"""`evaluate`: one report of rating and ranking quality for any `Scorer`.
+
+Ranking metrics are computed over the full catalogue with each user's training items removed
+(unless ``exclude_seen=False``), per user, then averaged over users with at least one relevant
+test item. The tutorial's own metric is reported too, as the tutorial defines it.
+
+Example:
+    >>> report = evaluate(scorer, train, test, EvalConfig())  # doctest: +SKIP
+    >>> report["recall@10"], report["rmse"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jointrec.config import EvalConfig
+from jointrec.data.encoded import EncodedInteractions
+from jointrec.evaluation.metrics import mae, rmse
+from jointrec.retrieval.exact import top_k_rows
+from jointrec.retrieval.seen import SeenItems
+from jointrec.scoring import Scorer
+
+RATING_CHUNK = 1 << 16
+
+
+def evaluate(scorer: Scorer, train: EncodedInteractions, test: EncodedInteractions,
+             config: EvalConfig = EvalConfig()) -> dict[str, float]:
+    """Evaluates ``scorer`` on ``test`` given the ``train`` interactions it was fitted on.
+
+    Args:
+        scorer: The model.
+        train: Training interactions (their items are excluded from rankings).
+        test: Test interactions with ratings.
+        config: Cut-offs, relevance threshold and chunking.
+
+    Returns:
+        A flat dict: ``rmse``, ``mae`` (stars) and ``rmse_label`` (on the ``[0, 1]`` label)
+        when the scorer rates; ``tutorial_top{k}_accuracy``, ``recall@k`` for each k,
+        ``ndcg@10``, ``map@10``, ``mrr``, ``hr@10`` (5-star test items) and ``coverage@10``
+        when it retrieves; plus ``test_pairs`` and ``users_evaluated``.
+    """
+    report: dict[str, float] = {"test_pairs": float(len(test))}
+    if scorer.can_rate and test.rating is not None:
+        report.update(rating_metrics(scorer, test))
+    if scorer.can_retrieve:
+        report.update(ranking_metrics(scorer, train, test, config))
+    return report
+
+
+def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float]:
+    """RMSE and MAE in stars, and RMSE on the normalised label."""
+    assert test.rating is not None
+    predicted = np.concatenate([
+        scorer.predict_ratings(test.user[lo:lo + RATING_CHUNK], test.item[lo:lo + RATING_CHUNK])
+        for lo in range(0, len(test), RATING_CHUNK)
+    ])
+    low, high = test.rating_scale
+    error = rmse(predicted, test.rating)
+    return {"rmse": error, "mae": mae(predicted, test.rating), "rmse_label": error / (high - low)}
+
+
+def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> SeenItems:
+    return SeenItems(users, items, num_users)
+
+
+def ranking_metrics(scorer: Scorer, train: EncodedInteractions, test: EncodedInteractions,
+                    config: EvalConfig) -> dict[str, float]:
+    """Ranking metrics, vectorised over chunks of users."""
+    num_users = int(max(train.user.max(initial=0), test.user.max(initial=0))) + 1
+    seen = _csr(train.user, train.item, num_users)
+    known = (test.user > 0) & (test.item > 0)
+    rating = test.rating if test.rating is not None else np.full(len(test), np.inf)
+    top_rating = test.rating_scale[1]
+    relevant = _csr(test.user[known & (rating >= config.relevance_min_rating)],
+                    test.item[known & (rating >= config.relevance_min_rating)], num_users)
+    five_star = _csr(test.user[known & (rating >= top_rating)],
+                     test.item[known & (rating >= top_rating)], num_users)
+    users = np.flatnonzero((relevant.counts(np.arange(num_users)) > 0)
+                           | (five_star.counts(np.arange(num_users)) > 0))
+    users = users[users > 0]
+    k_max = max(max(config.ks), 10, config.tutorial_k)
+    sums: dict[str, float] = {}
+    counts = {"relevant": 0, "five_star": 0}
+    tutorial_hits = 0
+    covered = np.zeros(scorer.num_items, dtype=bool)
+    discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
+    for lo in range(0, len(users), config.user_chunk):
+        batch = users[lo:lo + config.user_chunk]
+        scores = np.array(scorer.score_users(batch), dtype=np.float32, copy=True)
+        scores[:, 0] = -np.inf
+        # The tutorial's metric: unfiltered top-k, hit per 5-star test pair.
+        tutorial_top = top_k_rows(scores, config.tutorial_k)
+        rows, cols = five_star.coordinates(batch)
+        tutorial_hits += int((tutorial_top[rows] == cols[:, None]).any(axis=1).sum())
+        if config.exclude_seen:
+            seen.mask(scores, batch)
+        top = top_k_rows(scores, k_max)
+        covered[top[:, :10].ravel()] = True
+        rel = np.zeros(scores.shape, dtype=bool)
+        rel_rows, rel_cols = relevant.coordinates(batch)
+        rel[rel_rows, rel_cols] = True
+        if config.exclude_seen:
+            seen_rows, seen_cols = seen.coordinates(batch)
+            rel[seen_rows, seen_cols] = False
+        n_rel = rel.sum(axis=1)
+        has_rel = n_rel > 0
+        hits = np.take_along_axis(rel, top, axis=1)
+        for k in config.ks:
+            _add(sums, f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
+        dcg = (hits[:, :10] * discounts[:10]).sum(1)
+        ideal = np.cumsum(discounts[:10])[np.minimum(n_rel, 10) - 1]
+        _add(sums, "ndcg@10", (dcg / np.where(has_rel, ideal, 1.0))[has_rel])
+        precision = np.cumsum(hits[:, :10], axis=1) / np.arange(1, 11)
+        ap = (precision * hits[:, :10]).sum(1) / np.maximum(np.minimum(n_rel, 10), 1)
+        _add(sums, "map@10", ap[has_rel])
+        best_relevant = np.where(rel, scores, -np.inf).max(axis=1, initial=-np.inf)
+        rank = (scores > best_relevant[:, None]).sum(1) + 1
+        _add(sums, "mrr", (1.0 / rank)[has_rel])
+        counts["relevant"] += int(has_rel.sum())
+        five = np.zeros(scores.shape, dtype=bool)
+        five_rows, five_cols = five_star.coordinates(batch)
+        five[five_rows, five_cols] = True
+        if config.exclude_seen:
+            five[seen_rows, seen_cols] = False
+        n_five = five.sum(axis=1)
+        has_five = n_five > 0
+        five_hits = np.take_along_axis(five, top[:, :10], axis=1).sum(1)
+        _add(sums, "hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
+        counts["five_star"] += int(has_five.sum())
+    n_five_pairs = int(five_star.counts(users).sum())
+    report = {name: total / max(counts["five_star" if name == "hr@10" else "relevant"], 1)
+              for name, total in sums.items()}
+    report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / max(n_five_pairs, 1)
+    report["coverage@10"] = float(covered[1:].sum() / max(scorer.num_items - 1, 1))
+    report["users_evaluated"] = float(counts["relevant"])
+    return report
+
+
+def _add(sums: dict[str, float], name: str, values: np.ndarray) -> None:
+    sums[name] = sums.get(name, 0.0) + float(values.sum())

@@ -1,0 +1,144 @@
+"""The steps of a run: prepare data, train one model, evaluate it.
+
+Example:
+    >>> from jointrec.config import preset
+    >>> data = prepare_data(load_movielens("100k", path=ZIP), preset().split)  # doctest: +SKIP
+    >>> trained = train_model(data, preset())  # doctest: +SKIP
+    >>> trained.report["recall@10"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from jointrec.config import RunConfig, SplitConfig
+from jointrec.data.encoded import EncodedInteractions, encode
+from jointrec.data.interactions import Dataset, Interactions
+from jointrec.data.splits import split_rows
+from jointrec.data.vocabulary import Vocabulary
+from jointrec.errors import JointrecError
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A dataset split and encoded once, shared by every model of a run.
+
+    The item vocabulary covers the whole catalogue (the item table when there is one), so
+    every catalogue item can be retrieved; the user vocabulary covers users with training
+    interactions (plus the user table's users when there is one).
+    """
+
+    dataset: Dataset
+    split: SplitConfig
+    users: Vocabulary
+    items: Vocabulary
+    train: EncodedInteractions
+    validation: EncodedInteractions
+    test: EncodedInteractions
+    train_rows: np.ndarray = field(repr=False)
+
+    @property
+    def rating_scale(self) -> tuple[float, float]:
+        """Lowest and highest rating."""
+        return self.dataset.interactions.rating_scale
+
+    def train_interactions(self) -> Interactions:
+        """Training interactions with raw ids."""
+        return self.dataset.interactions.take(self.train_rows)
+
+
+def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
+    """Splits ``dataset`` and builds vocabularies (from training data and the catalogue)."""
+    x = dataset.interactions
+    if x.rating is None:
+        raise JointrecError(f"{x.source}: the joint model needs ratings for its rating task; "
+                            "this dataset has none")
+    train_rows, val_rows, test_rows = split_rows(x, split)
+    train = x.take(train_rows)
+    user_ids = train.user if dataset.users is None else np.concatenate(
+        [train.user, dataset.users.ids.astype(train.user.dtype)])
+    item_ids = train.item if dataset.items is None else np.concatenate(
+        [train.item, dataset.items.ids.astype(train.item.dtype)])
+    users = Vocabulary.from_values(user_ids, name="user")
+    items = Vocabulary.from_values(item_ids, name="item")
+    return PreparedData(
+        dataset=dataset, split=split, users=users, items=items,
+        train=encode(train, users, items),
+        validation=encode(x.take(val_rows), users, items),
+        test=encode(x.take(test_rows), users, items),
+        train_rows=train_rows,
+    )
+
+
+@dataclass
+class TrainedModel:
+    """One trained model with its exported arrays, history and test report."""
+
+    name: str
+    config: RunConfig
+    model: Any
+    exported: Any
+    history: Any
+    train_seconds: float
+    report: dict[str, float] = field(default_factory=dict)
+
+
+def train_model(data: PreparedData, config: RunConfig, *, name: str = "joint",
+                retrieval_weight: float | None = None, rating_weight: float | None = None,
+                progress: bool = True, evaluate_on: str | None = "test") -> TrainedModel:
+    """Builds, trains, exports and (optionally) evaluates one joint model.
+
+    Args:
+        data: Prepared data.
+        config: Run settings.
+        name: Label in reports and progress bars.
+        retrieval_weight: Overrides ``config.model.retrieval_weight``.
+        rating_weight: Overrides ``config.model.rating_weight``.
+        progress: Show a progress bar.
+        evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
+    """
+    from jointrec.evaluation.evaluate import evaluate
+    from jointrec.exported import ExportedModel
+    from jointrec.model import build_model
+    from jointrec.training import TrainingArrays, fit
+    from jointrec.training.batches import item_log_frequencies
+
+    model_config = config.model
+    overrides = {k: v for k, v in (("retrieval_weight", retrieval_weight),
+                                   ("rating_weight", rating_weight)) if v is not None}
+    if overrides:
+        model_config = config.replace(model=overrides).model
+    labels = data.train.labels()
+    model = build_model(model_config, len(data.users), len(data.items),
+                        rating_scale=data.rating_scale, global_mean=float(labels.mean()),
+                        seed=config.train.seed)
+    start = time.perf_counter()
+    log_q = None
+    if model_config.logq_correction:
+        log_q = item_log_frequencies(data.train.item, len(data.items))[data.train.item]
+    history = fit(model, TrainingArrays(data.train.user, data.train.item, labels, log_q),
+                  config.train,
+                  progress=progress, description=f"training {name}")
+    seconds = time.perf_counter() - start
+    exported = ExportedModel.from_model(model, rating_scale=data.rating_scale,
+                                        clip_predictions=model_config.clip_predictions, name=name)
+    trained = TrainedModel(name=name, config=config.replace(model=_as_dict(model_config)),
+                           model=model, exported=exported, history=history,
+                           train_seconds=seconds)
+    if evaluate_on is not None:
+        target = data.test if evaluate_on == "test" else data.validation
+        if len(target) == 0:
+            raise JointrecError(f"cannot evaluate on the empty {evaluate_on} split: set "
+                                "validation_fraction > 0")
+        trained.report = evaluate(exported, data.train, target, config.eval)
+    return trained
+
+
+def _as_dict(section: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(section)

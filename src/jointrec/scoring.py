@@ -1,0 +1,29 @@
+"""`Scorer`: what evaluation and serving need from any model, joint or baseline."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """A model seen from outside: retrieval scores over the catalogue and rating predictions.
+
+    ``num_items`` counts item indices including the unknown index 0. A scorer that cannot do
+    one of the tasks sets ``can_retrieve`` or ``can_rate`` to ``False``.
+    """
+
+    name: str
+    num_items: int
+    can_retrieve: bool
+    can_rate: bool
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        """``[len(users), num_items]`` retrieval scores (higher is better)."""
+        ...
+
+    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings in stars for ``(users[j], items[j])`` pairs."""
+        ...

@@ -1,0 +1,119 @@
+"""`RetrievalTask`: in-batch softmax over the batch's items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from jointrec.layers.accidental_hits import MASK_VALUE, RemoveAccidentalHits
+from jointrec.layers.embedding_tower import PACKAGE
+
+
+def weighted_reduce(values: Any, weight: Any, reduction: str) -> Any:
+    """``sum(w * v)`` for ``"sum"``; ``sum(w * v) / sum(w)`` for ``"mean"`` (0 if no weight)."""
+    total = ops.sum(values * weight)
+    if reduction == "sum":
+        return total
+    return total / ops.maximum(ops.sum(weight), 1e-12)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RetrievalTask(keras.layers.Layer):
+    """Softmax cross-entropy of each user against the items of its batch.
+
+    Row ``i``'s positive is item ``i`` of the batch; every other item of the batch is a
+    negative. The loss of row ``i`` is ``logsumexp(s_i) - s_ii`` with ``s = q c^T / T``.
+
+    Args:
+        temperature: Logits are divided by this.
+        reduction: ``"sum"`` over rows (the tutorial, whose loss then grows with the batch) or
+            ``"mean"`` over weighted rows.
+        remove_accidental_hits: Mask negatives that are the row's own item.
+        l2_normalize: Use cosine similarity (unit vectors) instead of the raw dot product.
+        min_positive_label: Rows whose rating label is below this are not positives (they
+            still serve as negatives for other rows); ``None`` uses every row.
+        **kwargs: Passed to `keras.layers.Layer`.
+
+    Example:
+        >>> import numpy as np
+        >>> q = c = np.eye(3, dtype="float32")
+        >>> loss = RetrievalTask(reduction="mean")(q, c, np.array([1, 2, 3]))
+        >>> round(float(loss), 4)  # log(e + 2) - 1
+        0.5514
+    """
+
+    def __init__(self, temperature: float = 1.0, reduction: str = "mean",
+                 remove_accidental_hits: bool = True, l2_normalize: bool = False,
+                 min_positive_label: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction={reduction!r}: expected 'sum' or 'mean'")
+        if temperature <= 0:
+            raise ValueError(f"temperature={temperature!r}: expected > 0")
+        self.temperature = float(temperature)
+        self.reduction = reduction
+        self.remove_accidental_hits = bool(remove_accidental_hits)
+        self.l2_normalize = bool(l2_normalize)
+        self.min_positive_label = None if min_positive_label is None else float(min_positive_label)
+        self.accidental_hits = RemoveAccidentalHits()
+
+    def build(self, *args: Any, **kwargs: Any) -> None:
+        self.accidental_hits.build()
+        self.built = True
+
+    def vectors(self, x: Any) -> Any:
+        """The vectors whose dot product is the retrieval score (unit length if normalising)."""
+        return ops.normalize(x, axis=-1) if self.l2_normalize else x
+
+    def logits(self, query: Any, candidate: Any) -> Any:
+        """``[batch, batch]`` scores of every user in the batch against every item."""
+        scores = ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate)))
+        return scores / self.temperature if self.temperature != 1.0 else scores
+
+    def call(self, query: Any, candidate: Any, candidate_ids: Any, labels: Any = None,
+             sample_weight: Any = None, candidate_mask: Any = None,
+             candidate_log_q: Any = None) -> Any:
+        """Returns the scalar loss.
+
+        Args:
+            query: ``[batch, dim]`` user vectors.
+            candidate: ``[batch, dim]`` item vectors; row ``i`` is row ``i``'s positive.
+            candidate_ids: ``[batch]`` item ids, for accidental-hit masking.
+            labels: ``[batch]`` rating labels, for ``min_positive_label``.
+            sample_weight: ``[batch]`` row weights.
+            candidate_mask: ``[batch]`` 1 for real rows, 0 for padding (masked everywhere).
+            candidate_log_q: ``[batch]`` log sampling probability of each candidate; when
+                given it is subtracted from the logits (logQ correction).
+        """
+        logits = self.logits(query, candidate)
+        if candidate_log_q is not None:
+            logits = logits - ops.expand_dims(ops.cast(candidate_log_q, logits.dtype), 0)
+        batch = ops.shape(logits)[0]
+        eye = ops.eye(batch, dtype=logits.dtype)
+        if self.remove_accidental_hits:
+            logits = self.accidental_hits(logits, eye, candidate_ids)
+        weight = ops.ones((batch,), dtype=logits.dtype)
+        if candidate_mask is not None:
+            valid = ops.cast(candidate_mask, "bool")
+            keep = ops.logical_or(ops.expand_dims(valid, 0), ops.cast(eye, "bool"))
+            logits = ops.where(keep, logits, ops.cast(MASK_VALUE, logits.dtype))
+            weight = weight * ops.cast(valid, logits.dtype)
+        if sample_weight is not None:
+            weight = weight * ops.cast(sample_weight, logits.dtype)
+        if self.min_positive_label is not None and labels is not None:
+            weight = weight * ops.cast(labels >= self.min_positive_label, logits.dtype)
+        per_row = ops.logsumexp(logits, axis=1) - ops.diagonal(logits)
+        return weighted_reduce(per_row, weight, self.reduction)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({
+            "temperature": self.temperature,
+            "reduction": self.reduction,
+            "remove_accidental_hits": self.remove_accidental_hits,
+            "l2_normalize": self.l2_normalize,
+            "min_positive_label": self.min_positive_label,
+        })
+        return config

@@ -1,0 +1,90 @@
+"""Training examples as in-memory columns, cut into fixed-shape batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jointrec.errors import JointrecError
+
+
+@dataclass(frozen=True)
+class TrainingArrays:
+    """Encoded training examples.
+
+    Args:
+        user: ``[n]`` int32 user indices.
+        item: ``[n]`` int32 item indices.
+        label: ``[n]`` float32 normalised rating labels in ``[0, 1]``.
+        log_q: ``[n]`` float32 log sampling probability of each example's item (for logQ
+            correction), or ``None``.
+    """
+
+    user: np.ndarray
+    item: np.ndarray
+    label: np.ndarray
+    log_q: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.user)
+        if len(self.item) != n or len(self.label) != n:
+            raise JointrecError(f"training columns differ in length: user {n}, item "
+                                f"{len(self.item)}, label {len(self.label)}")
+        if n == 0:
+            raise JointrecError("no training examples: expected at least one interaction")
+        object.__setattr__(self, "user", np.ascontiguousarray(self.user, dtype=np.int32))
+        object.__setattr__(self, "item", np.ascontiguousarray(self.item, dtype=np.int32))
+        object.__setattr__(self, "label", np.ascontiguousarray(self.label, dtype=np.float32))
+        if self.log_q is not None:
+            if len(self.log_q) != n:
+                raise JointrecError(f"log_q has {len(self.log_q)} rows: expected {n}")
+            object.__setattr__(self, "log_q", np.ascontiguousarray(self.log_q, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+
+def num_steps(n: int, batch_size: int) -> int:
+    """Batches per epoch; the last one is padded when ``batch_size`` does not divide ``n``."""
+    return -(-n // batch_size)
+
+
+def epoch_batches(data: TrainingArrays, order: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+    """Arranges ``data[order]`` as ``[steps, batch_size]`` columns plus a padding ``mask``.
+
+    Example:
+        >>> d = TrainingArrays(np.arange(5), np.arange(5), np.zeros(5))
+        >>> b = epoch_batches(d, np.arange(5), 2)
+        >>> b["user"].tolist(), b["mask"].tolist()
+        ([[0, 1], [2, 3], [4, 0]], [[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+    """
+    steps = num_steps(len(order), batch_size)
+    pad = steps * batch_size - len(order)
+    mask = np.ones(steps * batch_size, dtype=np.float32)
+    if pad:
+        order = np.concatenate([order, np.full(pad, order[0])])
+        mask[-pad:] = 0.0
+    shape = (steps, batch_size)
+    user = data.user[order]
+    item = data.item[order]
+    label = data.label[order]
+    if pad:
+        user[-pad:], item[-pad:], label[-pad:] = 0, 0, 0.0
+    batches = {"user": user.reshape(shape), "item": item.reshape(shape),
+               "label": label.reshape(shape), "mask": mask.reshape(shape)}
+    if data.log_q is not None:
+        batches["log_q"] = data.log_q[order].reshape(shape)
+    return batches
+
+
+def item_log_frequencies(items: np.ndarray, num_items: int) -> np.ndarray:
+    """``log(count(item) / n)`` per item index: the in-batch sampling log-probability.
+
+    Example:
+        >>> np.exp(item_log_frequencies(np.array([1, 1, 2, 3]), 4)).round(2).tolist()
+        [0.0, 0.5, 0.25, 0.25]
+    """
+    counts = np.bincount(items, minlength=num_items).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(counts / max(len(items), 1)).astype(np.float32)

@@ -1,0 +1,152 @@
+"""`fit`: trains a `JointModel` on encoded examples, fast on JAX, `model.fit` elsewhere.
+
+Example:
+    >>> import numpy as np
+    >>> from jointrec.config import ModelConfig, TrainConfig
+    >>> from jointrec.model import build_model
+    >>> model = build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,)), 5, 5, seed=0)
+    >>> data = TrainingArrays(np.array([1, 2, 3, 4]), np.array([1, 2, 3, 4]), np.full(4, 0.5))
+    >>> history = fit(model, data, TrainConfig(batch_size=2, epochs=2), progress=False)
+    >>> len(history.epochs)
+    2
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from jointrec.config import TrainConfig
+from jointrec.model import JointModel
+from jointrec.progress import progress_task
+from jointrec.training.batches import TrainingArrays, epoch_batches, num_steps
+
+MAX_STEPS_PER_CALL = 500
+EpochCallback = Callable[[int, dict[str, float]], bool | None]
+
+_OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "adagrad": keras.optimizers.Adagrad,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+@dataclass
+class History:
+    """Per-epoch training logs: ``loss``, ``retrieval_loss``, ``rating_loss``, ``seconds``
+    and whatever an epoch callback added (e.g. validation metrics)."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"epochs": self.epochs}
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """The Keras optimizer named by ``config``."""
+    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+
+
+def fit(model: JointModel, data: TrainingArrays, config: TrainConfig, *,
+        retrieval_weight: float | None = None, rating_weight: float | None = None,
+        progress: bool = True, on_epoch_end: EpochCallback | None = None,
+        description: str = "training") -> History:
+    """Trains ``model`` in place.
+
+    Args:
+        model: A built `JointModel`.
+        data: Encoded training examples.
+        config: Optimizer, batch size, epochs, seed and shuffling.
+        retrieval_weight: Overrides the model's retrieval loss weight.
+        rating_weight: Overrides the model's rating loss weight.
+        progress: Draw a rich progress bar.
+        on_epoch_end: Called with ``(epoch, logs)`` after each epoch (the model holds the
+            epoch's weights); may add entries to ``logs``; returning ``True`` stops training.
+        description: Label of the progress bar.
+
+    Returns:
+        The per-epoch `History`.
+    """
+    w_ret = model.retrieval_weight if retrieval_weight is None else float(retrieval_weight)
+    w_rat = model.rating_weight if rating_weight is None else float(rating_weight)
+    if keras.backend.backend() == "jax":
+        return _fit_jax(model, data, config, w_ret, w_rat, progress, on_epoch_end, description)
+    return _fit_keras(model, data, config, w_ret, w_rat, progress, on_epoch_end)
+
+
+def epoch_order(n: int, epoch: int, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """Example order of one epoch: a fresh permutation, or input order when not shuffling."""
+    return rng.permutation(n) if config.shuffle_each_epoch else np.arange(n)
+
+
+def _fit_jax(model: JointModel, data: TrainingArrays, config: TrainConfig, w_ret: float,
+             w_rat: float, progress: bool, on_epoch_end: EpochCallback | None,
+             description: str) -> History:
+    from jointrec.training.jax_loop import JaxTrainingState
+
+    opt_config = keras.optimizers.serialize(make_optimizer(config))
+    state = JaxTrainingState(model, opt_config, lambda: make_optimizer(config))
+    rng = np.random.default_rng(config.seed)
+    steps = num_steps(len(data), config.batch_size)
+    history = History()
+    with progress_task(description, total=steps * config.epochs, enabled=progress) as bar:
+        for epoch in range(config.epochs):
+            start = time.perf_counter()
+            batches = epoch_batches(data, epoch_order(len(data), epoch, config, rng),
+                                    config.batch_size)
+            logs = []
+            for lo in range(0, steps, MAX_STEPS_PER_CALL):
+                chunk = {k: v[lo:lo + MAX_STEPS_PER_CALL] for k, v in batches.items()}
+                logs.append(state.run(chunk, w_ret, w_rat))
+                bar.advance(len(chunk["user"]),
+                            description=f"{description} epoch {epoch + 1}/{config.epochs} "
+                                        f"loss {float(logs[-1][-1, 0]):.4f}")
+            mean = np.concatenate(logs).mean(axis=0)
+            entry = {"epoch": epoch + 1, "loss": float(mean[0]), "retrieval_loss": float(mean[1]),
+                     "rating_loss": float(mean[2]), "seconds": time.perf_counter() - start}
+            history.epochs.append(entry)
+            if on_epoch_end is not None:
+                state.write_back()
+                if on_epoch_end(epoch, entry):
+                    break
+    state.write_back()
+    return history
+
+
+def _fit_keras(model: JointModel, data: TrainingArrays, config: TrainConfig, w_ret: float,
+               w_rat: float, progress: bool, on_epoch_end: EpochCallback | None) -> History:
+    """Portable path for the TensorFlow and PyTorch backends: Keras ``fit``."""
+    old = (model.retrieval_weight, model.rating_weight)
+    model.retrieval_weight, model.rating_weight = w_ret, w_rat
+    model.compile(optimizer=make_optimizer(config))
+    history = History()
+
+    class _Logs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            entry = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)),
+                     "seconds": time.perf_counter() - self.start}
+            history.epochs.append(entry)
+            if on_epoch_end is not None and on_epoch_end(epoch, entry):
+                self.model.stop_training = True
+
+    try:
+        if data.log_q is not None:
+            raise NotImplementedError("logQ correction needs the JAX backend")
+        model.fit({"user": data.user, "item": data.item}, data.label,
+                  batch_size=config.batch_size, epochs=config.epochs,
+                  shuffle=config.shuffle_each_epoch, verbose=1 if progress else 0,
+                  callbacks=[_Logs()])
+    finally:
+        model.retrieval_weight, model.rating_weight = old
+    return history
