@@ -61,14 +61,26 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
         _check(self.embedding_dim >= 1, "embedding_dim", self.embedding_dim, "an integer >= 1")
-        _check(all(s >= 1 for s in self.layer_sizes), "layer_sizes", self.layer_sizes,
-               "positive widths such as (256, 128)")
+        _check(
+            all(s >= 1 for s in self.layer_sizes),
+            "layer_sizes",
+            self.layer_sizes,
+            "positive widths such as (256, 128)",
+        )
         _check(self.retrieval_weight >= 0, "retrieval_weight", self.retrieval_weight, ">= 0")
         _check(self.rating_weight >= 0, "rating_weight", self.rating_weight, ">= 0")
-        _check(self.retrieval_weight + self.rating_weight > 0, "retrieval_weight + rating_weight",
-               self.retrieval_weight + self.rating_weight, "> 0 (at least one task must train)")
-        _check(self.retrieval_reduction in ("sum", "mean"), "retrieval_reduction",
-               self.retrieval_reduction, "'sum' or 'mean'")
+        _check(
+            self.retrieval_weight + self.rating_weight > 0,
+            "retrieval_weight + rating_weight",
+            self.retrieval_weight + self.rating_weight,
+            "> 0 (at least one task must train)",
+        )
+        _check(
+            self.retrieval_reduction in ("sum", "mean"),
+            "retrieval_reduction",
+            self.retrieval_reduction,
+            "'sum' or 'mean'",
+        )
         _check(self.temperature > 0, "temperature", self.temperature, "> 0")
 
 
@@ -119,11 +131,19 @@ class SplitConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        _check(self.method in ("random", "temporal", "leave_last_n"), "split method",
-               self.method, "'random', 'temporal' or 'leave_last_n'")
+        _check(
+            self.method in ("random", "temporal", "leave_last_n"),
+            "split method",
+            self.method,
+            "'random', 'temporal' or 'leave_last_n'",
+        )
         _check(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "in (0, 1)")
-        _check(0 <= self.validation_fraction < 1, "validation_fraction",
-               self.validation_fraction, "in [0, 1)")
+        _check(
+            0 <= self.validation_fraction < 1,
+            "validation_fraction",
+            self.validation_fraction,
+            "in [0, 1)",
+        )
         _check(self.leave_n >= 1, "leave_n", self.leave_n, "an integer >= 1")
 
 
@@ -174,8 +194,9 @@ class RunConfig:
                 changes[name] = value
                 continue
             if name not in _SECTIONS:
-                raise JointrecError(f"unknown config section {name!r}: expected one of "
-                                    f"{sorted(_SECTIONS)}")
+                raise JointrecError(
+                    f"unknown config section {name!r}: expected one of {sorted(_SECTIONS)}"
+                )
             if not isinstance(value, dict):
                 raise JointrecError(f"config section {name!r} must be a mapping, got {value!r}")
             changes[name] = _replace_section(getattr(self, name), value)
@@ -196,8 +217,9 @@ class RunConfig:
         sections = {k: v for k, v in data.items() if k in _SECTIONS}
         unknown = set(data) - set(_SECTIONS) - {"preset"}
         if unknown:
-            raise JointrecError(f"unknown config keys {sorted(unknown)}: expected "
-                                f"{sorted(_SECTIONS)} and 'preset'")
+            raise JointrecError(
+                f"unknown config keys {sorted(unknown)}: expected {sorted(_SECTIONS)} and 'preset'"
+            )
         return base.replace(**sections)
 
 
@@ -213,8 +235,10 @@ def _replace_section(section: Any, values: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(section)}
     unknown = set(values) - names
     if unknown:
-        raise JointrecError(f"unknown {type(section).__name__} fields {sorted(unknown)}: "
-                            f"expected some of {sorted(names)}")
+        raise JointrecError(
+            f"unknown {type(section).__name__} fields {sorted(unknown)}: "
+            f"expected some of {sorted(names)}"
+        )
     try:
         return dataclasses.replace(section, **values)
     except TypeError as err:  # e.g. a string where a tuple of ints was expected
@@ -240,8 +264,14 @@ def _tutorial() -> RunConfig:
             rating_biases=False,
             clip_predictions=False,
         ),
-        train=TrainConfig(optimizer="adagrad", learning_rate=0.1, batch_size=1000, epochs=5,
-                          seed=42, shuffle_each_epoch=False),
+        train=TrainConfig(
+            optimizer="adagrad",
+            learning_rate=0.1,
+            batch_size=1000,
+            epochs=5,
+            seed=42,
+            shuffle_each_epoch=False,
+        ),
         split=SplitConfig(method="random", test_fraction=0.2, seed=42),
         preset="tutorial",
     )
@@ -262,8 +292,14 @@ def _default() -> RunConfig:
             clip_predictions=True,
             logq_correction=True,
         ),
-        train=TrainConfig(optimizer="adam", learning_rate=2e-3, batch_size=1000, epochs=5,
-                          seed=42, shuffle_each_epoch=True),
+        train=TrainConfig(
+            optimizer="adam",
+            learning_rate=2e-3,
+            batch_size=1000,
+            epochs=5,
+            seed=42,
+            shuffle_each_epoch=True,
+        ),
         split=SplitConfig(method="random", test_fraction=0.2, seed=42),
         preset="default",
     )

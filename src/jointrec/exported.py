@@ -83,9 +83,13 @@ class ExportedModel:
         """Retrieval scores of arbitrary query vectors (e.g. folded-in new users)."""
         return np.asarray(queries, dtype=np.float32) @ self.item_vectors.T
 
-    def predict_labels_from(self, query: np.ndarray, candidate: np.ndarray,
-                            users: np.ndarray | None = None,
-                            items: np.ndarray | None = None) -> np.ndarray:
+    def predict_labels_from(
+        self,
+        query: np.ndarray,
+        candidate: np.ndarray,
+        users: np.ndarray | None = None,
+        items: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Rating head on raw tower outputs; biases looked up when indices are given."""
         x = np.concatenate([query, candidate], axis=-1).astype(np.float32)
         for kernel, bias in self.mlp[:-1]:
@@ -103,8 +107,9 @@ class ExportedModel:
     def predict_labels(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Normalised rating predictions (unclipped)."""
         users, items = np.asarray(users), np.asarray(items)
-        return self.predict_labels_from(self.user_embeddings[users], self.item_embeddings[items],
-                                        users, items)
+        return self.predict_labels_from(
+            self.user_embeddings[users], self.item_embeddings[items], users, items
+        )
 
     def labels_to_stars(self, labels: np.ndarray) -> np.ndarray:
         """Maps labels to stars, clipping to the scale when the model does."""
@@ -118,37 +123,56 @@ class ExportedModel:
         return self.labels_to_stars(self.predict_labels(users, items))
 
     @classmethod
-    def from_model(cls, model: Any, rating_scale: tuple[float, float] = (1.0, 5.0),
-                   clip_predictions: bool = True, name: str = "joint") -> ExportedModel:
+    def from_model(
+        cls,
+        model: Any,
+        rating_scale: tuple[float, float] = (1.0, 5.0),
+        clip_predictions: bool = True,
+        name: str = "joint",
+    ) -> ExportedModel:
         """Extracts the arrays of a trained `JointModel`."""
         import keras
 
         def run(layer: Any, n: int) -> np.ndarray:
-            return np.concatenate([
-                keras.ops.convert_to_numpy(layer(np.arange(lo, min(lo + 65536, n))))
-                for lo in range(0, n, 65536)
-            ]).astype(np.float32)
+            return np.concatenate(
+                [
+                    keras.ops.convert_to_numpy(layer(np.arange(lo, min(lo + 65536, n))))
+                    for lo in range(0, n, 65536)
+                ]
+            ).astype(np.float32)
 
         head = model.rating_head
         num_users = int(model.query_tower.vocabulary_size)
         num_items = int(model.candidate_tower.vocabulary_size)
-        mlp = [(np.asarray(layer.kernel.numpy()), np.asarray(layer.bias.numpy()))
-               for layer in [*head.hidden, head.output_layer]]
+        mlp = [
+            (np.asarray(layer.kernel.numpy()), np.asarray(layer.bias.numpy()))
+            for layer in [*head.hidden, head.output_layer]
+        ]
         biases: dict[str, Any] = {}
         if head.use_biases:
-            biases = {"user_bias": head.user_bias.embeddings.numpy()[:, 0],
-                      "item_bias": head.item_bias.embeddings.numpy()[:, 0],
-                      "offset": float(head.offset.numpy())}
-        return cls(user_embeddings=run(model.query_tower, num_users),
-                   item_embeddings=run(model.candidate_tower, num_items), mlp=mlp,
-                   l2_normalize=model.retrieval_task.l2_normalize, rating_scale=rating_scale,
-                   clip_predictions=clip_predictions, name=name, **biases)
+            biases = {
+                "user_bias": head.user_bias.embeddings.numpy()[:, 0],
+                "item_bias": head.item_bias.embeddings.numpy()[:, 0],
+                "offset": float(head.offset.numpy()),
+            }
+        return cls(
+            user_embeddings=run(model.query_tower, num_users),
+            item_embeddings=run(model.candidate_tower, num_items),
+            mlp=mlp,
+            l2_normalize=model.retrieval_task.l2_normalize,
+            rating_scale=rating_scale,
+            clip_predictions=clip_predictions,
+            name=name,
+            **biases,
+        )
 
     def save(self, path: Path) -> None:
         """Writes one ``.npz`` (no pickles)."""
         arrays: dict[str, np.ndarray] = {
-            "user_embeddings": self.user_embeddings, "item_embeddings": self.item_embeddings,
-            "offset": np.float32(self.offset), "l2_normalize": np.bool_(self.l2_normalize),
+            "user_embeddings": self.user_embeddings,
+            "item_embeddings": self.item_embeddings,
+            "offset": np.float32(self.offset),
+            "l2_normalize": np.bool_(self.l2_normalize),
             "rating_scale": np.asarray(self.rating_scale, dtype=np.float32),
             "clip_predictions": np.bool_(self.clip_predictions),
             "num_layers": np.int32(len(self.mlp)),
@@ -171,14 +195,18 @@ class ExportedModel:
                 user_embeddings=arrays["user_embeddings"],
                 item_embeddings=arrays["item_embeddings"],
                 mlp=[(arrays[f"kernel_{j}"], arrays[f"bias_{j}"]) for j in range(layers)],
-                user_bias=arrays.get("user_bias"), item_bias=arrays.get("item_bias"),
-                offset=float(arrays["offset"]), l2_normalize=bool(arrays["l2_normalize"]),
+                user_bias=arrays.get("user_bias"),
+                item_bias=arrays.get("item_bias"),
+                offset=float(arrays["offset"]),
+                l2_normalize=bool(arrays["l2_normalize"]),
                 rating_scale=(float(arrays["rating_scale"][0]), float(arrays["rating_scale"][1])),
-                clip_predictions=bool(arrays["clip_predictions"]), name=name,
+                clip_predictions=bool(arrays["clip_predictions"]),
+                name=name,
             )
         except (OSError, KeyError, ValueError) as err:
-            raise JointrecError(f"{path} is not a valid exported model ({err}): "
-                                "re-run 'jointrec train'") from None
+            raise JointrecError(
+                f"{path} is not a valid exported model ({err}): re-run 'jointrec train'"
+            ) from None
 
 
 def _maybe_normalize(x: np.ndarray, normalize: bool) -> np.ndarray:

@@ -46,10 +46,17 @@ class JointModel(keras.Model):
         keras-rs, "Multi-task recommenders: retrieval + ranking" (2025).
     """
 
-    def __init__(self, query_tower: keras.layers.Layer, candidate_tower: keras.layers.Layer,
-                 rating_head: RatingHead, retrieval_task: RetrievalTask, rating_task: RatingTask,
-                 retrieval_weight: float = 1.0, rating_weight: float = 1.0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        query_tower: keras.layers.Layer,
+        candidate_tower: keras.layers.Layer,
+        rating_head: RatingHead,
+        retrieval_task: RetrievalTask,
+        rating_task: RatingTask,
+        retrieval_weight: float = 1.0,
+        rating_weight: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.query_tower = query_tower
         self.candidate_tower = candidate_tower
@@ -73,12 +80,19 @@ class JointModel(keras.Model):
         if "item" in inputs:
             candidate = self.candidate_tower(inputs["item"], training=training)
             out["candidate"] = candidate
-            out["rating"] = self.rating_head(query, candidate, inputs["user"], inputs["item"],
-                                             training=training)
+            out["rating"] = self.rating_head(
+                query, candidate, inputs["user"], inputs["item"], training=training
+            )
         return out
 
-    def task_losses(self, inputs: dict[str, Any], outputs: dict[str, Any], labels: Any,
-                    mask: Any = None, log_q: Any = None) -> dict[str, Any]:
+    def task_losses(
+        self,
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+        labels: Any,
+        mask: Any = None,
+        log_q: Any = None,
+    ) -> dict[str, Any]:
         """Per-task losses of one batch.
 
         Args:
@@ -88,48 +102,78 @@ class JointModel(keras.Model):
             mask: ``[batch]`` 1 for real rows and 0 for padding, or ``None``.
             log_q: ``[batch]`` log sampling probability of each item, for logQ correction.
         """
-        retrieval = self.retrieval_task(outputs["query"], outputs["candidate"], inputs["item"],
-                                        labels=labels, candidate_mask=mask,
-                                        candidate_log_q=log_q)
+        retrieval = self.retrieval_task(
+            outputs["query"],
+            outputs["candidate"],
+            inputs["item"],
+            labels=labels,
+            candidate_mask=mask,
+            candidate_log_q=log_q,
+        )
         rating = self.rating_task(labels, outputs["rating"], sample_weight=mask)
         return {"retrieval": retrieval, "rating": rating}
 
-    def total_loss(self, losses: dict[str, Any], retrieval_weight: Any = None,
-                   rating_weight: Any = None) -> Any:
+    def total_loss(
+        self, losses: dict[str, Any], retrieval_weight: Any = None, rating_weight: Any = None
+    ) -> Any:
         """Weighted sum of the task losses (weights default to the model's)."""
         w_ret = self.retrieval_weight if retrieval_weight is None else retrieval_weight
         w_rat = self.rating_weight if rating_weight is None else rating_weight
         return w_ret * losses["retrieval"] + w_rat * losses["rating"]
 
-    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
-                     sample_weight: Any = None, training: bool = True) -> Any:
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
         """Keras hook so that ``model.fit(x, y)`` trains the same loss as the fast path."""
         losses = self.task_losses(x, y_pred, ops.reshape(y, (-1,)), mask=sample_weight)
         return self.total_loss(losses)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            name: keras.saving.serialize_keras_object(getattr(self, name))
-            for name in ("query_tower", "candidate_tower", "rating_head", "retrieval_task",
-                         "rating_task")
-        })
-        config.update({"retrieval_weight": self.retrieval_weight,
-                       "rating_weight": self.rating_weight})
+        config.update(
+            {
+                name: keras.saving.serialize_keras_object(getattr(self, name))
+                for name in (
+                    "query_tower",
+                    "candidate_tower",
+                    "rating_head",
+                    "retrieval_task",
+                    "rating_task",
+                )
+            }
+        )
+        config.update(
+            {"retrieval_weight": self.retrieval_weight, "rating_weight": self.rating_weight}
+        )
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> JointModel:
         config = dict(config)
-        for name in ("query_tower", "candidate_tower", "rating_head", "retrieval_task",
-                     "rating_task"):
+        for name in (
+            "query_tower",
+            "candidate_tower",
+            "rating_head",
+            "retrieval_task",
+            "rating_task",
+        ):
             config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
 
 
-def build_model(config: ModelConfig, num_users: int, num_items: int,
-                rating_scale: tuple[float, float] = (1.0, 5.0), global_mean: float = 0.5,
-                seed: int | None = None) -> JointModel:
+def build_model(
+    config: ModelConfig,
+    num_users: int,
+    num_items: int,
+    rating_scale: tuple[float, float] = (1.0, 5.0),
+    global_mean: float = 0.5,
+    seed: int | None = None,
+) -> JointModel:
     """Builds a `JointModel` from settings.
 
     Args:
@@ -143,8 +187,11 @@ def build_model(config: ModelConfig, num_users: int, num_items: int,
     if seed is not None:
         keras.utils.set_random_seed(seed)
     low, high = rating_scale
-    min_label = (None if config.retrieval_min_rating is None
-                 else (config.retrieval_min_rating - low) / (high - low))
+    min_label = (
+        None
+        if config.retrieval_min_rating is None
+        else (config.retrieval_min_rating - low) / (high - low)
+    )
     model = JointModel(
         query_tower=EmbeddingTower(num_users, config.embedding_dim, name="query_tower"),
         candidate_tower=EmbeddingTower(num_items, config.embedding_dim, name="candidate_tower"),

@@ -55,18 +55,28 @@ def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
     """Splits ``dataset`` and builds vocabularies (from training data and the catalogue)."""
     x = dataset.interactions
     if x.rating is None:
-        raise JointrecError(f"{x.source}: the joint model needs ratings for its rating task; "
-                            "this dataset has none")
+        raise JointrecError(
+            f"{x.source}: the joint model needs ratings for its rating task; this dataset has none"
+        )
     train_rows, val_rows, test_rows = split_rows(x, split)
     train = x.take(train_rows)
-    user_ids = train.user if dataset.users is None else np.concatenate(
-        [train.user, dataset.users.ids.astype(train.user.dtype)])
-    item_ids = train.item if dataset.items is None else np.concatenate(
-        [train.item, dataset.items.ids.astype(train.item.dtype)])
+    user_ids = (
+        train.user
+        if dataset.users is None
+        else np.concatenate([train.user, dataset.users.ids.astype(train.user.dtype)])
+    )
+    item_ids = (
+        train.item
+        if dataset.items is None
+        else np.concatenate([train.item, dataset.items.ids.astype(train.item.dtype)])
+    )
     users = Vocabulary.from_values(user_ids, name="user")
     items = Vocabulary.from_values(item_ids, name="item")
     return PreparedData(
-        dataset=dataset, split=split, users=users, items=items,
+        dataset=dataset,
+        split=split,
+        users=users,
+        items=items,
         train=encode(train, users, items),
         validation=encode(x.take(val_rows), users, items),
         test=encode(x.take(test_rows), users, items),
@@ -87,9 +97,16 @@ class TrainedModel:
     report: dict[str, float] = field(default_factory=dict)
 
 
-def train_model(data: PreparedData, config: RunConfig, *, name: str = "joint",
-                retrieval_weight: float | None = None, rating_weight: float | None = None,
-                progress: bool = True, evaluate_on: str | None = "test") -> TrainedModel:
+def train_model(
+    data: PreparedData,
+    config: RunConfig,
+    *,
+    name: str = "joint",
+    retrieval_weight: float | None = None,
+    rating_weight: float | None = None,
+    progress: bool = True,
+    evaluate_on: str | None = "test",
+) -> TrainedModel:
     """Builds, trains, exports and (optionally) evaluates one joint model.
 
     Args:
@@ -108,32 +125,54 @@ def train_model(data: PreparedData, config: RunConfig, *, name: str = "joint",
     from jointrec.training.batches import item_log_frequencies
 
     model_config = config.model
-    overrides = {k: v for k, v in (("retrieval_weight", retrieval_weight),
-                                   ("rating_weight", rating_weight)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (("retrieval_weight", retrieval_weight), ("rating_weight", rating_weight))
+        if v is not None
+    }
     if overrides:
         model_config = config.replace(model=overrides).model
     labels = data.train.labels()
-    model = build_model(model_config, len(data.users), len(data.items),
-                        rating_scale=data.rating_scale, global_mean=float(labels.mean()),
-                        seed=config.train.seed)
+    model = build_model(
+        model_config,
+        len(data.users),
+        len(data.items),
+        rating_scale=data.rating_scale,
+        global_mean=float(labels.mean()),
+        seed=config.train.seed,
+    )
     start = time.perf_counter()
     log_q = None
     if model_config.logq_correction:
         log_q = item_log_frequencies(data.train.item, len(data.items))[data.train.item]
-    history = fit(model, TrainingArrays(data.train.user, data.train.item, labels, log_q),
-                  config.train,
-                  progress=progress, description=f"training {name}")
+    history = fit(
+        model,
+        TrainingArrays(data.train.user, data.train.item, labels, log_q),
+        config.train,
+        progress=progress,
+        description=f"training {name}",
+    )
     seconds = time.perf_counter() - start
-    exported = ExportedModel.from_model(model, rating_scale=data.rating_scale,
-                                        clip_predictions=model_config.clip_predictions, name=name)
-    trained = TrainedModel(name=name, config=config.replace(model=_as_dict(model_config)),
-                           model=model, exported=exported, history=history,
-                           train_seconds=seconds)
+    exported = ExportedModel.from_model(
+        model,
+        rating_scale=data.rating_scale,
+        clip_predictions=model_config.clip_predictions,
+        name=name,
+    )
+    trained = TrainedModel(
+        name=name,
+        config=config.replace(model=_as_dict(model_config)),
+        model=model,
+        exported=exported,
+        history=history,
+        train_seconds=seconds,
+    )
     if evaluate_on is not None:
         target = data.test if evaluate_on == "test" else data.validation
         if len(target) == 0:
-            raise JointrecError(f"cannot evaluate on the empty {evaluate_on} split: set "
-                                "validation_fraction > 0")
+            raise JointrecError(
+                f"cannot evaluate on the empty {evaluate_on} split: set validation_fraction > 0"
+            )
         trained.report = evaluate(exported, data.train, target, config.eval)
     return trained
 

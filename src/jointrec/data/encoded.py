@@ -39,12 +39,14 @@ class EncodedInteractions:
 
     def take(self, rows: np.ndarray) -> EncodedInteractions:
         """Rows ``rows`` only."""
-        return EncodedInteractions(self.user[rows], self.item[rows],
-                                   None if self.rating is None else self.rating[rows],
-                                   self.rating_scale)
+        return EncodedInteractions(
+            self.user[rows],
+            self.item[rows],
+            None if self.rating is None else self.rating[rows],
+            self.rating_scale,
+        )
 
 
 def encode(x: Interactions, users: Vocabulary, items: Vocabulary) -> EncodedInteractions:
     """Maps raw ids to indices (unknown ids to 0)."""
-    return EncodedInteractions(users.encode(x.user), items.encode(x.item), x.rating,
-                               x.rating_scale)
+    return EncodedInteractions(users.encode(x.user), items.encode(x.item), x.rating, x.rating_scale)

@@ -31,11 +31,14 @@ def _as_id_array(name: str, values: np.ndarray, source: str) -> np.ndarray:
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise JointrecError(f"{source}: column {name!r} row {row} holds {arr[row]!r}: "
-                                "expected an integer or string id")
+            raise JointrecError(
+                f"{source}: column {name!r} row {row} holds {arr[row]!r}: "
+                "expected an integer or string id"
+            )
         return arr.astype(np.int64)
-    raise JointrecError(f"{source}: column {name!r} has dtype {arr.dtype}: "
-                        "expected integer or string ids")
+    raise JointrecError(
+        f"{source}: column {name!r} has dtype {arr.dtype}: expected integer or string ids"
+    )
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,16 @@ class Interactions:
         object.__setattr__(self, "item", _as_id_array("item", self.item, self.source))
         n = len(self.user)
         if len(self.item) != n:
-            raise JointrecError(f"{self.source}: columns 'user' ({n} rows) and 'item' "
-                                f"({len(self.item)} rows) differ in length")
+            raise JointrecError(
+                f"{self.source}: columns 'user' ({n} rows) and 'item' "
+                f"({len(self.item)} rows) differ in length"
+            )
         low, high = (float(v) for v in self.rating_scale)
         if not low < high:
-            raise JointrecError(f"{self.source}: rating_scale={self.rating_scale!r} "
-                                "must be (low, high) with low < high")
+            raise JointrecError(
+                f"{self.source}: rating_scale={self.rating_scale!r} "
+                "must be (low, high) with low < high"
+            )
         object.__setattr__(self, "rating_scale", (low, high))
         if self.rating is not None:
             rating = np.asarray(self.rating, dtype=np.float32)
@@ -76,9 +83,11 @@ class Interactions:
             bad = ~np.isfinite(rating) | (rating < low) | (rating > high)
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
-                raise JointrecError(f"{self.source}: column 'rating' row {row} holds "
-                                    f"{rating[row]!r}: expected a finite rating in "
-                                    f"[{low:g}, {high:g}]")
+                raise JointrecError(
+                    f"{self.source}: column 'rating' row {row} holds "
+                    f"{rating[row]!r}: expected a finite rating in "
+                    f"[{low:g}, {high:g}]"
+                )
             object.__setattr__(self, "rating", rating)
         if self.timestamp is not None:
             ts = np.asarray(self.timestamp)
@@ -90,8 +99,10 @@ class Interactions:
 
     def _check_column(self, name: str, column: np.ndarray, n: int) -> None:
         if column.ndim != 1 or len(column) != n:
-            raise JointrecError(f"{self.source}: column {name!r} has shape {column.shape}: "
-                                f"expected ({n},) like 'user'")
+            raise JointrecError(
+                f"{self.source}: column {name!r} has shape {column.shape}: "
+                f"expected ({n},) like 'user'"
+            )
 
     def __len__(self) -> int:
         return len(self.user)
@@ -114,6 +125,7 @@ class Interactions:
 
     def concat(self, other: Interactions) -> Interactions:
         """Returns ``self`` followed by ``other``."""
+
         def join(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
             return None if a is None or b is None else np.concatenate([a, b])
 
@@ -149,13 +161,16 @@ class FeatureTable:
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
             dup = uniq[counts > 1][0]
-            raise JointrecError(f"{self.source}: id {dup!r} appears {counts.max()} times: "
-                                "expected each id once")
+            raise JointrecError(
+                f"{self.source}: id {dup!r} appears {counts.max()} times: expected each id once"
+            )
         object.__setattr__(self, "ids", ids)
         for name, column in self.columns.items():
             if len(column) != len(ids):
-                raise JointrecError(f"{self.source}: feature {name!r} has {len(column)} rows: "
-                                    f"expected {len(ids)} like the ids")
+                raise JointrecError(
+                    f"{self.source}: feature {name!r} has {len(column)} rows: "
+                    f"expected {len(ids)} like the ids"
+                )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -165,8 +180,9 @@ class FeatureTable:
         try:
             return self.columns[name]
         except KeyError:
-            raise JointrecError(f"{self.source}: no feature {name!r}; available: "
-                                f"{sorted(self.columns)}") from None
+            raise JointrecError(
+                f"{self.source}: no feature {name!r}; available: {sorted(self.columns)}"
+            ) from None
 
     def lookup(self, name: str, ids: np.ndarray, default: object = None) -> np.ndarray:
         """Returns feature ``name`` for raw ``ids`` (``default`` where an id is unknown)."""

@@ -24,8 +24,13 @@ _NO_GENRE = "(no genres listed)"
 _TYPES = {"user_id": "int64", "item_id": "int64", "rating": "float32", "timestamp": "int64"}
 
 
-def load_movielens(variant: str = "100k", path: str | os.PathLike[str] | None = None, *,
-                   allow_download: bool = True, progress: bool = True) -> Dataset:
+def load_movielens(
+    variant: str = "100k",
+    path: str | os.PathLike[str] | None = None,
+    *,
+    allow_download: bool = True,
+    progress: bool = True,
+) -> Dataset:
     """Loads a MovieLens release with its user and movie features.
 
     Args:
@@ -43,14 +48,18 @@ def load_movielens(variant: str = "100k", path: str | os.PathLike[str] | None = 
     source = resolve(spec, path, allow_download=allow_download, progress=progress)
     ratings = read_table(source, spec.ratings)
     interactions = Interactions(
-        user=ratings["user_id"], item=ratings["item_id"], rating=ratings["rating"],
-        timestamp=ratings["timestamp"], rating_scale=spec.rating_scale,
+        user=ratings["user_id"],
+        item=ratings["item_id"],
+        rating=ratings["rating"],
+        timestamp=ratings["timestamp"],
+        rating_scale=spec.rating_scale,
         source=source.describe(spec.ratings.name),
     )
     items = _movies(source, spec)
     users = _users(source, spec) if spec.users is not None else None
-    return Dataset(name=f"movielens-{spec.name}", interactions=interactions, users=users,
-                   items=items)
+    return Dataset(
+        name=f"movielens-{spec.name}", interactions=interactions, users=users, items=items
+    )
 
 
 def read_table(source: FileSource, table: TableFile) -> dict[str, np.ndarray]:
@@ -76,27 +85,33 @@ def read_table(source: FileSource, table: TableFile) -> dict[str, np.ndarray]:
     try:
         parsed = pacsv.read_csv(
             io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(column_names=list(table.columns),
-                                           skip_rows=1 if table.header else 0,
-                                           encoding=table.encoding),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                             quote_char='"' if table.quoted else False),
-            convert_options=pacsv.ConvertOptions(column_types=types,
-                                                 strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
+            read_options=pacsv.ReadOptions(
+                column_names=list(table.columns),
+                skip_rows=1 if table.header else 0,
+                encoding=table.encoding,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char='"' if table.quoted else False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
         message = str(err).replace("\n", " ")
-        raise JointrecError(f"{where}: {message} (expected {len(table.columns)} "
-                            f"{delimiter!r}-separated columns: {', '.join(table.columns)}, "
-                            f"{table.encoding} text)") from None
+        raise JointrecError(
+            f"{where}: {message} (expected {len(table.columns)} "
+            f"{delimiter!r}-separated columns: {', '.join(table.columns)}, "
+            f"{table.encoding} text)"
+        ) from None
     columns: dict[str, np.ndarray] = {}
     for name in table.columns:
         column = parsed.column(name)
         if column.null_count:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
-            raise JointrecError(f"{where}: row {row + 1 + table.header} column {name!r} is "
-                                "empty: expected a value")
+            raise JointrecError(
+                f"{where}: row {row + 1 + table.header} column {name!r} is empty: expected a value"
+            )
         columns[name] = column.to_numpy()
     return columns
 
@@ -136,8 +151,12 @@ def _users(source: FileSource, spec: MovieLensSpec) -> FeatureTable:
         raise JointrecError(f"{where}: column 'age' holds a non-integer value") from None
     return FeatureTable(
         ids=table["user_id"],
-        columns={"age": age, "gender": table["gender"].astype(str),
-                 "occupation": table["occupation"].astype(str), "zip": table["zip"].astype(str)},
+        columns={
+            "age": age,
+            "gender": table["gender"].astype(str),
+            "occupation": table["occupation"].astype(str),
+            "zip": table["zip"].astype(str),
+        },
         source=where,
     )
 

@@ -19,9 +19,25 @@ from jointrec.errors import JointrecError
 GROUPLENS = "https://files.grouplens.org/datasets/movielens"
 
 ML100K_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 
 
@@ -87,8 +103,7 @@ class MovieLensSpec:
 
 _RATINGS = ("user_id", "item_id", "rating", "timestamp")
 _CSV_RATINGS = TableFile("ratings.csv", ",", _RATINGS, header=True)
-_CSV_MOVIES = TableFile("movies.csv", ",", ("item_id", "title", "genres"), header=True,
-                        quoted=True)
+_CSV_MOVIES = TableFile("movies.csv", ",", ("item_id", "title", "genres"), header=True, quoted=True)
 
 MOVIELENS: dict[str, MovieLensSpec] = {
     "100k": MovieLensSpec(
@@ -97,9 +112,9 @@ MOVIELENS: dict[str, MovieLensSpec] = {
         md5="0e33842e24a9c977be4e0107933c0723",
         ratings=TableFile("u.data", "\t", _RATINGS),
         movies=TableFile(
-            "u.item", "|",
-            ("item_id", "title", "release_date", "video_release_date", "imdb_url",
-             *ML100K_GENRES),
+            "u.item",
+            "|",
+            ("item_id", "title", "release_date", "video_release_date", "imdb_url", *ML100K_GENRES),
             encoding="latin-1",
         ),
         users=TableFile("u.user", "|", ("user_id", "age", "gender", "occupation", "zip")),
@@ -116,18 +131,33 @@ MOVIELENS: dict[str, MovieLensSpec] = {
         genres="joined",
     ),
     "20m": MovieLensSpec(
-        name="20m", folder="ml-20m", md5="cd245b17a1ae2cc31bb14903e1204af3",
-        ratings=_CSV_RATINGS, movies=_CSV_MOVIES, users=None, genres="joined",
+        name="20m",
+        folder="ml-20m",
+        md5="cd245b17a1ae2cc31bb14903e1204af3",
+        ratings=_CSV_RATINGS,
+        movies=_CSV_MOVIES,
+        users=None,
+        genres="joined",
         rating_scale=(0.5, 5.0),
     ),
     "25m": MovieLensSpec(
-        name="25m", folder="ml-25m", md5="6b51fb2759a8657d3bfcbfc42b592ada",
-        ratings=_CSV_RATINGS, movies=_CSV_MOVIES, users=None, genres="joined",
+        name="25m",
+        folder="ml-25m",
+        md5="6b51fb2759a8657d3bfcbfc42b592ada",
+        ratings=_CSV_RATINGS,
+        movies=_CSV_MOVIES,
+        users=None,
+        genres="joined",
         rating_scale=(0.5, 5.0),
     ),
     "latest-small": MovieLensSpec(
-        name="latest-small", folder="ml-latest-small", md5=None,
-        ratings=_CSV_RATINGS, movies=_CSV_MOVIES, users=None, genres="joined",
+        name="latest-small",
+        folder="ml-latest-small",
+        md5=None,
+        ratings=_CSV_RATINGS,
+        movies=_CSV_MOVIES,
+        users=None,
+        genres="joined",
         rating_scale=(0.5, 5.0),
     ),
 }
@@ -138,5 +168,6 @@ def movielens_spec(variant: str) -> MovieLensSpec:
     try:
         return MOVIELENS[variant]
     except KeyError:
-        raise JointrecError(f"unknown MovieLens variant {variant!r}: expected one of "
-                            f"{sorted(MOVIELENS)}") from None
+        raise JointrecError(
+            f"unknown MovieLens variant {variant!r}: expected one of {sorted(MOVIELENS)}"
+        ) from None

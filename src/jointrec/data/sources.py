@@ -45,8 +45,10 @@ class FileSource:
         if self.path.is_file():
             self._zip_names = _zip_members(self.path)
         elif not self.path.is_dir():
-            raise JointrecError(f"data path {str(self.path)!r} does not exist: expected a zip "
-                                "or a folder of the dataset's files")
+            raise JointrecError(
+                f"data path {str(self.path)!r} does not exist: expected a zip "
+                "or a folder of the dataset's files"
+            )
 
     def __repr__(self) -> str:
         return f"FileSource({str(self.path)!r})"
@@ -66,18 +68,23 @@ class FileSource:
         if self._zip_names is not None:
             member = self._zip_names.get(name)
             if member is None:
-                raise JointrecError(f"{self.path} has no file {name!r}: expected the "
-                                    f"dataset's files, found {sorted(self._zip_names)}")
+                raise JointrecError(
+                    f"{self.path} has no file {name!r}: expected the "
+                    f"dataset's files, found {sorted(self._zip_names)}"
+                )
             try:
                 with zipfile.ZipFile(self.path) as zf:
                     return zf.read(member)
             except (zipfile.BadZipFile, OSError, EOFError) as err:
-                raise JointrecError(f"{self.path} is corrupt or truncated ({err}): "
-                                    "download it again") from None
+                raise JointrecError(
+                    f"{self.path} is corrupt or truncated ({err}): download it again"
+                ) from None
         path = self._find(name)
         if not path.is_file():
-            raise JointrecError(f"{self.path} has no file {name!r}: expected the dataset's "
-                                "files in this folder or one sub-folder")
+            raise JointrecError(
+                f"{self.path} has no file {name!r}: expected the dataset's "
+                "files in this folder or one sub-folder"
+            )
         return path.read_bytes()
 
     def _find(self, name: str) -> Path:
@@ -96,8 +103,10 @@ def _zip_members(path: Path) -> dict[str, str]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except zipfile.BadZipFile:
-        raise JointrecError(f"{path} is not a valid zip (corrupt or truncated): "
-                            "download it again or pass the extracted folder") from None
+        raise JointrecError(
+            f"{path} is not a valid zip (corrupt or truncated): "
+            "download it again or pass the extracted folder"
+        ) from None
     except OSError as err:
         raise JointrecError(f"{path} cannot be read: {err}") from None
     names: dict[str, str] = {}
@@ -112,8 +121,10 @@ def check_member_name(archive: Path, name: str) -> None:
     """Raises `JointrecError` for absolute or ``..`` member names (path traversal)."""
     pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or (len(name) > 1 and name[1] == ":"):
-        raise JointrecError(f"{archive} holds an unsafe entry {name!r} (absolute path or '..'): "
-                            "refusing to read this archive")
+        raise JointrecError(
+            f"{archive} holds an unsafe entry {name!r} (absolute path or '..'): "
+            "refusing to read this archive"
+        )
 
 
 def md5_of(path: Path) -> str:
@@ -137,8 +148,10 @@ def extract_atomically(archive: Path, target: Path) -> Path:
         with zipfile.ZipFile(archive) as zf:
             bad = zf.testzip()
             if bad is not None:
-                raise JointrecError(f"{archive}: entry {bad!r} fails its CRC check "
-                                    "(corrupt download): download it again")
+                raise JointrecError(
+                    f"{archive}: entry {bad!r} fails its CRC check "
+                    "(corrupt download): download it again"
+                )
             for base, member in members.items():
                 with zf.open(member) as src, open(tmp / base, "wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
@@ -148,7 +161,9 @@ def extract_atomically(archive: Path, target: Path) -> Path:
             shutil.rmtree(target)
         os.replace(tmp, target)
     except (zipfile.BadZipFile, EOFError, OSError) as err:
-        raise JointrecError(f"{archive} could not be extracted ({err}): download it again") from None
+        raise JointrecError(
+            f"{archive} could not be extracted ({err}): download it again"
+        ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -158,8 +173,9 @@ def extract_atomically(archive: Path, target: Path) -> Path:
 ProgressHook = Callable[[int, int | None], None]
 
 
-def download(url: str, dest: Path, md5: str | None, *, progress: bool = True,
-             timeout: float = 60.0) -> Path:
+def download(
+    url: str, dest: Path, md5: str | None, *, progress: bool = True, timeout: float = 60.0
+) -> Path:
     """Downloads ``url`` to ``dest`` atomically and checks its MD5.
 
     Args:
@@ -187,12 +203,16 @@ def download(url: str, dest: Path, md5: str | None, *, progress: bool = True,
             os.fsync(out.fileno())
     except OSError as err:
         part.unlink(missing_ok=True)
-        raise JointrecError(f"could not download {url} ({err}): check the network, or pass a "
-                            "local copy with --data PATH") from None
+        raise JointrecError(
+            f"could not download {url} ({err}): check the network, or pass a "
+            "local copy with --data PATH"
+        ) from None
     if digest.hexdigest() != expected:
         part.unlink(missing_ok=True)
-        raise JointrecError(f"{url} downloaded with MD5 {digest.hexdigest()}, expected "
-                            f"{expected}: the download is corrupt; try again")
+        raise JointrecError(
+            f"{url} downloaded with MD5 {digest.hexdigest()}, expected "
+            f"{expected}: the download is corrupt; try again"
+        )
     os.replace(part, dest)
     return dest
 
@@ -202,8 +222,10 @@ def _published_md5(url: str, timeout: float) -> str:
         with urllib.request.urlopen(url + ".md5", timeout=timeout) as response:
             text = response.read().decode("ascii", "replace")
     except OSError as err:
-        raise JointrecError(f"could not fetch the checksum {url}.md5 ({err}): check the "
-                            "network, or pass a local copy with --data PATH") from None
+        raise JointrecError(
+            f"could not fetch the checksum {url}.md5 ({err}): check the "
+            "network, or pass a local copy with --data PATH"
+        ) from None
     token = next((t for t in text.split() if len(t) == 32), None)
     if token is None:
         raise JointrecError(f"{url}.md5 holds no MD5 checksum: got {text[:80]!r}")
@@ -226,8 +248,13 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             TransferSpeedColumn,
         )
 
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  DownloadColumn(), TransferSpeedColumn(), transient=True)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            transient=True,
+        )
         self._progress.start()
         task = self._progress.add_task(self.label, total=self.total)
         progress = self._progress
@@ -238,8 +265,13 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             self._progress.stop()
 
 
-def resolve(spec: MovieLensSpec, path: str | os.PathLike[str] | None = None, *,
-            allow_download: bool = True, progress: bool = True) -> FileSource:
+def resolve(
+    spec: MovieLensSpec,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    allow_download: bool = True,
+    progress: bool = True,
+) -> FileSource:
     """Finds a release's files: explicit ``path`` -> cache -> verified download.
 
     Args:
@@ -256,7 +288,9 @@ def resolve(spec: MovieLensSpec, path: str | os.PathLike[str] | None = None, *,
     archive = cache_dir() / f"{spec.folder}.zip"
     if not archive.is_file():
         if not allow_download:
-            raise JointrecError(f"MovieLens {spec.name} is not in the cache {cache_dir()} and "
-                                "downloads are off: pass --data PATH to a local zip or folder")
+            raise JointrecError(
+                f"MovieLens {spec.name} is not in the cache {cache_dir()} and "
+                "downloads are off: pass --data PATH to a local zip or folder"
+            )
         download(spec.url, archive, spec.md5, progress=progress)
     return FileSource(extract_atomically(archive, cached))

@@ -37,19 +37,22 @@ def random_split_rows(n: int, test_fraction: float, seed: int) -> tuple[np.ndarr
     This is the tutorial's protocol (shuffle all ratings once, take the first 80% for train).
     """
     perm = np.random.default_rng(seed).permutation(n)
-    cut = int(round(n * (1.0 - test_fraction)))
+    cut = round(n * (1.0 - test_fraction))
     return perm[:cut], perm[cut:]
 
 
-def temporal_split_rows(timestamp: np.ndarray, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def temporal_split_rows(
+    timestamp: np.ndarray, test_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Global time cut: the latest ``test_fraction`` of rows (ties kept in input order) is test."""
     order = np.argsort(timestamp, kind="stable")
-    cut = int(round(len(order) * (1.0 - test_fraction)))
+    cut = round(len(order) * (1.0 - test_fraction))
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 
-def leave_last_n_rows(user: np.ndarray, timestamp: np.ndarray,
-                      n: int) -> tuple[np.ndarray, np.ndarray]:
+def leave_last_n_rows(
+    user: np.ndarray, timestamp: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Each user's last ``n`` interactions by time go to test; users with ``<= n`` keep all."""
     order = np.lexsort((np.arange(len(user)), timestamp, user))  # by user, then time, then row
     sorted_users = user[order]
@@ -61,14 +64,17 @@ def leave_last_n_rows(user: np.ndarray, timestamp: np.ndarray,
     return np.sort(order[~in_test]), np.sort(order[in_test])
 
 
-def random_split(x: Interactions, test_fraction: float = 0.2,
-                 seed: int = 42) -> tuple[Interactions, Interactions]:
+def random_split(
+    x: Interactions, test_fraction: float = 0.2, seed: int = 42
+) -> tuple[Interactions, Interactions]:
     """The tutorial's split: shuffle with ``seed``, first ``1 - test_fraction`` is train."""
     train, test = random_split_rows(len(x), test_fraction, seed)
     return x.take(train), x.take(test)
 
 
-def temporal_split(x: Interactions, test_fraction: float = 0.2) -> tuple[Interactions, Interactions]:
+def temporal_split(
+    x: Interactions, test_fraction: float = 0.2
+) -> tuple[Interactions, Interactions]:
     """Global time cut: the latest ``test_fraction`` of interactions is test."""
     train, test = temporal_split_rows(_timestamps(x, "temporal"), test_fraction)
     return x.take(train), x.take(test)
@@ -91,13 +97,16 @@ def split_rows(x: Interactions, config: SplitConfig) -> tuple[np.ndarray, np.nda
     train, test = _outer_split(x, config, config.test_fraction, config.seed)
     validation = np.empty(0, dtype=np.int64)
     if config.validation_fraction > 0:
-        inner_train, inner_val = _outer_split(x.take(train), config,
-                                              config.validation_fraction, config.seed + 1)
+        inner_train, inner_val = _outer_split(
+            x.take(train), config, config.validation_fraction, config.seed + 1
+        )
         train, validation = train[inner_train], train[inner_val]
     if len(train) == 0 or len(test) == 0:
-        raise JointrecError(f"{x.source}: split {config.method!r} left an empty train or test "
-                            f"part ({len(train)} / {len(test)} rows); use more data or another "
-                            "test_fraction")
+        raise JointrecError(
+            f"{x.source}: split {config.method!r} left an empty train or test "
+            f"part ({len(train)} / {len(test)} rows); use more data or another "
+            "test_fraction"
+        )
     return train, validation, test
 
 
@@ -107,8 +116,9 @@ def split(x: Interactions, config: SplitConfig) -> Split:
     return Split(train=x.take(train), validation=x.take(validation), test=x.take(test))
 
 
-def _outer_split(x: Interactions, config: SplitConfig, fraction: float,
-                 seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _outer_split(
+    x: Interactions, config: SplitConfig, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     if config.method == "random":
         return random_split_rows(len(x), fraction, seed)
     if config.method == "temporal":
@@ -118,6 +128,8 @@ def _outer_split(x: Interactions, config: SplitConfig, fraction: float,
 
 def _timestamps(x: Interactions, method: str) -> np.ndarray:
     if x.timestamp is None:
-        raise JointrecError(f"{x.source}: split {method!r} needs a timestamp column; "
-                            "use method 'random' or provide timestamps")
+        raise JointrecError(
+            f"{x.source}: split {method!r} needs a timestamp column; "
+            "use method 'random' or provide timestamps"
+        )
     return x.timestamp

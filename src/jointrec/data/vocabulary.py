@@ -37,8 +37,9 @@ class Vocabulary:
         elif ids.dtype.kind in "UO":
             ids = ids.astype(str)
         else:
-            raise JointrecError(f"{name} vocabulary ids have dtype {ids.dtype}: "
-                                "expected integers or strings")
+            raise JointrecError(
+                f"{name} vocabulary ids have dtype {ids.dtype}: expected integers or strings"
+            )
         self.ids = ids
         self.name = name
         self._order = np.argsort(ids, kind="stable")
@@ -57,8 +58,11 @@ class Vocabulary:
         return len(self.ids) + 1
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Vocabulary) and self.ids.dtype.kind == other.ids.dtype.kind
-                and np.array_equal(self.ids, other.ids))
+        return (
+            isinstance(other, Vocabulary)
+            and self.ids.dtype.kind == other.ids.dtype.kind
+            and np.array_equal(self.ids, other.ids)
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, len(self.ids)))
@@ -81,8 +85,10 @@ class Vocabulary:
         idx = int(self.encode(np.asarray([value]))[0])
         if idx == UNKNOWN_INDEX:
             sample = ", ".join(str(v) for v in self.ids[:3])
-            raise JointrecError(f"unknown {self.name} id {value!r}: expected one of the "
-                                f"{len(self.ids)} known ids (e.g. {sample})")
+            raise JointrecError(
+                f"unknown {self.name} id {value!r}: expected one of the "
+                f"{len(self.ids)} known ids (e.g. {sample})"
+            )
         return idx
 
     def decode(self, indices: np.ndarray) -> np.ndarray:

@@ -23,8 +23,12 @@ from jointrec.scoring import Scorer
 RATING_CHUNK = 1 << 16
 
 
-def evaluate(scorer: Scorer, train: EncodedInteractions, test: EncodedInteractions,
-             config: EvalConfig = EvalConfig()) -> dict[str, float]:
+def evaluate(
+    scorer: Scorer,
+    train: EncodedInteractions,
+    test: EncodedInteractions,
+    config: EvalConfig = EvalConfig(),
+) -> dict[str, float]:
     """Evaluates ``scorer`` on ``test`` given the ``train`` interactions it was fitted on.
 
     Args:
@@ -50,10 +54,14 @@ def evaluate(scorer: Scorer, train: EncodedInteractions, test: EncodedInteractio
 def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float]:
     """RMSE and MAE in stars, and RMSE on the normalised label."""
     assert test.rating is not None
-    predicted = np.concatenate([
-        scorer.predict_ratings(test.user[lo:lo + RATING_CHUNK], test.item[lo:lo + RATING_CHUNK])
-        for lo in range(0, len(test), RATING_CHUNK)
-    ])
+    predicted = np.concatenate(
+        [
+            scorer.predict_ratings(
+                test.user[lo : lo + RATING_CHUNK], test.item[lo : lo + RATING_CHUNK]
+            )
+            for lo in range(0, len(test), RATING_CHUNK)
+        ]
+    )
     low, high = test.rating_scale
     error = rmse(predicted, test.rating)
     return {"rmse": error, "mae": mae(predicted, test.rating), "rmse_label": error / (high - low)}
@@ -63,20 +71,28 @@ def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> SeenItems:
     return SeenItems(users, items, num_users)
 
 
-def ranking_metrics(scorer: Scorer, train: EncodedInteractions, test: EncodedInteractions,
-                    config: EvalConfig) -> dict[str, float]:
+def ranking_metrics(
+    scorer: Scorer, train: EncodedInteractions, test: EncodedInteractions, config: EvalConfig
+) -> dict[str, float]:
     """Ranking metrics, vectorised over chunks of users."""
     num_users = int(max(train.user.max(initial=0), test.user.max(initial=0))) + 1
     seen = _csr(train.user, train.item, num_users)
     known = (test.user > 0) & (test.item > 0)
     rating = test.rating if test.rating is not None else np.full(len(test), np.inf)
     top_rating = test.rating_scale[1]
-    relevant = _csr(test.user[known & (rating >= config.relevance_min_rating)],
-                    test.item[known & (rating >= config.relevance_min_rating)], num_users)
-    five_star = _csr(test.user[known & (rating >= top_rating)],
-                     test.item[known & (rating >= top_rating)], num_users)
-    users = np.flatnonzero((relevant.counts(np.arange(num_users)) > 0)
-                           | (five_star.counts(np.arange(num_users)) > 0))
+    relevant = _csr(
+        test.user[known & (rating >= config.relevance_min_rating)],
+        test.item[known & (rating >= config.relevance_min_rating)],
+        num_users,
+    )
+    five_star = _csr(
+        test.user[known & (rating >= top_rating)],
+        test.item[known & (rating >= top_rating)],
+        num_users,
+    )
+    users = np.flatnonzero(
+        (relevant.counts(np.arange(num_users)) > 0) | (five_star.counts(np.arange(num_users)) > 0)
+    )
     users = users[users > 0]
     k_max = max(max(config.ks), 10, config.tutorial_k)
     sums: dict[str, float] = {}
@@ -85,7 +101,7 @@ def ranking_metrics(scorer: Scorer, train: EncodedInteractions, test: EncodedInt
     covered = np.zeros(scorer.num_items, dtype=bool)
     discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
     for lo in range(0, len(users), config.user_chunk):
-        batch = users[lo:lo + config.user_chunk]
+        batch = users[lo : lo + config.user_chunk]
         scores = np.array(scorer.score_users(batch), dtype=np.float32, copy=True)
         scores[:, 0] = -np.inf
         # The tutorial's metric: unfiltered top-k, hit per 5-star test pair.
@@ -128,8 +144,10 @@ def ranking_metrics(scorer: Scorer, train: EncodedInteractions, test: EncodedInt
         _add(sums, "hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
         counts["five_star"] += int(has_five.sum())
     n_five_pairs = int(five_star.counts(users).sum())
-    report = {name: total / max(counts["five_star" if name == "hr@10" else "relevant"], 1)
-              for name, total in sums.items()}
+    report = {
+        name: total / max(counts["five_star" if name == "hr@10" else "relevant"], 1)
+        for name, total in sums.items()
+    }
     report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / max(n_five_pairs, 1)
     report["coverage@10"] = float(covered[1:].sum() / max(scorer.num_items - 1, 1))
     report["users_evaluated"] = float(counts["relevant"])

@@ -52,14 +52,17 @@ class RemoveAccidentalHits(keras.layers.Layer):
                 ``[batch, num_candidates]`` ids per row.
         """
         if len(ops.shape(logits)) != 2 or tuple(ops.shape(labels)) != tuple(ops.shape(logits)):
-            raise ValueError(f"logits and labels must both be [batch, candidates]; got "
-                             f"{ops.shape(logits)} and {ops.shape(labels)}")
+            raise ValueError(
+                f"logits and labels must both be [batch, candidates]; got "
+                f"{ops.shape(logits)} and {ops.shape(labels)}"
+            )
         labels = ops.cast(labels, logits.dtype)
         ids = candidate_ids
         if len(ops.shape(ids)) == 1:
             ids = ops.broadcast_to(ops.expand_dims(ids, 0), ops.shape(logits))
-        positive_ids = ops.take_along_axis(ids, ops.expand_dims(ops.argmax(labels, axis=1), 1),
-                                           axis=1)
+        positive_ids = ops.take_along_axis(
+            ids, ops.expand_dims(ops.argmax(labels, axis=1), 1), axis=1
+        )
         duplicate = ops.logical_and(ops.equal(ids, positive_ids), ops.equal(labels, 0))
         return ops.where(duplicate, ops.cast(self.mask_value, logits.dtype), logits)
 

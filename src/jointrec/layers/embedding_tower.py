@@ -29,18 +29,25 @@ class EmbeddingTower(keras.layers.Layer):
         (2, 3)
     """
 
-    def __init__(self, vocabulary_size: int, embedding_dim: int,
-                 embeddings_initializer: Any = "uniform", embeddings_regularizer: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        vocabulary_size: int,
+        embedding_dim: int,
+        embeddings_initializer: Any = "uniform",
+        embeddings_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.vocabulary_size = int(vocabulary_size)
         self.embedding_dim = int(embedding_dim)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
         self.embedding = keras.layers.Embedding(
-            self.vocabulary_size, self.embedding_dim,
+            self.vocabulary_size,
+            self.embedding_dim,
             embeddings_initializer=self.embeddings_initializer,
-            embeddings_regularizer=self.embeddings_regularizer, name="embedding",
+            embeddings_regularizer=self.embeddings_regularizer,
+            name="embedding",
         )
 
     def build(self, input_shape: Any = None) -> None:
@@ -55,11 +62,14 @@ class EmbeddingTower(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "vocabulary_size": self.vocabulary_size,
-            "embedding_dim": self.embedding_dim,
-            "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer)
-            if self.embeddings_regularizer is not None else None,
-        })
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+                "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer)
+                if self.embeddings_regularizer is not None
+                else None,
+            }
+        )
         return config

@@ -33,24 +33,34 @@ class RatingHead(keras.layers.Layer):
         (2,)
     """
 
-    def __init__(self, layer_sizes: tuple[int, ...] = (256, 128), num_users: int = 0,
-                 num_items: int = 0, global_mean: float = 0.0, activation: str = "relu",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        layer_sizes: tuple[int, ...] = (256, 128),
+        num_users: int = 0,
+        num_items: int = 0,
+        global_mean: float = 0.0,
+        activation: str = "relu",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.layer_sizes = tuple(int(s) for s in layer_sizes)
         self.num_users = int(num_users)
         self.num_items = int(num_items)
         self.global_mean = float(global_mean)
         self.activation = activation
-        self.hidden = [keras.layers.Dense(s, activation=activation, name=f"dense_{i}")
-                       for i, s in enumerate(self.layer_sizes)]
+        self.hidden = [
+            keras.layers.Dense(s, activation=activation, name=f"dense_{i}")
+            for i, s in enumerate(self.layer_sizes)
+        ]
         self.output_layer = keras.layers.Dense(1, name="output")
         self.use_biases = self.num_users > 0 and self.num_items > 0
         if self.use_biases:
-            self.user_bias = keras.layers.Embedding(self.num_users, 1, embeddings_initializer="zeros",
-                                                    name="user_bias")
-            self.item_bias = keras.layers.Embedding(self.num_items, 1, embeddings_initializer="zeros",
-                                                    name="item_bias")
+            self.user_bias = keras.layers.Embedding(
+                self.num_users, 1, embeddings_initializer="zeros", name="user_bias"
+            )
+            self.item_bias = keras.layers.Embedding(
+                self.num_items, 1, embeddings_initializer="zeros", name="item_bias"
+            )
 
     def build(self, query_shape: Any, candidate_shape: Any = None, *args: Any) -> None:
         width = int(query_shape[-1]) + int((candidate_shape or query_shape)[-1])
@@ -62,8 +72,10 @@ class RatingHead(keras.layers.Layer):
             self.user_bias.build((None,))
             self.item_bias.build((None,))
             self.offset = self.add_weight(
-                name="global_mean", shape=(),
-                initializer=keras.initializers.Constant(self.global_mean))
+                name="global_mean",
+                shape=(),
+                initializer=keras.initializers.Constant(self.global_mean),
+            )
         self.built = True
 
     def call(self, query: Any, candidate: Any, user_ids: Any = None, item_ids: Any = None) -> Any:
@@ -74,17 +86,23 @@ class RatingHead(keras.layers.Layer):
         if self.use_biases:
             if user_ids is None or item_ids is None:
                 raise ValueError("RatingHead with biases needs user_ids and item_ids")
-            rating = (rating + ops.squeeze(self.user_bias(ops.cast(user_ids, "int32")), -1)
-                      + ops.squeeze(self.item_bias(ops.cast(item_ids, "int32")), -1) + self.offset)
+            rating = (
+                rating
+                + ops.squeeze(self.user_bias(ops.cast(user_ids, "int32")), -1)
+                + ops.squeeze(self.item_bias(ops.cast(item_ids, "int32")), -1)
+                + self.offset
+            )
         return rating
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "layer_sizes": list(self.layer_sizes),
-            "num_users": self.num_users,
-            "num_items": self.num_items,
-            "global_mean": self.global_mean,
-            "activation": self.activation,
-        })
+        config.update(
+            {
+                "layer_sizes": list(self.layer_sizes),
+                "num_users": self.num_users,
+                "num_items": self.num_items,
+                "global_mean": self.global_mean,
+                "activation": self.activation,
+            }
+        )
         return config

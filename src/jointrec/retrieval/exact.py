@@ -28,8 +28,14 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def retrieve(score_users: Callable[[np.ndarray], np.ndarray], users: np.ndarray, k: int, *,
-             seen: SeenItems | None = None, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def retrieve(
+    score_users: Callable[[np.ndarray], np.ndarray],
+    users: np.ndarray,
+    k: int,
+    *,
+    seen: SeenItems | None = None,
+    chunk: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` items and scores for each user, never returning item 0 (unknown).
 
     Args:
@@ -47,7 +53,7 @@ def retrieve(score_users: Callable[[np.ndarray], np.ndarray], users: np.ndarray,
     out_items = np.empty((len(users), k), dtype=np.int64)
     out_scores = np.empty((len(users), k), dtype=np.float32)
     for lo in range(0, len(users), chunk):
-        batch = users[lo:lo + chunk]
+        batch = users[lo : lo + chunk]
         scores = np.array(score_users(batch), dtype=np.float32, copy=True)
         scores[:, 0] = -np.inf
         if seen is not None:
@@ -55,9 +61,9 @@ def retrieve(score_users: Callable[[np.ndarray], np.ndarray], users: np.ndarray,
         top = top_k_rows(scores, k)
         top_scores = np.take_along_axis(scores, top, axis=1)
         width = top.shape[1]
-        out_items[lo:lo + len(batch), :width] = np.where(np.isfinite(top_scores), top, -1)
-        out_scores[lo:lo + len(batch), :width] = top_scores
+        out_items[lo : lo + len(batch), :width] = np.where(np.isfinite(top_scores), top, -1)
+        out_scores[lo : lo + len(batch), :width] = top_scores
         if width < k:
-            out_items[lo:lo + len(batch), width:] = -1
-            out_scores[lo:lo + len(batch), width:] = -np.inf
+            out_items[lo : lo + len(batch), width:] = -1
+            out_scores[lo : lo + len(batch), width:] = -np.inf
     return out_items, out_scores

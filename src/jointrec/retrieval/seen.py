@@ -20,8 +20,9 @@ class SeenItems:
         ([3, 5], [])
     """
 
-    def __init__(self, users: np.ndarray, items: np.ndarray, num_users: int,
-                 values: np.ndarray | None = None) -> None:
+    def __init__(
+        self, users: np.ndarray, items: np.ndarray, num_users: int, values: np.ndarray | None = None
+    ) -> None:
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
         order = np.lexsort((items, users))
@@ -32,13 +33,15 @@ class SeenItems:
         self.values = None if values is None else np.asarray(values)[order][keep]
         self.num_users = int(num_users)
         self.indptr = np.zeros(self.num_users + 1, dtype=np.int64)
-        np.cumsum(np.bincount(users, minlength=self.num_users)[: self.num_users],
-                  out=self.indptr[1:])
+        np.cumsum(
+            np.bincount(users, minlength=self.num_users)[: self.num_users], out=self.indptr[1:]
+        )
         self.indices = items.astype(np.int32)
 
     @classmethod
-    def from_arrays(cls, indptr: np.ndarray, indices: np.ndarray,
-                    values: np.ndarray | None = None) -> SeenItems:
+    def from_arrays(
+        cls, indptr: np.ndarray, indices: np.ndarray, values: np.ndarray | None = None
+    ) -> SeenItems:
         """Rebuilds from saved ``indptr``, ``indices`` and optional ``values``."""
         obj = cls.__new__(cls)
         obj.values = values
@@ -51,7 +54,7 @@ class SeenItems:
         """Sorted item indices the user has seen (empty for unknown users)."""
         if not 0 <= user < self.num_users:
             return self.indices[:0]
-        return self.indices[self.indptr[user]:self.indptr[user + 1]]
+        return self.indices[self.indptr[user] : self.indptr[user + 1]]
 
     def values_of(self, user: int) -> np.ndarray:
         """Values aligned with `items_of` (requires ``values``)."""
@@ -59,7 +62,7 @@ class SeenItems:
             raise ValueError("these SeenItems carry no values")
         if not 0 <= user < self.num_users:
             return self.values[:0]
-        return self.values[self.indptr[user]:self.indptr[user + 1]]
+        return self.values[self.indptr[user] : self.indptr[user + 1]]
 
     def counts(self, users: np.ndarray) -> np.ndarray:
         """Number of seen items of each user."""

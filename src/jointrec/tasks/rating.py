@@ -30,6 +30,7 @@ class RatingTask(keras.layers.Layer):
     def call(self, labels: Any, predictions: Any, sample_weight: Any = None) -> Any:
         """Returns the scalar loss of ``predictions`` against ``labels`` (both ``[batch]``)."""
         error = ops.square(ops.cast(predictions, "float32") - ops.cast(labels, "float32"))
-        weight = ops.ones_like(error) if sample_weight is None else ops.cast(sample_weight,
-                                                                               "float32")
+        weight = (
+            ops.ones_like(error) if sample_weight is None else ops.cast(sample_weight, "float32")
+        )
         return weighted_reduce(error, weight, "mean")

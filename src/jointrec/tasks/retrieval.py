@@ -44,9 +44,15 @@ class RetrievalTask(keras.layers.Layer):
         0.5514
     """
 
-    def __init__(self, temperature: float = 1.0, reduction: str = "mean",
-                 remove_accidental_hits: bool = True, l2_normalize: bool = False,
-                 min_positive_label: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        reduction: str = "mean",
+        remove_accidental_hits: bool = True,
+        l2_normalize: bool = False,
+        min_positive_label: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if reduction not in ("sum", "mean"):
             raise ValueError(f"reduction={reduction!r}: expected 'sum' or 'mean'")
@@ -72,9 +78,16 @@ class RetrievalTask(keras.layers.Layer):
         scores = ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate)))
         return scores / self.temperature if self.temperature != 1.0 else scores
 
-    def call(self, query: Any, candidate: Any, candidate_ids: Any, labels: Any = None,
-             sample_weight: Any = None, candidate_mask: Any = None,
-             candidate_log_q: Any = None) -> Any:
+    def call(
+        self,
+        query: Any,
+        candidate: Any,
+        candidate_ids: Any,
+        labels: Any = None,
+        sample_weight: Any = None,
+        candidate_mask: Any = None,
+        candidate_log_q: Any = None,
+    ) -> Any:
         """Returns the scalar loss.
 
         Args:
@@ -109,11 +122,13 @@ class RetrievalTask(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({
-            "temperature": self.temperature,
-            "reduction": self.reduction,
-            "remove_accidental_hits": self.remove_accidental_hits,
-            "l2_normalize": self.l2_normalize,
-            "min_positive_label": self.min_positive_label,
-        })
+        config.update(
+            {
+                "temperature": self.temperature,
+                "reduction": self.reduction,
+                "remove_accidental_hits": self.remove_accidental_hits,
+                "l2_normalize": self.l2_normalize,
+                "min_positive_label": self.min_positive_label,
+            }
+        )
         return config

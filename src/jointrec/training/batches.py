@@ -29,8 +29,10 @@ class TrainingArrays:
     def __post_init__(self) -> None:
         n = len(self.user)
         if len(self.item) != n or len(self.label) != n:
-            raise JointrecError(f"training columns differ in length: user {n}, item "
-                                f"{len(self.item)}, label {len(self.label)}")
+            raise JointrecError(
+                f"training columns differ in length: user {n}, item "
+                f"{len(self.item)}, label {len(self.label)}"
+            )
         if n == 0:
             raise JointrecError("no training examples: expected at least one interaction")
         object.__setattr__(self, "user", np.ascontiguousarray(self.user, dtype=np.int32))
@@ -50,7 +52,9 @@ def num_steps(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
 
-def epoch_batches(data: TrainingArrays, order: np.ndarray, batch_size: int) -> dict[str, np.ndarray]:
+def epoch_batches(
+    data: TrainingArrays, order: np.ndarray, batch_size: int
+) -> dict[str, np.ndarray]:
     """Arranges ``data[order]`` as ``[steps, batch_size]`` columns plus a padding ``mask``.
 
     Example:
@@ -71,8 +75,12 @@ def epoch_batches(data: TrainingArrays, order: np.ndarray, batch_size: int) -> d
     label = data.label[order]
     if pad:
         user[-pad:], item[-pad:], label[-pad:] = 0, 0, 0.0
-    batches = {"user": user.reshape(shape), "item": item.reshape(shape),
-               "label": label.reshape(shape), "mask": mask.reshape(shape)}
+    batches = {
+        "user": user.reshape(shape),
+        "item": item.reshape(shape),
+        "label": label.reshape(shape),
+        "mask": mask.reshape(shape),
+    }
     if data.log_q is not None:
         batches["log_q"] = data.log_q[order].reshape(shape)
     return batches

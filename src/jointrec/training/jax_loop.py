@@ -35,30 +35,34 @@ _RUNNERS: dict[str, _Runner] = {}
 def _key(model: JointModel, optimizer_config: dict[str, Any]) -> str:
     settings = dict(optimizer_config.get("config", {}))
     settings.pop("name", None)  # Keras numbers optimizer names: adagrad, adagrad_1, ...
-    return json.dumps([model.get_config(), optimizer_config.get("class_name"), settings],
-                      sort_keys=True, default=str)
+    return json.dumps(
+        [model.get_config(), optimizer_config.get("class_name"), settings],
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _compile(template: JointModel, optimizer: keras.optimizers.Optimizer) -> Callable[..., Any]:
     trainable_vars = template.trainable_variables
     non_trainable_vars = template.non_trainable_variables
 
-    def loss_fn(trainable: list[Any], non_trainable: list[Any], batch: dict[str, Any],
-                weights: Any) -> tuple[Any, tuple[Any, list[Any]]]:
+    def loss_fn(
+        trainable: list[Any], non_trainable: list[Any], batch: dict[str, Any], weights: Any
+    ) -> tuple[Any, tuple[Any, list[Any]]]:
         mapping = list(zip(trainable_vars, trainable, strict=True))
         mapping += list(zip(non_trainable_vars, non_trainable, strict=True))
         with keras.StatelessScope(state_mapping=mapping) as scope:
             inputs = {"user": batch["user"], "item": batch["item"]}
             outputs = template(inputs, training=True)
-            losses = template.task_losses(inputs, outputs, batch["label"], mask=batch["mask"],
-                                          log_q=batch.get("log_q"))
+            losses = template.task_losses(
+                inputs, outputs, batch["label"], mask=batch["mask"], log_q=batch.get("log_q")
+            )
             total = template.total_loss(losses, weights[0], weights[1])
             reg = template.losses
             if reg:
                 total = total + sum(reg)
         new_non_trainable = [scope.get_current_value(v) for v in non_trainable_vars]
-        return total, (jnp.stack([total, losses["retrieval"], losses["rating"]]),
-                       new_non_trainable)
+        return total, (jnp.stack([total, losses["retrieval"], losses["rating"]]), new_non_trainable)
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
@@ -74,8 +78,11 @@ def _compile(template: JointModel, optimizer: keras.optimizers.Optimizer) -> Cal
     return jax.jit(run, donate_argnums=0)
 
 
-def runner_for(model: JointModel, optimizer_config: dict[str, Any],
-               make_optimizer: Callable[[], keras.optimizers.Optimizer]) -> _Runner:
+def runner_for(
+    model: JointModel,
+    optimizer_config: dict[str, Any],
+    make_optimizer: Callable[[], keras.optimizers.Optimizer],
+) -> _Runner:
     """Returns the cached compiled runner for this architecture, creating it once."""
     key = _key(model, optimizer_config)
     runner = _RUNNERS.get(key)
@@ -96,8 +103,12 @@ class JaxTrainingState:
         make_optimizer: Builds a fresh optimizer with that config.
     """
 
-    def __init__(self, model: JointModel, optimizer_config: dict[str, Any],
-                 make_optimizer: Callable[[], keras.optimizers.Optimizer]) -> None:
+    def __init__(
+        self,
+        model: JointModel,
+        optimizer_config: dict[str, Any],
+        make_optimizer: Callable[[], keras.optimizers.Optimizer],
+    ) -> None:
         self.model = model
         self.runner = runner_for(model, optimizer_config, make_optimizer)
         fresh = make_optimizer()
@@ -108,8 +119,9 @@ class JaxTrainingState:
             [jnp.array(v.value) for v in fresh.variables],
         )
 
-    def run(self, batches: dict[str, np.ndarray], retrieval_weight: float,
-            rating_weight: float) -> np.ndarray:
+    def run(
+        self, batches: dict[str, np.ndarray], retrieval_weight: float, rating_weight: float
+    ) -> np.ndarray:
         """Runs ``steps`` training steps; returns ``[steps, 3]`` (total, retrieval, rating)."""
         weights = jnp.asarray([retrieval_weight, rating_weight], dtype=jnp.float32)
         self.state, logs = self.runner.run(self.state, batches, weights)

@@ -55,10 +55,17 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
 
 
-def fit(model: JointModel, data: TrainingArrays, config: TrainConfig, *,
-        retrieval_weight: float | None = None, rating_weight: float | None = None,
-        progress: bool = True, on_epoch_end: EpochCallback | None = None,
-        description: str = "training") -> History:
+def fit(
+    model: JointModel,
+    data: TrainingArrays,
+    config: TrainConfig,
+    *,
+    retrieval_weight: float | None = None,
+    rating_weight: float | None = None,
+    progress: bool = True,
+    on_epoch_end: EpochCallback | None = None,
+    description: str = "training",
+) -> History:
     """Trains ``model`` in place.
 
     Args:
@@ -87,9 +94,16 @@ def epoch_order(n: int, epoch: int, config: TrainConfig, rng: np.random.Generato
     return rng.permutation(n) if config.shuffle_each_epoch else np.arange(n)
 
 
-def _fit_jax(model: JointModel, data: TrainingArrays, config: TrainConfig, w_ret: float,
-             w_rat: float, progress: bool, on_epoch_end: EpochCallback | None,
-             description: str) -> History:
+def _fit_jax(
+    model: JointModel,
+    data: TrainingArrays,
+    config: TrainConfig,
+    w_ret: float,
+    w_rat: float,
+    progress: bool,
+    on_epoch_end: EpochCallback | None,
+    description: str,
+) -> History:
     from jointrec.training.jax_loop import JaxTrainingState
 
     opt_config = keras.optimizers.serialize(make_optimizer(config))
@@ -100,18 +114,26 @@ def _fit_jax(model: JointModel, data: TrainingArrays, config: TrainConfig, w_ret
     with progress_task(description, total=steps * config.epochs, enabled=progress) as bar:
         for epoch in range(config.epochs):
             start = time.perf_counter()
-            batches = epoch_batches(data, epoch_order(len(data), epoch, config, rng),
-                                    config.batch_size)
+            batches = epoch_batches(
+                data, epoch_order(len(data), epoch, config, rng), config.batch_size
+            )
             logs = []
             for lo in range(0, steps, MAX_STEPS_PER_CALL):
-                chunk = {k: v[lo:lo + MAX_STEPS_PER_CALL] for k, v in batches.items()}
+                chunk = {k: v[lo : lo + MAX_STEPS_PER_CALL] for k, v in batches.items()}
                 logs.append(state.run(chunk, w_ret, w_rat))
-                bar.advance(len(chunk["user"]),
-                            description=f"{description} epoch {epoch + 1}/{config.epochs} "
-                                        f"loss {float(logs[-1][-1, 0]):.4f}")
+                bar.advance(
+                    len(chunk["user"]),
+                    description=f"{description} epoch {epoch + 1}/{config.epochs} "
+                    f"loss {float(logs[-1][-1, 0]):.4f}",
+                )
             mean = np.concatenate(logs).mean(axis=0)
-            entry = {"epoch": epoch + 1, "loss": float(mean[0]), "retrieval_loss": float(mean[1]),
-                     "rating_loss": float(mean[2]), "seconds": time.perf_counter() - start}
+            entry = {
+                "epoch": epoch + 1,
+                "loss": float(mean[0]),
+                "retrieval_loss": float(mean[1]),
+                "rating_loss": float(mean[2]),
+                "seconds": time.perf_counter() - start,
+            }
             history.epochs.append(entry)
             if on_epoch_end is not None:
                 state.write_back()
@@ -121,8 +143,15 @@ def _fit_jax(model: JointModel, data: TrainingArrays, config: TrainConfig, w_ret
     return history
 
 
-def _fit_keras(model: JointModel, data: TrainingArrays, config: TrainConfig, w_ret: float,
-               w_rat: float, progress: bool, on_epoch_end: EpochCallback | None) -> History:
+def _fit_keras(
+    model: JointModel,
+    data: TrainingArrays,
+    config: TrainConfig,
+    w_ret: float,
+    w_rat: float,
+    progress: bool,
+    on_epoch_end: EpochCallback | None,
+) -> History:
     """Portable path for the TensorFlow and PyTorch backends: Keras ``fit``."""
     old = (model.retrieval_weight, model.rating_weight)
     model.retrieval_weight, model.rating_weight = w_ret, w_rat
@@ -134,8 +163,11 @@ def _fit_keras(model: JointModel, data: TrainingArrays, config: TrainConfig, w_r
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            entry = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)),
-                     "seconds": time.perf_counter() - self.start}
+            entry = {
+                "epoch": epoch + 1,
+                "loss": float((logs or {}).get("loss", np.nan)),
+                "seconds": time.perf_counter() - self.start,
+            }
             history.epochs.append(entry)
             if on_epoch_end is not None and on_epoch_end(epoch, entry):
                 self.model.stop_training = True
@@ -143,10 +175,15 @@ def _fit_keras(model: JointModel, data: TrainingArrays, config: TrainConfig, w_r
     try:
         if data.log_q is not None:
             raise NotImplementedError("logQ correction needs the JAX backend")
-        model.fit({"user": data.user, "item": data.item}, data.label,
-                  batch_size=config.batch_size, epochs=config.epochs,
-                  shuffle=config.shuffle_each_epoch, verbose=1 if progress else 0,
-                  callbacks=[_Logs()])
+        model.fit(
+            {"user": data.user, "item": data.item},
+            data.label,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            shuffle=config.shuffle_each_epoch,
+            verbose=1 if progress else 0,
+            callbacks=[_Logs()],
+        )
     finally:
         model.retrieval_weight, model.rating_weight = old
     return history
