@@ -1,0 +1,5 @@
+"""``python -m jointrec`` runs the CLI."""
+
+from jointrec.cli.app import main
+
+main()

@@ -1,0 +1,74 @@
+"""The ``jointrec`` command: one sub-command per module, thin shells over the library."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from jointrec.errors import JointrecError
+
+
+class OneLineErrors(TyperGroup):
+    """Prints bad input as one ``error: ...`` line and exits non-zero, never a traceback."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(
+                args=args,
+                prog_name=prog_name or "jointrec",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except click.UsageError as err:
+            where = f" ({err.ctx.command_path})" if err.ctx is not None else ""
+            typer.echo(f"error{where}: {err.format_message()}", err=True)
+            sys.exit(2)
+        except JointrecError as err:
+            typer.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        except click.ClickException as err:
+            typer.echo(f"error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    name="jointrec",
+    help="One model for retrieval and ranking: train, compare, evaluate and recommend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from jointrec.cli import compare, data, evaluate, recommend, train
+
+    for module in (train, evaluate, compare, recommend):
+        app.command(name=module.NAME, help=module.HELP)(module.command)
+    app.add_typer(data.app, name="data")
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    app(args=list(argv) if argv is not None else None)

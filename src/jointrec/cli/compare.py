@@ -1,0 +1,56 @@
+"""``jointrec compare``: the tutorial's three models on one split, plus the full report."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jointrec.cli import options as o
+
+NAME = "compare"
+HELP = (
+    "Train rating-only, retrieval-only and joint models on one split and compare them in "
+    "the tutorial's table and the full report."
+)
+
+
+def command(
+    preset: o.Preset = "default",
+    data: o.DataPath = None,
+    dataset: o.DatasetName = "100k",
+    epochs: o.Epochs = None,
+    seed: o.Seed = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for compare.json and compare.png.")
+    ] = None,
+    quiet: o.Quiet = False,
+    json: o.Json = False,
+) -> None:
+    from jointrec.cli.render import console, print_json, report_table, tutorial_table
+    from jointrec.compare import compare, plot_comparison
+
+    config = o.build_config(preset, epochs=epochs, seed=seed)
+    result = compare(config, dataset_name=dataset, data_path=data, progress=not quiet and not json)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.json").write_text(jsonlib.dumps(result.to_dict(), indent=2))
+        plot_comparison(result, out / "compare.png")
+    if json:
+        print_json(result.to_dict())
+        return
+    rows = [(row.name, row.report) for row in result.rows]
+    console.print(tutorial_table(rows, config.eval.tutorial_k))
+    console.print(
+        report_table(
+            rows,
+            title="Full report: full catalogue, training items excluded, relevant = rating "
+            f">= {config.eval.relevance_min_rating:g}",
+        )
+    )
+    console.print(
+        f"preset {preset!r}: {len(result.rows)} models in {result.seconds:.1f} s wall"
+        + (f"; wrote {out}/compare.json and compare.png" if out else "")
+    )

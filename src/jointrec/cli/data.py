@@ -1,0 +1,52 @@
+"""``jointrec data``: fetch and inspect datasets."""
+
+from __future__ import annotations
+
+import typer
+
+from jointrec.cli import options as o
+
+app = typer.Typer(
+    help="Fetch (download, verify, cache) and describe datasets.", no_args_is_help=True
+)
+
+
+@app.command("fetch")
+def fetch(dataset: o.DatasetName = "100k", data: o.DataPath = None) -> None:
+    """Download a MovieLens release from GroupLens, check its MD5 and cache it."""
+    from jointrec.data.registry import movielens_spec
+    from jointrec.data.sources import resolve
+
+    spec = movielens_spec(dataset.removeprefix("movielens-"))
+    source = resolve(spec, data)
+    typer.echo(f"MovieLens {spec.name}: {source.path}")
+
+
+@app.command("info")
+def info(
+    dataset: o.DatasetName = "100k",
+    data: o.DataPath = None,
+    json: o.Json = False,
+) -> None:
+    """Counts of users, items and ratings, and the rating distribution."""
+    import numpy as np
+
+    from jointrec.cli.render import print_json
+    from jointrec.run import load_dataset
+
+    ds = load_dataset(dataset, data)
+    x = ds.interactions
+    values, counts = np.unique(x.rating, return_counts=True) if x.rating is not None else ([], [])
+    summary = {
+        "dataset": ds.name,
+        "interactions": len(x),
+        "users": len(np.unique(x.user)),
+        "items": len(np.unique(x.item)),
+        "catalogue": None if ds.items is None else len(ds.items),
+        "ratings": {f"{v:g}": int(c) for v, c in zip(values, counts, strict=True)},
+    }
+    if json:
+        print_json(summary)
+        return
+    for key, value in summary.items():
+        typer.echo(f"{key}: {value}")
