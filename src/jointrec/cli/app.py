@@ -59,11 +59,27 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from jointrec.cli import compare, data, evaluate, recommend, train
+    """Adds every command module of `jointrec.cli`: a module with ``command`` (and ``NAME``,
+    ``HELP``, optional ``ORDER``) becomes a command; one with a typer ``app`` a group."""
+    import importlib
+    import pkgutil
 
-    for module in (train, evaluate, compare, recommend):
-        app.command(name=module.NAME, help=module.HELP)(module.command)
-    app.add_typer(data.app, name="data")
+    import jointrec.cli as package
+
+    modules = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in {"app", "options", "render"} or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"jointrec.cli.{info.name}")
+        if hasattr(module, "command") or isinstance(getattr(module, "app", None), typer.Typer):
+            modules.append(module)
+    modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+    for module in modules:
+        name = getattr(module, "NAME", module.__name__.rsplit(".", 1)[-1])
+        if hasattr(module, "command"):
+            app.command(name=name, help=getattr(module, "HELP", None))(module.command)
+        else:
+            app.add_typer(module.app, name=name)
 
 
 _register()

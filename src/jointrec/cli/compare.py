@@ -11,6 +11,7 @@ import typer
 from jointrec.cli import options as o
 
 NAME = "compare"
+ORDER = 30
 HELP = (
     "Train rating-only, retrieval-only and joint models on one split and compare them in "
     "the tutorial's table and the full report."

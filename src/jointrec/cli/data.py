@@ -6,6 +6,8 @@ import typer
 
 from jointrec.cli import options as o
 
+NAME = "data"
+ORDER = 90
 app = typer.Typer(
     help="Fetch (download, verify, cache) and describe datasets.", no_args_is_help=True
 )

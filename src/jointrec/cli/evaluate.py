@@ -10,6 +10,7 @@ import typer
 from jointrec.cli import options as o
 
 NAME = "evaluate"
+ORDER = 20
 HELP = "Re-compute the test report of an artifact (same data, same seeded split)."
 
 

@@ -10,6 +10,7 @@ import typer
 from jointrec.cli import options as o
 
 NAME = "recommend"
+ORDER = 40
 HELP = (
     "Recommend for one user: retrieve candidates they have not rated, rank them by "
     "predicted rating, and show their own top-rated movies."

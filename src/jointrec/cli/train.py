@@ -10,6 +10,7 @@ import typer
 from jointrec.cli import options as o
 
 NAME = "train"
+ORDER = 10
 HELP = "Train the joint model on a split, evaluate it on test and write an artifact directory."
 
 
