@@ -24,7 +24,7 @@ import numpy as np
 from jointrec.config import TrainConfig
 from jointrec.model import JointModel
 from jointrec.progress import progress_task
-from jointrec.training.batches import TrainingArrays, epoch_batches, num_steps
+from jointrec.training.batches import TrainingArrays, epoch_chunks, num_steps
 
 MAX_STEPS_PER_CALL = 500
 EpochCallback = Callable[[int, dict[str, float]], bool | None]
@@ -107,22 +107,22 @@ def _fit_jax(
     from jointrec.training.jax_loop import JaxTrainingState
 
     opt_config = keras.optimizers.serialize(make_optimizer(config))
-    state = JaxTrainingState(model, opt_config, lambda: make_optimizer(config))
+    state = JaxTrainingState(
+        model, opt_config, lambda: make_optimizer(config), config.embedding_updates
+    )
     rng = np.random.default_rng(config.seed)
     steps = num_steps(len(data), config.batch_size)
     history = History()
     with progress_task(description, total=steps * config.epochs, enabled=progress) as bar:
         for epoch in range(config.epochs):
             start = time.perf_counter()
-            batches = epoch_batches(
-                data, epoch_order(len(data), epoch, config, rng), config.batch_size
-            )
+            order = epoch_order(len(data), epoch, config, rng)
+            chunks = epoch_chunks(data, order, config.batch_size, MAX_STEPS_PER_CALL)
             logs = []
-            for lo in range(0, steps, MAX_STEPS_PER_CALL):
-                chunk = {k: v[lo : lo + MAX_STEPS_PER_CALL] for k, v in batches.items()}
-                logs.append(state.run(chunk, w_ret, w_rat))
+            for chunk_logs in state.run_overlapped(chunks, w_ret, w_rat):
+                logs.append(chunk_logs)
                 bar.advance(
-                    len(chunk["user"]),
+                    len(chunk_logs),
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
