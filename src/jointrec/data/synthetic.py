@@ -4,9 +4,11 @@ Every user has a latent taste vector and every item belongs to one of ``clusters
 whose centroids live in the same space (rank ``rank``). A user's interactions are drawn by
 first picking a cluster with probability ``softmax(affinity * <user, centroid>)`` (weighted
 by the clusters' popularity) and then an item of that cluster by its power-law popularity;
-ratings rise with ``<user, item>``. A model that learns the low-rank structure therefore
-beats popularity, so quality is measurable, and the shapes (users, items, a heavy-tailed
-activity and popularity) match MovieLens 25M's: ``synthesize(162_541, 62_423, 25_000_095)``.
+ratings rise with ``<user, item>``. (The few heaviest users, whose favourite clusters run out
+of unseen items, are topped up with uniformly random items.) A model that learns the low-rank
+structure therefore beats popularity, so quality is measurable, and the shapes (users,
+items, a heavy-tailed activity and popularity) match MovieLens 25M's:
+``synthesize(162_541, 62_423, 25_000_095)``.
 
 Data is generated user block by user block, so 25M interactions need a few hundred MB at
 most and stream into Parquet row groups.
@@ -31,6 +33,8 @@ from jointrec.errors import JointrecError
 from jointrec.progress import progress_task
 
 RATING_SCALE = (0.5, 5.0)
+#: Users generated at once (fixed, so the data does not depend on how it is written).
+BLOCK_USERS = 4096
 #: Parquet schema metadata keys written by `write_synthetic_parquet`.
 META_RATING_SCALE = b"jointrec.rating_scale"
 META_GENERATOR = b"jointrec.generator"
@@ -155,13 +159,16 @@ def _block(model: _Model, lo: int, hi: int) -> dict[str, np.ndarray]:
     owner = np.empty(0, dtype=np.int64)
     item = np.empty(0, dtype=np.int64)
     deficit = counts.copy()
-    for _ in range(20):
+    for round_ in range(10):
         if not deficit.any():
             break
         new_owner = np.repeat(
             np.arange(n_users), np.ceil(deficit * 1.3 + 4 * (deficit > 0)).astype(np.int64)
         )
-        new_item = _draw_items(model, cum, new_owner, rng)
+        if round_ < 4:
+            new_item = _draw_items(model, cum, new_owner, rng)
+        else:  # heavy users whose favourite clusters are exhausted: anything unseen
+            new_item = rng.integers(0, spec.items, len(new_owner))
         owner = np.concatenate([owner, new_owner])
         item = np.concatenate([item, new_item])
         _, first = np.unique(owner * np.int64(spec.items) + item, return_index=True)
@@ -199,8 +206,12 @@ def _draw_items(
 ) -> np.ndarray:
     """One item per entry of ``owner``: a cluster by the user's taste, then an item of that
     cluster by popularity."""
-    u = rng.random(len(owner))
-    cluster = np.minimum((cum[owner] < u[:, None]).sum(axis=1), cum.shape[1] - 1)
+    # Inverse CDF per user in one search: row r's cumulative probabilities shifted by r make
+    # one increasing array, and user r's draw u lands at r + u.
+    k = cum.shape[1]
+    shifted = (cum + np.arange(len(cum))[:, None]).ravel()
+    position = np.searchsorted(shifted, owner + rng.random(len(owner)), side="right")
+    cluster = np.minimum(position - owner * k, k - 1)
     lo, hi = model.cluster_lo[cluster], model.cluster_hi[cluster]
     target = lo + rng.random(len(owner)) * (hi - lo)
     pos = np.searchsorted(model.cum_pop, target, side="right")
@@ -239,7 +250,8 @@ def write_synthetic_parquet(
     row_group_rows: int = 1 << 20,
     progress: bool = True,
 ) -> int:
-    """Streams synthetic ratings into a Parquet file, one row group per ~``row_group_rows``.
+    """Streams synthetic ratings into a Parquet file in row groups of at most
+    ``row_group_rows``.
 
     The file has columns ``user_id``, ``item_id`` (int64), ``rating`` (float32) and
     ``timestamp`` (int64), and records the rating scale in its schema metadata.
@@ -268,14 +280,13 @@ def write_synthetic_parquet(
     )
     tmp = out.with_name(out.name + ".partial")
     written = 0
-    block_users = max(1, int(row_group_rows * spec.users / spec.interactions))
     with (
         progress_task("synthesizing", total=spec.interactions, enabled=progress) as bar,
         pq.ParquetWriter(tmp, schema, compression="snappy") as writer,
     ):
-        for block in iter_synthetic(spec, block_users=block_users):
+        for block in iter_synthetic(spec):
             table = pa.Table.from_pydict(block, schema=schema)
-            writer.write_table(table, row_group_size=len(block["user_id"]))
+            writer.write_table(table, row_group_size=row_group_rows)
             written += len(block["user_id"])
             bar.advance(len(block["user_id"]))
     os.replace(tmp, out)
