@@ -30,6 +30,24 @@ def ml100k_path() -> str:
     return str(path)
 
 
+_TINY: list[str] = []
+
+
+def data_path(quick: bool) -> str:
+    """MovieLens 100k, or for ``quick`` runs a tiny zip of the same layout (200 users x 100
+    movies, 10k ratings) written once per process, so smoke runs need no real data."""
+    if not quick:
+        return ml100k_path()
+    if not _TINY:
+        import tempfile
+
+        from jointrec.testing import write_tiny_ml100k
+
+        folder = Path(tempfile.mkdtemp(prefix="jointrec-bench-"))
+        _TINY.append(str(write_tiny_ml100k(folder / "ml-100k.zip", users=200, items=100)))
+    return _TINY[0]
+
+
 def flops_per_example(embedding_dim: int, layer_sizes: tuple[int, ...], batch_size: int) -> int:
     """Matmul FLOPs of one training example, forward and backward (3x forward).
 

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from common import HERE, ROOT, ml100k_path, write_result
+from common import HERE, ROOT, data_path, write_result
 
 
 def _wall(args: list[str]) -> float:
@@ -31,7 +31,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     from machine import machine_info
     from reference_tutorial import pipeline_kind
 
-    path = ml100k_path()
+    path = data_path(quick)
     epochs = "1" if quick else "5"
     python = sys.executable
     reference = _wall(
@@ -44,7 +44,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "epochs": int(epochs),
         "reference": {"pipeline": pipeline_kind(), "wall_seconds": reference},
     }
-    for name in ("tutorial", "default"):
+    for name in ("tutorial",) if quick else ("tutorial", "default"):
         seconds = _wall(
             [python, "-m", "jointrec", "compare", "--preset", name, "--data", path,
              "--epochs", epochs, "--quiet", "--json"]

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import numpy as np
-from common import ml100k_path, write_result
+from common import data_path, write_result
 
 
 def _timed_eval(scorer: Any, train: Any, test: Any, config: Any, force: str) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def movielens(quick: bool) -> dict[str, Any]:
     from jointrec.run import load_dataset
 
     cfg = preset("default").replace(train={"epochs": 1 if quick else 5})
-    data = prepare_data(load_dataset("100k", ml100k_path(), progress=False), cfg.split)
+    data = prepare_data(load_dataset("100k", data_path(quick), progress=False), cfg.split)
     trained = train_model(data, cfg, progress=False, evaluate_on=None)
     runs = [
         _timed_eval(trained.exported, data.train, data.test, cfg.eval, r) for r in ("numpy", "jax")
@@ -58,7 +58,7 @@ def large_catalogue(quick: bool) -> dict[str, Any]:
     from jointrec.data.synthetic import synthesize
     from jointrec.exported import ExportedModel
 
-    users, items = (1024, 62_423) if quick else (8192, 62_423)
+    users, items = (256, 62_423) if quick else (8192, 62_423)
     x = synthesize(users, items, users * 154, seed=3)  # ML-25M: ~154 ratings per user
     rng = np.random.default_rng(0)
     test = rng.random(len(x)) < 0.2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
     if t:
         lines += [
             "",
-            f"**Training** (MovieLens 100k, 80k examples/epoch, batch 1000; matmul "
+            f"**Training** (MovieLens 100k layout, {t['reference']['examples_per_epoch']:,} "
+            "examples/epoch, batch 1000; matmul "
             f"{_f(t['matmul_flops_per_second'] / 1e9, 1)} GFLOP/s measured, "
             f"{t['flops_per_example'] / 1e6:.2f} MFLOP/example, so the arithmetic limit is "
             f"{_f(t['arithmetic_limit_epoch_seconds'])} s/epoch; reference pipeline: "
@@ -85,6 +87,8 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             f"{_f(c['reference']['wall_seconds'], 1)} | 1.00x |",
         ]
         for key in ("jointrec_tutorial", "jointrec_default"):
+            if key not in c:
+                continue
             r = c[key]
             lines.append(
                 f"| `jointrec compare --preset {key.split('_')[1]}` | {_f(r['wall_seconds'], 1)} "
@@ -146,9 +150,12 @@ def main() -> None:
     suffix = "_quick" if args.quick else ""
     results = {}
     for name in names:
-        print(f"running {name}{' (quick)' if args.quick else ''} ...", flush=True)
+        print(f"running {name}{' (quick)' if args.quick else ''} ...", end=" ", flush=True)
+        start = time.perf_counter()
         results[name] = BENCHMARKS[name](args.quick)
+        results[name]["benchmark_seconds"] = time.perf_counter() - start
         common.write_result(name + suffix, results[name], args.out)
+        print(f"{results[name]['benchmark_seconds']:.0f} s", flush=True)
     if not args.quick:  # the README keeps all four: fill in any not re-run from their JSON
         for name in BENCHMARKS:
             path = args.out / f"{name}.json"

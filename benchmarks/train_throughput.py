@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from common import EpochClock, flops_per_example, ml100k_path, steady, write_result
+from common import EpochClock, data_path, flops_per_example, steady, write_result
 
 
 def reference_epochs(path: str, epochs: int, limit: int | None) -> dict[str, Any]:
@@ -101,9 +101,9 @@ def summarise(run: dict[str, Any], flops_per_epoch: float, flops: float) -> dict
 def run(quick: bool = False) -> dict[str, Any]:
     from machine import machine_info, matmul_flops
 
-    path = ml100k_path()
+    path = data_path(quick)
     epochs = 2 if quick else 5
-    limit = 10_000 if quick else None
+    limit = None
     flops = matmul_flops(512 if quick else 1024, 5 if quick else 20)
     per_example = flops_per_example(32, (256, 128), 1000)
     reference = reference_epochs(path, epochs, limit)

@@ -28,9 +28,14 @@ Coordinates = tuple[np.ndarray, np.ndarray]
 MIN_BUCKET = 1024
 
 
+def _power_of_two(n: int) -> int:
+    """The smallest power of two >= ``n``."""
+    return 1 << int(np.ceil(np.log2(max(n, 1))))
+
+
 def _bucket(n: int) -> int:
     """Padded length for ``n`` coordinates: a power of two, so few shapes get compiled."""
-    return max(MIN_BUCKET, 1 << int(np.ceil(np.log2(max(n, 1)))))
+    return max(MIN_BUCKET, _power_of_two(n))
 
 
 def _pad(coords: Coordinates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,10 +103,12 @@ class JaxRanker:
             seen: (row, item) coordinates to mask, rows indexing ``users``.
             relevant: (row, item) coordinates of relevant items.
             tutorial_k: Length of the unfiltered top list.
-            chunk: Pad ``users`` to this many rows, so every chunk shares one compilation.
+            chunk: The usual number of users per call: ``users`` is padded to it (or, when
+                much fewer, to a power of two), so calls share a few compilations.
         """
         n = len(users)
-        padded = np.zeros(max(chunk or n, n), dtype=np.int32)
+        rows = n if chunk is None else max(n, min(chunk, _power_of_two(n)))
+        padded = np.zeros(rows, dtype=np.int32)
         padded[:n] = users
         top, tutorial, rank = _rank_chunk(
             self.user_vectors,
