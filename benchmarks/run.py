@@ -4,7 +4,8 @@ benchmarks/README.md (between the ``<!-- results -->`` markers).
 Run: ``python benchmarks/run.py`` (full, ~25 min on 2 cores, most of it the 25M size) or
 ``python benchmarks/run.py --quick`` (a smoke test at tiny sizes, ~2 min; its JSON goes to
 results/*_quick.json and its table to results/summary_quick.md, leaving the README alone).
-``--only train_throughput,compare_wall`` runs a subset.
+``--only train_throughput,compare_wall`` runs a subset (the tables keep the other
+benchmarks' saved results); ``--render`` only rewrites the tables from the saved JSON.
 """
 
 from __future__ import annotations
@@ -132,6 +133,42 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def headline(results: dict[str, dict[str, Any]]) -> str:
+    """The few figures the project README shows, with the machine and date."""
+    m = next(iter(results.values()))["machine"]
+    rows = ["| figure | jointrec | reference | ratio |", "|---|---|---|---|"]
+    t = results.get("train_throughput")
+    if t:
+        ref, tut = t["reference"], t["jointrec_tutorial"]
+        rows.append(
+            f"| training, tutorial preset, examples/s | {_f(tut['examples_per_second'], 0)} "
+            f"| {_f(ref['examples_per_second'], 0)} | {_f(tut['speedup_vs_reference'])}x |"
+        )
+        rows.append(
+            f"| share of the arithmetic limit | {tut['fraction_of_arithmetic_limit']:.0%} "
+            f"| {ref['fraction_of_arithmetic_limit']:.0%} | |"
+        )
+    c = results.get("compare_wall")
+    if c:
+        r = c["jointrec_tutorial"]
+        rows.append(
+            f"| `compare --preset tutorial`, wall s | {_f(r['wall_seconds'], 1)} "
+            f"| {_f(c['reference']['wall_seconds'], 1)} | {_f(r['speedup_vs_reference'])}x |"
+        )
+    s = results.get("scaling")
+    if s:
+        for r in s["sizes"]:
+            rows.append(
+                f"| {r['size']} interactions: epoch s / examples/s / eval s / peak RSS MB "
+                f"| {_f(r['epoch_seconds'], 0)} / {_f(r['examples_per_second'], 0)} / "
+                f"{_f(r['eval_seconds'], 0)} / {_f(r['peak_rss_mb'], 0)} | | |"
+            )
+    return (
+        f"Measured {m['date'][:10]} on {m['cpu']}, {m['cores']} cores (load average "
+        f"{m['load_average_1_5_15'][0]}):\n\n" + "\n".join(rows) + "\n"
+    )
+
+
 def write_readme(table: str, readme: Path) -> None:
     """Replaces the text between the markers of ``readme`` with ``table``."""
     text = readme.read_text()
@@ -145,8 +182,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--only", help="comma-separated subset of " + ",".join(BENCHMARKS))
     parser.add_argument("--out", type=Path, default=common.RESULTS, help="results folder")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the tables from the saved JSON"
+    )
     args = parser.parse_args()
-    names = args.only.split(",") if args.only else list(BENCHMARKS)
+    names = [] if args.render else args.only.split(",") if args.only else list(BENCHMARKS)
     suffix = "_quick" if args.quick else ""
     results = {}
     for name in names:
@@ -166,6 +206,7 @@ def main() -> None:
     (args.out / f"summary{suffix}.md").write_text(table)
     if not args.quick and args.out == common.RESULTS:
         write_readme(table, common.HERE / "README.md")
+        write_readme(headline(results), common.ROOT / "README.md")
     print(table)
 
 
