@@ -111,7 +111,8 @@ def ranking_metrics(
         if config.exclude_seen:
             seen.mask(scores, batch)
         top = top_k_rows(scores, k_max)
-        covered[top[:, :10].ravel()] = True
+        top10 = top[:, :10]
+        covered[top10[np.isfinite(np.take_along_axis(scores, top10, axis=1))]] = True
         rel = np.zeros(scores.shape, dtype=bool)
         rel_rows, rel_cols = relevant.coordinates(batch)
         rel[rel_rows, rel_cols] = True
@@ -121,6 +122,8 @@ def ranking_metrics(
         n_rel = rel.sum(axis=1)
         has_rel = n_rel > 0
         hits = np.take_along_axis(rel, top, axis=1)
+        if hits.shape[1] < k_max:  # catalogue smaller than k_max: the missing ranks are misses
+            hits = np.pad(hits, ((0, 0), (0, k_max - hits.shape[1])))
         for k in config.ks:
             _add(sums, f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
         dcg = (hits[:, :10] * discounts[:10]).sum(1)
