@@ -197,8 +197,8 @@ def id_column(file: TableFile, name: str, array: Any) -> np.ndarray:
         bad = ~np.isfinite(values) | (values != np.round(values))
         if not bad.any():
             return values.astype(np.int64)
-        return _wrong_type(file, name, array, "integer or string ids", int(np.flatnonzero(bad)[0]))
-    return _wrong_type(file, name, array, "integer or string ids")
+        return wrong_type(file, name, array, "integer or string ids", int(np.flatnonzero(bad)[0]))
+    return wrong_type(file, name, array, "integer or string ids")
 
 
 def numeric_column(file: TableFile, name: str, array: Any, expected: str) -> np.ndarray:
@@ -210,7 +210,7 @@ def numeric_column(file: TableFile, name: str, array: Any, expected: str) -> np.
         return array.to_numpy(zero_copy_only=False).astype(np.float64)
     if pa.types.is_decimal(array.type) or pa.types.is_boolean(array.type):
         return array.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    return _wrong_type(file, name, array, expected)
+    return wrong_type(file, name, array, expected)
 
 
 def time_column(file: TableFile, name: str, array: Any) -> np.ndarray:
@@ -226,13 +226,14 @@ def time_column(file: TableFile, name: str, array: Any) -> np.ndarray:
     expected = "seconds since the epoch or ISO-8601 date-times"
     values = numeric_column(file, name, array, expected)
     if not np.isfinite(values).all():
-        _wrong_type(file, name, array, expected, int(np.flatnonzero(~np.isfinite(values))[0]))
+        wrong_type(file, name, array, expected, int(np.flatnonzero(~np.isfinite(values))[0]))
     return np.floor(values).astype(np.int64)
 
 
-def _wrong_type(
+def wrong_type(
     file: TableFile, name: str, array: Any, expected: str, row: int | None = None
 ) -> Any:
+    """Raises `JointrecError`: column ``name`` holds the wrong type, with its first bad value."""
     if row is None:
         row = _first_non_number(array)
     example = "" if row is None else f", e.g. {array[row].as_py()!r} on {file.where(row)}"
@@ -244,6 +245,8 @@ def _wrong_type(
 
 def _first_non_number(array: Any) -> int | None:
     for row, value in enumerate(array.to_pylist()):
+        if value is None:
+            continue
         try:
             float(value)
         except (TypeError, ValueError):

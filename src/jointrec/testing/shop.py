@@ -80,7 +80,7 @@ def write_shop(
         )
         for u in range(users)
     ]
-    user_table = {
+    user_table: dict[str, list] = {
         "user": [f"u{u:03d}" for u in range(users)],
         "age": [int(rng.integers(18, 70)) for _ in range(users)],
         "country": [str(rng.choice(["de", "fr", "jp", "us"])) for _ in range(users)],
@@ -90,7 +90,7 @@ def write_shop(
             for _ in range(users)
         ],
     }
-    item_table = {
+    item_table: dict[str, list] = {
         "item": item_ids,
         "category": [CATEGORIES[j % 2] for j in range(items)],
         "price": [round(float(rng.uniform(5, 60)), 2) for _ in range(items)],
