@@ -161,7 +161,9 @@ class FeatureEncoder:
                     arrays[spec.name] = values.astype(np.float32)
                 else:
                     dims[spec.name] = len(state.edges) + 2
-                    bucket = 1 + np.searchsorted(state.edges, np.where(known, numbers, 0.0), "right")
+                    bucket = 1 + np.searchsorted(
+                        state.edges, np.where(known, numbers, 0.0), "right"
+                    )
                     arrays[spec.name] = np.where(known, bucket, NO_VALUE).astype(np.int32)
         return EncodedFeatures(arrays, {s.name: s for s in self.specs}, dims)
 
