@@ -69,11 +69,16 @@ def test_download_checks_md5_and_is_atomic(tiny_zip, tmp_path):
 
 def test_resolve_downloads_verifies_and_extracts(tiny_zip, tmp_path, monkeypatch):
     monkeypatch.setenv("JOINTREC_DATA_DIR", str(tmp_path / "cache"))
-    spec = MovieLensSpec(name="tiny", folder="ml-100k",
-                         md5=hashlib.md5(tiny_zip.read_bytes()).hexdigest(),
-                         ratings=MOVIELENS["100k"].ratings, movies=MOVIELENS["100k"].movies,
-                         users=MOVIELENS["100k"].users, genres="flags",
-                         genre_names=MOVIELENS["100k"].genre_names)
+    spec = MovieLensSpec(
+        name="tiny",
+        folder="ml-100k",
+        md5=hashlib.md5(tiny_zip.read_bytes()).hexdigest(),
+        ratings=MOVIELENS["100k"].ratings,
+        movies=MOVIELENS["100k"].movies,
+        users=MOVIELENS["100k"].users,
+        genres="flags",
+        genre_names=MOVIELENS["100k"].genre_names,
+    )
     monkeypatch.setattr(MovieLensSpec, "url", property(lambda self: tiny_zip.as_uri()))
     source = resolve(spec, progress=False)
     assert source.path == tmp_path / "cache" / "ml-100k"
@@ -117,12 +122,15 @@ def test_missing_member_is_named(tmp_path):
         load_movielens("100k", path=partial)
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("1\t2\t5\n", "Expected 4 columns"),
-    ("1\t2\tfive\t0\n", "rating|float"),
-    ("1\t2\t9\t0\n", r"row 0 holds 9.0: expected a finite rating in \[1, 5\]"),
-    ("", "is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("1\t2\t5\n", "Expected 4 columns"),
+        ("1\t2\tfive\t0\n", "rating|float"),
+        ("1\t2\t9\t0\n", r"row 0 holds 9.0: expected a finite rating in \[1, 5\]"),
+        ("", "is empty"),
+    ],
+)
 def test_malformed_ratings_name_file_and_problem(tmp_path, text, match):
     path = write_tiny_ml100k(tmp_path / "bad.zip", ratings_text=text)
     with pytest.raises(JointrecError, match=match) as err:
@@ -135,8 +143,12 @@ def test_other_layouts_are_declared_not_coded(tmp_path):
     path = tmp_path / "ml-1m.zip"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("ml-1m/ratings.dat", "1::10::5::978300760\n2::20::3::978302109\n")
-        zf.writestr("ml-1m/movies.dat", "10::Am\xe9lie (2001)::Comedy|Romance\n"
-                    "20::Heat (1995)::Action|Crime|Thriller\n".encode("latin-1"))
+        zf.writestr(
+            "ml-1m/movies.dat",
+            "10::Am\xe9lie (2001)::Comedy|Romance\n20::Heat (1995)::Action|Crime|Thriller\n".encode(
+                "latin-1"
+            ),
+        )
         zf.writestr("ml-1m/users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
     ds = load_movielens("1m", path=path)
     assert ds.items.columns["title"].tolist() == ["Amélie (2001)", "Heat (1995)"]
@@ -145,10 +157,13 @@ def test_other_layouts_are_declared_not_coded(tmp_path):
     assert ds.users.columns["age"].tolist() == [1, 56]
     csv_path = tmp_path / "small.zip"
     with zipfile.ZipFile(csv_path, "w") as zf:
-        zf.writestr("ml-latest-small/ratings.csv",
-                    "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n")
-        zf.writestr("ml-latest-small/movies.csv",
-                    'movieId,title,genres\n1,"Toy Story, The (1995)",Animation|Children\n')
+        zf.writestr(
+            "ml-latest-small/ratings.csv", "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n"
+        )
+        zf.writestr(
+            "ml-latest-small/movies.csv",
+            'movieId,title,genres\n1,"Toy Story, The (1995)",Animation|Children\n',
+        )
     small = load_movielens("latest-small", path=csv_path)
     assert small.interactions.rating.tolist() == [4.5]
     assert small.items.columns["title"].tolist() == ["Toy Story, The (1995)"]

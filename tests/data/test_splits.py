@@ -13,16 +13,18 @@ from jointrec.errors import JointrecError
 @pytest.fixture
 def interactions(rng) -> Interactions:
     n = 500
-    return Interactions(user=rng.integers(1, 40, n), item=rng.integers(1, 60, n),
-                        rating=rng.integers(1, 6, n).astype(float),
-                        timestamp=rng.permutation(n) * 10)
+    return Interactions(
+        user=rng.integers(1, 40, n),
+        item=rng.integers(1, 60, n),
+        rating=rng.integers(1, 6, n).astype(float),
+        timestamp=rng.permutation(n) * 10,
+    )
 
 
 @pytest.mark.parametrize("method", ["random", "temporal", "leave_last_n"])
 @pytest.mark.parametrize("validation", [0.0, 0.2])
 def test_parts_are_disjoint_cover_input_and_are_deterministic(interactions, method, validation):
-    config = SplitConfig(method=method, test_fraction=0.25, validation_fraction=validation,
-                         seed=7)
+    config = SplitConfig(method=method, test_fraction=0.25, validation_fraction=validation, seed=7)
     train, val, test = split_rows(interactions, config)
     all_rows = np.concatenate([train, val, test])
     assert len(all_rows) == len(interactions)
@@ -50,8 +52,12 @@ def test_temporal_split_puts_latest_in_test(interactions):
 
 
 def test_leave_last_n_takes_each_users_latest():
-    x = Interactions(user=np.array([1, 1, 1, 2, 2, 3]), item=np.array([1, 2, 3, 1, 2, 1]),
-                     rating=np.full(6, 4.0), timestamp=np.array([5, 9, 1, 3, 2, 7]))
+    x = Interactions(
+        user=np.array([1, 1, 1, 2, 2, 3]),
+        item=np.array([1, 2, 3, 1, 2, 1]),
+        rating=np.full(6, 4.0),
+        timestamp=np.array([5, 9, 1, 3, 2, 7]),
+    )
     train, test = leave_last_n(x, n=1)
     assert sorted(zip(test.user.tolist(), test.item.tolist())) == [(1, 2), (2, 1)]
     assert 3 in train.user.tolist()  # a user with a single interaction keeps it in train

@@ -29,8 +29,9 @@ def test_masks_duplicate_of_positive_1d_ids():
     layer = RemoveAccidentalHits()
     assert_duplicates_get_no_probability(layer, np.array([7, 7, 9]))
     # With shared ids, row 1 (positive: column 1, item 7) sees column 0 as a duplicate too.
-    out = np.asarray(layer(np.zeros((2, 3), "float32"), np.eye(2, 3, dtype="float32"),
-                           np.array([7, 7, 9])))
+    out = np.asarray(
+        layer(np.zeros((2, 3), "float32"), np.eye(2, 3, dtype="float32"), np.array([7, 7, 9]))
+    )
     assert out[1, 0] < -1e8 and out[1, 1] == 0.0 and out[1, 2] == 0.0
 
 
@@ -61,5 +62,6 @@ def test_upstream_keras_rs_layer_fails_this_check(ids):
 
 def test_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="batch, candidates"):
-        RemoveAccidentalHits()(np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"),
-                               np.array([1, 2, 3]))
+        RemoveAccidentalHits()(
+            np.zeros((2, 3), "float32"), np.zeros((2, 2), "float32"), np.array([1, 2, 3])
+        )

@@ -13,6 +13,7 @@ from jointrec.layers import EmbeddingTower, RatingHead, RemoveAccidentalHits
 from jointrec.model import JointModel, build_model
 from jointrec.tasks import RatingTask, RetrievalTask
 
+
 def as_json(config: dict) -> str:
     return json.dumps(config, sort_keys=True)
 
@@ -22,8 +23,13 @@ LAYERS = [
     RatingHead(layer_sizes=(8, 4), num_users=5, num_items=6, global_mean=0.4),
     RatingHead(layer_sizes=(8,)),
     RemoveAccidentalHits(mask_value=-1e6),
-    RetrievalTask(temperature=0.2, reduction="sum", remove_accidental_hits=False,
-                  l2_normalize=True, min_positive_label=0.75),
+    RetrievalTask(
+        temperature=0.2,
+        reduction="sum",
+        remove_accidental_hits=False,
+        l2_normalize=True,
+        min_positive_label=0.75,
+    ),
     RatingTask(),
 ]
 
@@ -36,8 +42,18 @@ def test_config_json_round_trip(layer):
 
 
 def test_model_config_json_round_trip():
-    model = build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,), rating_biases=True,
-                                    l2_normalize=True, temperature=0.3), 5, 6, seed=0)
+    model = build_model(
+        ModelConfig(
+            embedding_dim=4,
+            layer_sizes=(8,),
+            rating_biases=True,
+            l2_normalize=True,
+            temperature=0.3,
+        ),
+        5,
+        6,
+        seed=0,
+    )
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
     restored = keras.saving.deserialize_keras_object(config)
     assert isinstance(restored, JointModel)
@@ -46,8 +62,9 @@ def test_model_config_json_round_trip():
 
 @pytest.mark.parametrize("biases", [False, True])
 def test_model_save_load_gives_equal_outputs(tmp_path, biases):
-    model = build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,), rating_biases=biases),
-                        5, 6, seed=0)
+    model = build_model(
+        ModelConfig(embedding_dim=4, layer_sizes=(8,), rating_biases=biases), 5, 6, seed=0
+    )
     inputs = {"user": np.array([0, 1, 4]), "item": np.array([5, 2, 0])}
     before = {k: np.asarray(v) for k, v in model(inputs).items()}
     path = tmp_path / "model.keras"

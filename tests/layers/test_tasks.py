@@ -8,9 +8,20 @@ import pytest
 from jointrec.tasks import RatingTask, RetrievalTask
 
 
-def reference_retrieval_loss(q, c, ids, *, temperature=1.0, reduction="mean", mask_hits=True,
-                             normalize=False, labels=None, min_label=None, log_q=None,
-                             valid=None):
+def reference_retrieval_loss(
+    q,
+    c,
+    ids,
+    *,
+    temperature=1.0,
+    reduction="mean",
+    mask_hits=True,
+    normalize=False,
+    labels=None,
+    min_label=None,
+    log_q=None,
+    valid=None,
+):
     q, c = np.asarray(q, np.float64), np.asarray(c, np.float64)
     if normalize:
         q = q / np.linalg.norm(q, axis=1, keepdims=True)
@@ -59,8 +70,17 @@ def test_retrieval_loss_temperature_normalisation_logq_threshold_and_padding(bat
     valid = np.array([1, 1, 1, 1, 1, 0], dtype="float32")
     task = RetrievalTask(temperature=0.2, l2_normalize=True, min_positive_label=0.7)
     got = task(q, c, ids, labels=labels, candidate_mask=valid, candidate_log_q=log_q)
-    expected = reference_retrieval_loss(q, c, ids, temperature=0.2, normalize=True,
-                                        labels=labels, min_label=0.7, log_q=log_q, valid=valid)
+    expected = reference_retrieval_loss(
+        q,
+        c,
+        ids,
+        temperature=0.2,
+        normalize=True,
+        labels=labels,
+        min_label=0.7,
+        log_q=log_q,
+        valid=valid,
+    )
     assert float(got) == pytest.approx(expected, rel=1e-4)
 
 
