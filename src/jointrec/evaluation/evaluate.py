@@ -64,7 +64,13 @@ def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float
     )
     low, high = test.rating_scale
     error = rmse(predicted, test.rating)
-    return {"rmse": error, "mae": mae(predicted, test.rating), "rmse_label": error / (high - low)}
+    absolute = mae(predicted, test.rating)
+    return {
+        "rmse": error,
+        "mae": absolute,
+        "rmse_label": error / (high - low),
+        "mae_label": absolute / (high - low),
+    }
 
 
 def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> SeenItems:
