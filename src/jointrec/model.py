@@ -89,6 +89,8 @@ class JointModel(keras.Model):
         self.rating_weight = float(rating_weight)
 
     def build(self, input_shape: Any = None) -> None:
+        if self.built:
+            return
         self.query_tower.build((None,))
         self.candidate_tower.build((None,))
         dim_q = self.query_tower.compute_output_shape((None,))
@@ -127,6 +129,12 @@ class JointModel(keras.Model):
         table[np.asarray(users), np.asarray(items)] = 1
         table[:, 0] = 1
         self.seen.assign(table)
+
+    def get_build_config(self) -> dict[str, Any]:
+        return {}
+
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        self.build()
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
         query = self.query_tower(inputs["user"], training=training)

@@ -78,10 +78,12 @@ class Recommender:
             user: Raw user id.
             k: Items to return, ``1 <= k <= candidates``.
             exclude_seen: Leave out items the user rated in the training data.
-            candidates: Items retrieved before ranking (at most the whole catalogue).
+            candidates: Items retrieved before ranking (at most the catalogue).
         """
         check_positive_int("k", k, maximum=MAX_K)
         check_positive_int("candidates", candidates)
+        candidates = min(candidates, self.model.num_items - 1)  # the catalogue may be smaller
+        k = min(k, candidates)
         if k > candidates:
             raise JointrecError(
                 f"k={k} is larger than candidates={candidates}: expected k <= candidates"
@@ -91,7 +93,7 @@ class Recommender:
         scores[0] = -np.inf
         if exclude_seen:
             scores[self.artifact.seen.items_of(u)] = -np.inf
-        pool = top_k_rows(scores[None, :], min(candidates, self.model.num_items))[0]
+        pool = top_k_rows(scores[None, :], candidates)[0]
         pool = pool[np.isfinite(scores[pool])]
         if not self.model.can_rate:
             return [self._recommendation(int(i), None, float(scores[i])) for i in pool[:k]]

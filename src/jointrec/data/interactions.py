@@ -32,7 +32,7 @@ def _as_id_array(name: str, values: np.ndarray, source: str) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise JointrecError(
-                f"{source}: column {name!r} row {row} holds {arr[row]!r}: "
+                f"{source}: column {name!r} row {row} holds {arr[row].item()!r}: "
                 "expected an integer or string id"
             )
         return arr.astype(np.int64)
@@ -85,7 +85,7 @@ class Interactions:
                 row = int(np.flatnonzero(bad)[0])
                 raise JointrecError(
                     f"{self.source}: column 'rating' row {row} holds "
-                    f"{rating[row]!r}: expected a finite rating in "
+                    f"{float(rating[row])!r}: expected a finite rating in "
                     f"[{low:g}, {high:g}]"
                 )
             object.__setattr__(self, "rating", rating)
