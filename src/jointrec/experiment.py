@@ -311,6 +311,18 @@ class ExperimentResult:
         return dict(self.result.report)
 
 
+def _with_table_features(config: RunConfig, dataset: Any) -> RunConfig:
+    """Uses every feature of a declared feature table unless ``[model]`` names some."""
+    changes = {}
+    for side, table in (("user", dataset.users), ("item", dataset.items)):
+        if table is None or "feature_specs" not in table.metadata:
+            continue
+        if not getattr(config.model, f"{side}_features"):
+            names = [spec["name"] for spec in table.metadata["feature_specs"]]
+            changes[f"{side}_features"] = tuple(names)
+    return config.replace(model=changes) if changes else config
+
+
 def run_experiment(
     experiment: Experiment,
     *,
@@ -340,7 +352,7 @@ def run_experiment(
     dataset, data_config = load_data(experiment.data, progress=progress)
     hashes = data_hashes(data_config.files())
     notes = changed_files(experiment.provenance, hashes)
-    config = experiment.run
+    config = _with_table_features(experiment.run, dataset)
     if not dataset.interactions.has_ratings:
         notes.append(
             "no rating column: training retrieval only (rating loss weight 0; no rating "

@@ -241,14 +241,24 @@ def _read_table(
         role=f"{side} features",
         id_option=f"data.{side}_features.id_col",
     )
-    declared = {
-        spec["name"]: {k: v for k, v in spec.items() if k != "name" and v is not None}
-        for spec in result.metadata["feature_specs"]
-    }
+    declared = {spec["name"]: _short(spec) for spec in result.metadata["feature_specs"]}
     resolved = dataclasses.replace(
         table, path=_absolute(table.path), id_col=id_col, features=declared
     )
     return result, resolved
+
+
+def _short(spec: dict[str, Any]) -> Any:
+    """A spec without its name and default options; just the kind when nothing else is set."""
+    from jointrec.features.spec import FeatureSpec
+
+    defaults = {f.name: f.default for f in dataclasses.fields(FeatureSpec)}
+    options = {
+        k: v
+        for k, v in spec.items()
+        if k != "name" and v is not None and (k == "kind" or v != defaults.get(k))
+    }
+    return options["kind"] if list(options) == ["kind"] else options
 
 
 def _match_ids(

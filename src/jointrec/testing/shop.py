@@ -41,6 +41,7 @@ def write_shop(
     ratings: bool = True,
     fmt: str = "csv",
     seed: int = 0,
+    cold_items: int = 0,
 ) -> dict[str, Path]:
     """Writes ``events``, ``users`` and ``items`` tables; returns their paths.
 
@@ -52,6 +53,8 @@ def write_shop(
         ratings: Write the ``stars`` column (else implicit feedback).
         fmt: ``"csv"`` or ``"parquet"``.
         seed: Seed of the random choices.
+        cold_items: Extra items (ids ``b90``, ``g91``...) in the item table only: nobody
+            interacted with them, so only their features can place them.
     """
     rng = np.random.default_rng(seed)
     root = Path(folder)
@@ -90,20 +93,23 @@ def write_shop(
             for _ in range(users)
         ],
     }
+    item_ids += [f"{'bg'[j % 2]}{90 + j}" for j in range(cold_items)]
+    categories = [CATEGORIES[j % 2] for j in range(items)]
+    categories += [CATEGORIES[j % 2] for j in range(cold_items)]
     item_table: dict[str, list] = {
         "item": item_ids,
-        "category": [CATEGORIES[j % 2] for j in range(items)],
-        "price": [round(float(rng.uniform(5, 60)), 2) for _ in range(items)],
+        "category": categories,
+        "price": [round(float(rng.uniform(5, 60)), 2) for _ in item_ids],
         "tags": [
             "|".join(rng.choice(["new", "sale", "classic", "gift"], 2, replace=False))
             for _ in item_ids
         ],
         "title": [
             f"{rng.choice(['The', 'A', 'Our'])} {rng.choice(['Red', 'Last', 'Big'])} "
-            f"{['Story', 'Quest'][j % 2]}"
-            for j in range(items)
+            f"{['Story', 'Quest'][c == 'games']}"
+            for c in categories
         ],
-        "released": [START - 86400 * int(rng.integers(0, 3000)) for _ in range(items)],
+        "released": [START - 86400 * int(rng.integers(0, 3000)) for _ in item_ids],
     }
     return {
         name: _write(root / name, table, fmt)
