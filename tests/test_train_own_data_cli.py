@@ -64,8 +64,9 @@ def test_manifest_reproduces_the_run(shop, tmp_path, monkeypatch):
     listed = json.loads(invoke("runs", "--json").stdout)
     assert [r["path"] for r in listed] == ["runs/shop", "runs/shop-2"]
     assert listed[0]["metrics"]["recall@10"] == pytest.approx(out["metrics"]["recall@10"])
-    table = invoke("runs")
+    table = invoke("runs", "--plot", "runs.png")
     assert table.exit_code == 0 and "runs/shop-2" in table.stdout and "events.csv" in table.stdout
+    assert (tmp_path / "runs.png").read_bytes()[:4] == b"\x89PNG"
     # A changed data file is reported when the manifest is re-run.
     shop["events"].write_text(shop["events"].read_text() + "u000,b00,5,1\n")
     changed = invoke("train", "--config", "runs/shop/manifest.toml", "--quiet", "--json")

@@ -23,14 +23,19 @@ COLUMNS = (
 
 def command(
     root: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path("runs"),
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also write a PNG of the key metrics here.")
+    ] = None,
     json: o.Json = False,
 ) -> None:
     from rich.table import Table
 
     from jointrec.cli.render import console, fmt, print_json
-    from jointrec.manifest import list_runs
+    from jointrec.runs import list_runs, plot_runs
 
     runs = list_runs(root)
+    if plot is not None:
+        plot_runs(runs, plot)
     if json:
         print_json([run.to_dict() for run in runs])
         return
@@ -56,3 +61,5 @@ def command(
     console.print(table)
     if not all(run.has_manifest for run in runs):
         console.print("* written before manifests: re-run it to get a manifest.toml")
+    if plot is not None:
+        console.print(f"plot: {plot}")
