@@ -21,7 +21,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,6 +330,7 @@ def run_experiment(
     progress: bool = True,
     command: str | None = None,
     write: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> ExperimentResult:
     """Loads the data, trains, evaluates on test and writes the run directory + manifest.
 
@@ -339,6 +340,7 @@ def run_experiment(
         progress: Show progress bars.
         command: The command line, recorded in the manifest.
         write: Write the run directory (``False``: train and evaluate only).
+        notify: Called with each note as soon as it is known (before training).
     """
     from jointrec.data.data_config import load_data
     from jointrec.manifest import MANIFEST, build_manifest, changed_files, data_hashes
@@ -358,6 +360,8 @@ def run_experiment(
             "no rating column: training retrieval only (rating loss weight 0; no rating "
             "metrics or predicted stars)"
         )
+    for note in notes if notify is not None else ():
+        notify(note)
     resolved = dataclasses.replace(experiment, data=data_config)
 
     def manifest_file(trained: Any, data: Any) -> dict[str, Any]:

@@ -73,7 +73,11 @@ def command(
     )
     experiment = resolve_experiment(config, flags)
     run = run_experiment(
-        experiment, overwrite=overwrite, progress=not quiet and not json, command=python_command()
+        experiment,
+        overwrite=overwrite,
+        progress=not quiet and not json,
+        command=python_command(),
+        notify=None if json else lambda note: typer.echo(f"note: {note}", err=True),
     )
     if json:
         print_json(
@@ -85,8 +89,6 @@ def command(
             }
         )
         return
-    for note in run.notes:
-        typer.echo(f"note: {note}", err=True)
     title = f"test report ({run.experiment.run.preset}, {run.experiment.name})"
     console.print(report_table([("joint", run.report)], title=title))
     console.print(
