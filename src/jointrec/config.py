@@ -44,7 +44,8 @@ class ModelConfig:
         logq_correction: Subtract each in-batch candidate's log sampling probability (its
             training frequency) from its logit, so popular items are not over-penalised.
         user_features: Side features of the user tower, by name (MovieLens: ``age``,
-            ``gender``, ``occupation``, ``zip``); empty for an id-only tower.
+            ``gender``, ``occupation``, ``zip``); ``("auto",)`` for all the user table
+            offers; empty for an id-only tower.
         item_features: Side features of the item tower (MovieLens: ``genres``, ``year``,
             ``title``).
         feature_combiner: How a tower combines id and feature embeddings: ``sum`` or
@@ -141,6 +142,7 @@ class TrainConfig:
         epochs: Passes over the training data.
         seed: Seeds weight initialisation and batch order.
         shuffle_each_epoch: Reshuffle batches every epoch; the tutorial shuffles once.
+        weight_decay: Decoupled weight decay of the optimizer (0: none).
         early_stopping: Stop after this many epochs without improvement of
             ``early_stopping_metric`` on the validation split, keeping the best epoch's
             weights (0: off; needs ``validation_fraction > 0``).
@@ -154,6 +156,7 @@ class TrainConfig:
     epochs: int = 5
     seed: int = 42
     shuffle_each_epoch: bool = True
+    weight_decay: float = 0.0
     early_stopping: int = 0
     early_stopping_metric: str = "rmse"
 
@@ -162,6 +165,7 @@ class TrainConfig:
         _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "> 0")
         _check(self.batch_size >= 2, "batch_size", self.batch_size, "an integer >= 2")
         _check(self.epochs >= 1, "epochs", self.epochs, "an integer >= 1")
+        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, ">= 0")
         _check(self.early_stopping >= 0, "early_stopping", self.early_stopping, ">= 0")
 
 
