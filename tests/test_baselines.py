@@ -77,7 +77,12 @@ def test_biased_mf_fits_planted_ratings(rng):
     assert np.sqrt(np.mean((model.predict_ratings(u, i) - r) ** 2)) < 0.05
     # Ranking scores order items like the predicted ratings do (the mean is a constant).
     raw = model.score_users(np.array([3]))[0]
-    pred = model.mean + model.user_bias[3] + model.item_bias + model.item_factors @ model.user_factors[3]
+    pred = (
+        model.mean
+        + model.user_bias[3]
+        + model.item_bias
+        + model.item_factors @ model.user_factors[3]
+    )
     np.testing.assert_allclose(raw + model.mean, pred, rtol=1e-4, atol=1e-4)
 
 

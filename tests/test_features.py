@@ -116,7 +116,8 @@ def test_spec_round_trip_and_declared_specs():
     spec = FeatureSpec("zip3", "categorical", column="zip", prefix=3)
     assert FeatureSpec.from_dict(spec.to_dict()) == spec
     table = FeatureTable(
-        ids=np.array([1]), columns={"zip": np.array(["1"])},
+        ids=np.array([1]),
+        columns={"zip": np.array(["1"])},
         metadata={"feature_specs": [spec.to_dict()]},
     )
     assert available_features(table) == {"zip3": spec}

@@ -92,8 +92,9 @@ def test_exported_model_equals_keras_outputs_with_features():
     users = np.array([0, 1, 2, 5, 3])
     items = np.array([7, 1, 0, 4, 6])
     keras_rating = _np(model({"user": users, "item": items})["rating"])
-    np.testing.assert_allclose(exported.predict_labels(users, items), keras_rating, rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        exported.predict_labels(users, items), keras_rating, rtol=1e-5, atol=1e-6
+    )
     q = _np(model.query_tower(users))
     c = _np(model.candidate_tower(np.arange(NUM_ITEMS)))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
@@ -102,8 +103,12 @@ def test_exported_model_equals_keras_outputs_with_features():
 
 
 def test_save_and_load_keep_features_seen_table_and_outputs(tmp_path):
-    model = _model(negatives="full", exclude_seen="positives", learn_temperature=True,
-                   loss_weighting="uncertainty")
+    model = _model(
+        negatives="full",
+        exclude_seen="positives",
+        learn_temperature=True,
+        loss_weighting="uncertainty",
+    )
     model.set_seen(np.array([1]), np.array([4]))
     import keras
 

@@ -57,7 +57,9 @@ def test_hard_negatives_keep_only_the_top_scoring(vectors):
     loss = task(q, c, np.arange(6), positive_index=positive)
     assert float(loss) == pytest.approx(_reference(q, c, positive, none, 1.0, hard=2), rel=1e-5)
     # With all 5 negatives kept, it is the plain softmax.
-    full = RetrievalTask(temperature=1.0, hard_negatives=5)(q, c, np.arange(6), positive_index=positive)
+    full = RetrievalTask(temperature=1.0, hard_negatives=5)(
+        q, c, np.arange(6), positive_index=positive
+    )
     assert float(full) == pytest.approx(_reference(q, c, positive, none, 1.0), rel=1e-5)
 
 
