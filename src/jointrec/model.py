@@ -91,12 +91,15 @@ class JointModel(keras.Model):
     def build(self, input_shape: Any = None) -> None:
         if self.built:
             return
-        self.query_tower.build((None,))
-        self.candidate_tower.build((None,))
+        for tower in (self.query_tower, self.candidate_tower):
+            if not tower.built:
+                tower.build((None,))
         dim_q = self.query_tower.compute_output_shape((None,))
         dim_c = self.candidate_tower.compute_output_shape((None,))
-        self.rating_head.build(dim_q, dim_c)
-        self.retrieval_task.build()
+        if not self.rating_head.built:
+            self.rating_head.build(dim_q, dim_c)
+        if not self.retrieval_task.built:
+            self.retrieval_task.build()
         self.num_items = int(self.candidate_tower.vocabulary_size)
         if self.negatives == "full" and self.exclude_seen != "none":
             num_users = int(self.query_tower.vocabulary_size)
@@ -117,6 +120,13 @@ class JointModel(keras.Model):
                 name="log_variances", shape=(2,), initializer="zeros"
             )
         self.built = True
+
+    def get_build_config(self) -> dict[str, Any]:
+        return {"built": True}
+
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        """Rebuilds every variable on load (the model's own ones included)."""
+        self.build()
 
     def set_seen(self, users: Any, items: Any) -> None:
         """Marks ``(users[j], items[j])`` so those items are not negatives for those users

@@ -17,6 +17,9 @@ from jointrec.data.interactions import FeatureTable
 from jointrec.errors import JointrecError
 from jointrec.features.spec import FeatureSpec
 
+#: Feature selection meaning "every feature the table offers".
+AUTO = "auto"
+
 #: MovieLens users: age in the ML-1M age groups, gender, occupation, zip-code region.
 MOVIELENS_USER_FEATURES: dict[str, FeatureSpec] = {
     "age": FeatureSpec("age", "bucketized", boundaries=(18, 25, 35, 45, 50, 56)),
@@ -47,10 +50,19 @@ def available_features(table: FeatureTable | None) -> dict[str, FeatureSpec]:
 def select_features(
     table: FeatureTable | None, names: Sequence[str], side: str
 ) -> list[FeatureSpec]:
-    """The specs called ``names`` among ``table``'s features, with a clear error otherwise."""
+    """The specs called ``names`` among ``table``'s features, with a clear error otherwise.
+
+    ``names == ("auto",)`` selects every feature the table offers (none without a table).
+
+    Example:
+        >>> select_features(None, ["auto"], "user")
+        []
+    """
     if not names:
         return []
     offered = available_features(table)
+    if tuple(names) == (AUTO,):
+        return list(offered.values())
     missing = [n for n in names if n not in offered]
     if missing:
         raise JointrecError(

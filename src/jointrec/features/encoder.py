@@ -147,7 +147,7 @@ class FeatureEncoder:
                     for j, values in zip(
                         present, _values(table, column, spec, rows[present]), strict=True
                     ):
-                        row = [state.categories.get(v, OOV) for v in dict.fromkeys(values)]
+                        row = list(dict.fromkeys(state.categories.get(v, OOV) for v in values))
                         codes[j, : min(width, len(row))] = row[:width]
                 arrays[spec.name] = codes[:, 0] if spec.kind == "categorical" else codes
             else:

@@ -98,7 +98,10 @@ class RetrievalTask(keras.layers.Layer):
 
     def vectors(self, x: Any) -> Any:
         """The vectors whose dot product is the retrieval score (unit length if normalising)."""
-        return ops.normalize(x, axis=-1) if self.l2_normalize else x
+        if not self.l2_normalize:
+            return x
+        # rsqrt(|x|^2 + eps) keeps the gradient finite at x = 0 (ops.normalize's is NaN).
+        return x * ops.rsqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12)
 
     def logits(self, query: Any, candidate: Any) -> Any:
         """``[batch, batch]`` scores of every user in the batch against every item."""
