@@ -312,12 +312,13 @@ class ExperimentResult:
 
 
 def _with_table_features(config: RunConfig, dataset: Any) -> RunConfig:
-    """Uses every feature of a declared feature table unless ``[model]`` names some."""
+    """Uses every feature of a declared feature table unless ``[model]`` names some; the
+    names are written out (not ``"auto"``) so that the manifest says what was used."""
     changes = {}
     for side, table in (("user", dataset.users), ("item", dataset.items)):
         if table is None or "feature_specs" not in table.metadata:
             continue
-        if not getattr(config.model, f"{side}_features"):
+        if tuple(getattr(config.model, f"{side}_features")) in ((), ("auto",)):
             names = [spec["name"] for spec in table.metadata["feature_specs"]]
             changes[f"{side}_features"] = tuple(names)
     return config.replace(model=changes) if changes else config

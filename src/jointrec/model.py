@@ -140,12 +140,6 @@ class JointModel(keras.Model):
         table[:, 0] = 1
         self.seen.assign(table)
 
-    def get_build_config(self) -> dict[str, Any]:
-        return {}
-
-    def build_from_config(self, config: dict[str, Any]) -> None:
-        self.build()
-
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
         query = self.query_tower(inputs["user"], training=training)
         out = {"query": query}
