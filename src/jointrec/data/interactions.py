@@ -160,9 +160,9 @@ class FeatureTable:
         ids = _as_id_array("id", self.ids, self.source)
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            dup = uniq[counts > 1][0]
+            dup, times = uniq[counts > 1][0].item(), counts[counts > 1][0]
             raise JointrecError(
-                f"{self.source}: id {dup!r} appears {counts.max()} times: expected each id once"
+                f"{self.source}: id {dup!r} appears {times} times: expected each id once"
             )
         object.__setattr__(self, "ids", ids)
         for name, column in self.columns.items():

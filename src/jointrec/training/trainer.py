@@ -52,7 +52,8 @@ class History:
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     """The Keras optimizer named by ``config``."""
-    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+    extra = {"weight_decay": config.weight_decay} if config.weight_decay > 0 else {}
+    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate, **extra)
 
 
 def fit(
