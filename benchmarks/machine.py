@@ -1,4 +1,5 @@
-"""What machine a benchmark ran on, and its measured matmul FLOP/s (the arithmetic limit).
+"""Describes the machine a benchmark ran on, for the JSON it writes, and measures its matmul
+FLOP/s (the arithmetic limit) and this process's peak memory.
 
 Example:
     >>> info = machine_info()  # doctest: +SKIP
@@ -7,59 +8,63 @@ Example:
 
 from __future__ import annotations
 
-import datetime
+import contextlib
 import os
 import platform
 import resource
 import time
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 
 def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (or the platform's description)."""
+    """CPU model name from /proc/cpuinfo (or the platform string)."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.lower().startswith("model name"):
+                if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or platform.machine()
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU model, cores, memory, load, date and library versions."""
-    import jax
-    import keras
-    import numpy as np
+def _cpu_flags() -> set[str]:
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
 
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (float("nan"),) * 3
-    try:
-        with open("/proc/meminfo") as f:
-            mem_kb = int(f.readline().split()[1])
-    except (OSError, ValueError, IndexError):
-        mem_kb = 0
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        pass
+
+def machine_info() -> dict[str, Any]:
+    """CPU, cores, vector extensions, memory, load, OS, Python and library versions, and
+    the date."""
+
+    def v(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    memory_gb = None
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    load = None
+    with contextlib.suppress(OSError, AttributeError):
+        load = [round(x, 2) for x in os.getloadavg()]
+    flags = _cpu_flags()
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "avx2": " avx2" in flags,
-        "avx512f": " avx512f" in flags,
-        "memory_gb": round(mem_kb / 2**20, 1),
-        "load_average_1_5_15": [round(v, 2) for v in load],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "avx2": "avx2" in flags,
+        "avx512f": "avx512f" in flags,
+        "memory_gb": memory_gb,
+        "load_average_1_5_15": load,
+        "os": platform.platform(),
         "python": platform.python_version(),
-        "jax": jax.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
+        "versions": {n: v(n) for n in ("jointrec", "keras", "keras-rs", "jax", "numpy")},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 

@@ -37,6 +37,10 @@ def _f(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def summary(results: dict[str, dict[str, Any]]) -> str:
     """Markdown tables of the headline figures, with the machine and date."""
     lines: list[str] = []
@@ -45,7 +49,7 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
     lines.append(
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, AVX2 {m['avx2']}; "
         f"load average at start {m['load_average_1_5_15']}; {m['date']}; "
-        f"jax {m['jax']}, keras {m['keras']}."
+        f"jax {m['versions']['jax']}, keras {m['versions']['keras']}."
     )
     if any(r.get("quick") for r in results.values()):
         lines.append("**Quick mode (tiny sizes): a smoke test, not a measurement.**")
@@ -67,14 +71,14 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         for key, label in (
             ("reference", "tutorial code, Keras fit"),
             ("jointrec_tutorial", "jointrec, tutorial preset"),
-            ("jointrec_default", "jointrec, default preset"),
+            ("jointrec_default", "jointrec, default preset (another model)"),
         ):
             r = t[key]
             lines.append(
                 f"| {label} | {_f(r['first_epoch_seconds'])} | {_f(r['steady_epoch_seconds'])} "
                 f"| {_f(r['steady_epoch_cpu_seconds'])} | {_f(r['examples_per_second'], 0)} "
                 f"| {_f(r.get('speedup_vs_reference', 1.0))}x "
-                f"| {r['fraction_of_arithmetic_limit']:.0%} |"
+                f"| {_share(r['fraction_of_arithmetic_limit'])} |"
             )
     c = results.get("compare_wall")
     if c:
@@ -145,8 +149,8 @@ def headline(results: dict[str, dict[str, Any]]) -> str:
             f"| {_f(ref['examples_per_second'], 0)} | {_f(tut['speedup_vs_reference'])}x |"
         )
         rows.append(
-            f"| share of the arithmetic limit | {tut['fraction_of_arithmetic_limit']:.0%} "
-            f"| {ref['fraction_of_arithmetic_limit']:.0%} | |"
+            f"| share of the arithmetic limit | {_share(tut['fraction_of_arithmetic_limit'])} "
+            f"| {_share(ref['fraction_of_arithmetic_limit'])} | |"
         )
     c = results.get("compare_wall")
     if c:

@@ -68,7 +68,13 @@ def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float
     )
     low, high = test.rating_scale
     error = rmse(predicted, test.rating)
-    return {"rmse": error, "mae": mae(predicted, test.rating), "rmse_label": error / (high - low)}
+    absolute = mae(predicted, test.rating)
+    return {
+        "rmse": error,
+        "mae": absolute,
+        "rmse_label": error / (high - low),
+        "mae_label": absolute / (high - low),
+    }
 
 
 def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> SeenItems:
@@ -95,6 +101,9 @@ def ranking_metrics(
     is_five = known & (rating >= top_rating)
     relevant = _csr(test.user[is_relevant], test.item[is_relevant], num_users)
     five_star = _csr(test.user[is_five], test.item[is_five], num_users)
+    # The tutorial counts test examples, so duplicate pairs count as often as they occur.
+    five_order = np.argsort(test.user[is_five], kind="stable")
+    five_users, five_items = test.user[is_five][five_order], test.item[is_five][five_order]
     all_users = np.arange(num_users)
     users = np.flatnonzero((relevant.counts(all_users) > 0) | (five_star.counts(all_users) > 0))
     users = users[users > 0]
@@ -110,14 +119,18 @@ def ranking_metrics(
         seen_rc = seen.coordinates(batch) if config.exclude_seen else _EMPTY
         rel_rc = _minus(relevant.coordinates(batch), seen_rc, num_items)
         five_rc = _minus(five_star.coordinates(batch), seen_rc, num_items)
-        top, tutorial_top, rank = ranker(batch, seen_rc, rel_rc, config.tutorial_k, config)
+        top, valid, tutorial_top, rank = ranker(batch, seen_rc, rel_rc, config.tutorial_k, config)
         # The tutorial's metric: unfiltered top-k, hit per 5-star test pair.
-        rows, cols = five_star.coordinates(batch)
-        tutorial_hits += int((tutorial_top[rows] == cols[:, None]).any(axis=1).sum())
-        covered[top[:, :10].ravel()] = True
+        lo_pair, hi_pair = np.searchsorted(five_users, [batch[0], batch[-1] + 1])
+        rows = np.searchsorted(batch, five_users[lo_pair:hi_pair])
+        pair_items = five_items[lo_pair:hi_pair, None]
+        tutorial_hits += int((tutorial_top[rows] == pair_items).any(axis=1).sum())
+        top10 = top[:, :10]
+        covered[top10[valid[:, :10]]] = True
         n_rel = np.bincount(rel_rc[0], minlength=len(batch))
         has_rel = n_rel > 0
-        hits = _member(top, rel_rc, num_items)
+        hits = np.zeros((len(batch), k_max), dtype=bool)  # padded for tiny catalogues
+        hits[:, : top.shape[1]] = _member(top, rel_rc, num_items)
         for k in config.ks:
             _add(sums, f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
         dcg = (hits[:, :10] * discounts[:10]).sum(1)
@@ -130,10 +143,10 @@ def ranking_metrics(
         counts["relevant"] += int(has_rel.sum())
         n_five = np.bincount(five_rc[0], minlength=len(batch))
         has_five = n_five > 0
-        five_hits = _member(top[:, :10], five_rc, num_items).sum(1)
+        five_hits = _member(top10, five_rc, num_items).sum(1)
         _add(sums, "hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
         counts["five_star"] += int(has_five.sum())
-    n_five_pairs = int(five_star.counts(users).sum())
+    n_five_pairs = len(five_users)
     report = {
         name: total / max(counts["five_star" if name == "hr@10" else "relevant"], 1)
         for name, total in sums.items()
@@ -145,9 +158,10 @@ def ranking_metrics(
 
 
 Coordinates = tuple[np.ndarray, np.ndarray]
+#: ``(users, seen, relevant, tutorial_k, config) -> (top, top is finite, tutorial top, rank)``
 Ranker = Callable[
     [np.ndarray, Coordinates, Coordinates, int, EvalConfig],
-    tuple[np.ndarray, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ]
 _EMPTY: Coordinates = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
@@ -165,23 +179,24 @@ def _ranker(scorer: Scorer, k: int, work: int = JAX_MIN_WORK) -> Ranker:
 
         def rank_jax(
             users: np.ndarray, seen: Coordinates, rel: Coordinates, tk: int, config: EvalConfig
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
             return jax_ranker.rank(users, seen, rel, tk, chunk=config.user_chunk)
 
         return rank_jax
 
     def rank_numpy(
         users: np.ndarray, seen: Coordinates, rel: Coordinates, tk: int, config: EvalConfig
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         scores = np.array(scorer.score_users(users), dtype=np.float32, copy=True)
         scores[:, 0] = -np.inf
         tutorial_top = top_k_rows(scores, tk)
         scores[seen[0], seen[1]] = -np.inf
         top = top_k_rows(scores, k)
+        valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
         best = np.full(len(users), -np.inf, dtype=np.float32)
         np.maximum.at(best, rel[0], scores[rel[0], rel[1]])
         rank = (scores > best[:, None]).sum(axis=1) + 1
-        return top, tutorial_top, rank
+        return top, valid, tutorial_top, rank
 
     return rank_numpy
 

@@ -9,10 +9,11 @@ arrays: the ``[chunk, num_items]`` score matrix never leaves the compiled call.
 Example:
     >>> import numpy as np
     >>> ranker = JaxRanker(np.eye(3, dtype="float32"), np.eye(3, dtype="float32"), k=2)
-    >>> top, tutorial, rank = ranker.rank(np.array([1, 2]), (np.array([0]), np.array([1])),
-    ...                                   (np.array([1]), np.array([2])), tutorial_k=1)
-    >>> top.tolist(), tutorial.tolist(), rank.tolist()
-    [[2, 0], [2, 1]], [[1], [2]], [2, 1]]
+    >>> top, valid, tutorial, rank = ranker.rank(
+    ...     np.array([1, 2]), (np.array([0]), np.array([1])), (np.array([1]), np.array([2])),
+    ...     tutorial_k=1)
+    >>> top.tolist(), valid.tolist(), tutorial.tolist(), rank.tolist()
+    ([[2, 0], [2, 1]], [[True, False], [True, True]], [[1], [2]], [2, 1])
 """
 
 from __future__ import annotations
@@ -57,19 +58,19 @@ def _rank_chunk(
     relevant: tuple[Any, Any, Any],
     k: int,
     tutorial_k: int,
-) -> tuple[Any, Any, Any]:
+) -> tuple[Any, Any, Any, Any]:
     scores = user_vectors[users] @ item_vectors.T
     scores = scores.at[:, 0].set(-jnp.inf)
     tutorial = jax.lax.top_k(scores, tutorial_k)[1]
     seen_rows, seen_cols, seen_valid = seen
     masked = jnp.where(seen_valid, -jnp.inf, scores[seen_rows, seen_cols])
     scores = scores.at[seen_rows, seen_cols].set(masked)
-    top = jax.lax.top_k(scores, k)[1]
+    top_scores, top = jax.lax.top_k(scores, k)
     rel_rows, rel_cols, rel_valid = relevant
     values = jnp.where(rel_valid, scores[rel_rows, rel_cols], -jnp.inf)
     best = jnp.full(scores.shape[0], -jnp.inf, scores.dtype).at[rel_rows].max(values)
     rank = (scores > best[:, None]).sum(axis=1) + 1
-    return top, tutorial, rank
+    return top, jnp.isfinite(top_scores), tutorial, rank
 
 
 class JaxRanker:
@@ -94,9 +95,10 @@ class JaxRanker:
         relevant: Coordinates,
         tutorial_k: int,
         chunk: int | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top-k items after masking ``seen``, unfiltered top ``tutorial_k``, and the rank of
-        each row's best ``relevant`` item (``1 + #items scored higher``).
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k items after masking ``seen`` (and whether each one's score is finite, i.e.
+        not masked), unfiltered top ``tutorial_k``, and the rank of each row's best
+        ``relevant`` item (``1 + #items scored higher``).
 
         Args:
             users: ``[c]`` user indices.
@@ -110,7 +112,7 @@ class JaxRanker:
         rows = n if chunk is None else max(n, min(chunk, _power_of_two(n)))
         padded = np.zeros(rows, dtype=np.int32)
         padded[:n] = users
-        top, tutorial, rank = _rank_chunk(
+        top, valid, tutorial, rank = _rank_chunk(
             self.user_vectors,
             self.item_vectors,
             padded,
@@ -119,4 +121,4 @@ class JaxRanker:
             k=self.k,
             tutorial_k=min(int(tutorial_k), int(self.item_vectors.shape[0])),
         )
-        return np.asarray(top)[:n], np.asarray(tutorial)[:n], np.asarray(rank)[:n]
+        return tuple(np.asarray(a)[:n] for a in (top, valid, tutorial, rank))  # type: ignore[return-value]

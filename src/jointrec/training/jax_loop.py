@@ -182,11 +182,13 @@ def _table_inputs(model: JointModel) -> list[tuple[Any, str]] | None:
 
     towers = (model.query_tower, model.candidate_tower)
     if type(model) is not JointModel or any(type(t) is not EmbeddingTower for t in towers):
-        return None
+        return None  # e.g. feature towers, which look up more than the id tables
     if type(model.rating_head) is not RatingHead:
         return None
-    if any(t.embeddings_regularizer is not None for t in towers):
-        return None  # a regulariser of the whole table is not row-local
+    if getattr(model, "negatives", "in_batch") != "in_batch" or hasattr(model, "seen"):
+        return None  # a full softmax scores every item at every step
+    if model.losses:
+        return None  # a regulariser of a whole table is not row-local
     tables = [
         (model.query_tower.embedding.embeddings, "user"),
         (model.candidate_tower.embedding.embeddings, "item"),
@@ -263,9 +265,11 @@ def _row_plan(
 
 def row_updates_exact(optimizer_config: dict[str, Any]) -> bool:
     """Whether row-wise table updates equal dense ones for this optimizer (Adagrad, SGD
-    without momentum: rows with zero gradient do not move)."""
+    without momentum, no weight decay: rows with zero gradient do not move)."""
     name = str(optimizer_config.get("class_name", "")).lower()
     settings = optimizer_config.get("config", {})
+    if settings.get("weight_decay"):
+        return False  # decays every row at every step
     if name == "adagrad":
         return True
     return name == "sgd" and not settings.get("momentum")

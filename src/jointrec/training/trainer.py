@@ -52,7 +52,8 @@ class History:
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     """The Keras optimizer named by ``config``."""
-    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+    extra = {"weight_decay": config.weight_decay} if config.weight_decay > 0 else {}
+    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate, **extra)
 
 
 def fit(
@@ -126,7 +127,10 @@ def _fit_jax(
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
-            mean = np.concatenate(logs).mean(axis=0)
+            # Mean over steps weighted by real (unpadded) rows, as Keras reports it.
+            rows = np.full(steps, config.batch_size, dtype=np.float64)
+            rows[-1] = len(data) - (steps - 1) * config.batch_size
+            mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
             entry = {
                 "epoch": epoch + 1,
                 "loss": float(mean[0]),
