@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jointrec.jax_compilation_cache import enable_compilation_cache
+
 Coordinates = tuple[np.ndarray, np.ndarray]
 MIN_BUCKET = 1024
 
@@ -84,6 +86,7 @@ class JaxRanker:
     """
 
     def __init__(self, user_vectors: np.ndarray, item_vectors: np.ndarray, k: int) -> None:
+        enable_compilation_cache()
         self.user_vectors = jnp.asarray(user_vectors, dtype=jnp.float32)
         self.item_vectors = jnp.asarray(item_vectors, dtype=jnp.float32)
         self.k = min(int(k), int(item_vectors.shape[0]))

@@ -2,7 +2,9 @@
 
 This is the one backend-specific module of training. A compiled runner is cached by model
 architecture, optimizer settings and batch shape, so the models of a ``compare`` (which
-differ only in loss weights, passed as traced scalars) share one compilation.
+differ only in loss weights, passed as traced scalars) share one compilation; JAX's
+persistent compilation cache (`jointrec.jax_compilation_cache`) lets later processes load it
+instead of compiling again.
 
 Embedding tables can be updated row-wise ("sparse"): each step gathers the rows of the
 user and item tables (and of their optimizer slots) that the batch touches, runs the Keras
@@ -27,6 +29,7 @@ import numpy as np
 
 from jointrec.config import EMBEDDING_UPDATES
 from jointrec.errors import JointrecError
+from jointrec.jax_compilation_cache import enable_compilation_cache
 from jointrec.model import JointModel
 
 State = tuple[list[Any], list[Any], list[Any]]
@@ -316,6 +319,7 @@ def runner_for(
     key = _key(model, optimizer_config, sparse_batch_size)
     runner = _RUNNERS.get(key)
     if runner is None:
+        enable_compilation_cache()
         optimizer = make_optimizer()
         optimizer.build(model.trainable_variables)
         plan = None
