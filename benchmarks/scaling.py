@@ -102,8 +102,49 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     out["eval_seconds"] = time.perf_counter() - start
     out["eval_users_per_second"] = report["users_evaluated"] / out["eval_seconds"]
     out["report"] = report
+    out["quality_sample"] = quality_sample(exported, train, test, cfg.eval, len(store.items))
     out["peak_rss_mb"] = peak_rss_mb()
     return out
+
+
+def quality_sample(
+    exported: Any, train: Any, test: Any, config: Any, num_items: int, users: int = 20_000
+) -> dict[str, Any]:
+    """Recall@10 of the model and of item popularity on the test pairs of (up to) ``users``
+    random users: the planted structure makes the learned model beat popularity."""
+    import numpy as np
+
+    from jointrec.data.encoded import EncodedInteractions
+    from jointrec.evaluation.evaluate import ranking_metrics
+    from jointrec.exported import ExportedModel
+
+    rng = np.random.default_rng(0)
+    test_user = np.asarray(test.user)
+    candidates = np.unique(test_user[test_user > 0])
+    chosen = rng.choice(candidates, min(users, len(candidates)), replace=False)
+    rows = np.flatnonzero(np.isin(test_user, chosen))
+    sample = EncodedInteractions(
+        test_user[rows], np.asarray(test.item)[rows], np.asarray(test.rating)[rows],
+        test.rating_scale,
+    )  # fmt: skip
+    counts = np.bincount(np.asarray(train.item), minlength=num_items).astype(np.float32)
+    # Popularity as a one-dimensional dot-product model: score(u, i) = 1 * log(1 + count(i)).
+    popularity = ExportedModel(
+        user_embeddings=np.ones((exported.num_users, 1), np.float32),
+        item_embeddings=np.log1p(counts)[:, None],
+        mlp=[(np.zeros((2, 1), np.float32), np.zeros(1, np.float32))],
+        can_rate=False,
+        name="popularity",
+    )
+    model = ranking_metrics(exported, train, sample, config)
+    baseline = ranking_metrics(popularity, train, sample, config)
+    return {
+        "users": len(chosen),
+        "model_recall@10": model["recall@10"],
+        "popularity_recall@10": baseline["recall@10"],
+        "model_ndcg@10": model["ndcg@10"],
+        "popularity_ndcg@10": baseline["ndcg@10"],
+    }
 
 
 def run_size(name: str, scratch: Path, preset_name: str) -> dict[str, Any]:
