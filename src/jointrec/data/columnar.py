@@ -233,8 +233,8 @@ def read_parquet_columns(
             f"cannot read {str(src)!r} as Parquet ({err}): expected an existing .parquet file"
         ) from None
     available = parquet.schema_arrow.names
-    wanted = {"user": user_col, "item": item_col, "rating": rating_col, "timestamp": time_col}
-    wanted = {k: v for k, v in wanted.items() if v is not None}
+    optional = {"user": user_col, "item": item_col, "rating": rating_col, "timestamp": time_col}
+    wanted = {k: v for k, v in optional.items() if v is not None}
     for role, name in wanted.items():
         if name not in available:
             raise JointrecError(
