@@ -124,7 +124,7 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         lines += [
             "",
             f"**Scaling** (synthetic, preset {s['preset']!r}, one epoch; throughput after "
-            "compilation)",
+            f"compilation; {_when(s)})",
             "",
             "| size | users x items | synth s | load s | epoch s | examples/s | vs smallest "
             "| eval s | eval users/s | Recall@10 (popularity) | peak RSS MB |",
@@ -178,10 +178,17 @@ def headline(results: dict[str, dict[str, Any]]) -> str:
                 f"| {_f(r['epoch_seconds'], 0)} / {_f(r['examples_per_second'], 0)} / "
                 f"{_f(r['eval_seconds'], 0)} / {_f(r['peak_rss_mb'], 0)} | | |"
             )
+    note = f"\nScaling rows: {_when(s)}.\n" if s and s["machine"] != m else ""
     return (
         f"Measured {m['date'][:10]} on {m['cpu']}, {m['cores']} cores (load average "
-        f"{m['load_average_1_5_15'][0]}):\n\n" + "\n".join(rows) + "\n"
+        f"{m['load_average_1_5_15'][0]}):\n\n" + "\n".join(rows) + "\n" + note
     )
+
+
+def _when(result: dict[str, Any]) -> str:
+    """When and under what load one benchmark ran (each JSON names its own machine)."""
+    m = result["machine"]
+    return f"run {m['date']}, load average {m['load_average_1_5_15']}"
 
 
 def _recall(size: dict[str, Any]) -> str:
