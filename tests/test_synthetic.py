@@ -42,8 +42,9 @@ def test_popularity_and_activity_are_heavy_tailed():
     x = synthesize(2000, 1000, 100_000, seed=2)
     items = np.sort(np.bincount(x.item, minlength=1001)[1:])[::-1]
     users = np.bincount(x.user)[1:]
-    # The top 10% of items draw far more than 10% of ratings; activity has a long tail.
-    assert items[:100].sum() / len(x) > 0.3
+    # The top 10% of items draw more than twice their share of ratings; activity has a
+    # long tail.
+    assert items[:100].sum() / len(x) > 0.2
     assert users.max() > 5 * np.median(users)
 
 

@@ -65,7 +65,7 @@ class SyntheticSpec:
     interactions: int
     rank: int = 16
     clusters: int = 64
-    affinity: float = 4.0
+    affinity: float = 12.0
     popularity_exponent: float = 1.0
     activity_exponent: float = 1.3
     min_per_user: int = 20
