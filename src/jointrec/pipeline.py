@@ -106,6 +106,8 @@ def train_model(
     rating_weight: float | None = None,
     progress: bool = True,
     evaluate_on: str | None = "test",
+    checkpoints: Any = None,
+    resume: Any = None,
 ) -> TrainedModel:
     """Builds, trains, exports and (optionally) evaluates one joint model.
 
@@ -117,6 +119,8 @@ def train_model(
         rating_weight: Overrides ``config.model.rating_weight``.
         progress: Show a progress bar.
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
+        checkpoints: A `CheckpointDir` to save a checkpoint to after every epoch.
+        resume: A `TrainingCheckpoint` of this run to continue from.
     """
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.exported import ExportedModel
@@ -151,6 +155,8 @@ def train_model(
         config.train,
         progress=progress,
         description=f"training {name}",
+        checkpoints=checkpoints,
+        resume=resume,
     )
     seconds = time.perf_counter() - start
     exported = ExportedModel.from_model(

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ def train(
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    checkpoint: bool = False,
 ) -> TrainResult:
     """Trains the joint model, evaluates it on test and writes an artifact.
 
@@ -87,20 +89,123 @@ def train(
         dataset_name: MovieLens release when ``dataset`` is not given.
         data_path: Local zip or folder of that release.
         out: Artifact directory; ``None`` writes nothing.
-        overwrite: Replace an existing artifact.
+        overwrite: Replace an existing artifact (and the checkpoints of an interrupted run).
         progress: Show progress bars.
+        checkpoint: Save a checkpoint after every epoch in ``<out>.checkpoints`` (removed once
+            the artifact is written), so that `resume` can continue the run after a crash.
     """
-    from jointrec.artifact import item_records, save_artifact
-    from jointrec.retrieval.seen import SeenItems
+    from jointrec.training.checkpoint import CheckpointDir, checkpoint_dir_for
 
     if out is not None and Path(out).expanduser().exists() and not overwrite:
         raise JointrecError(
             f"{out} already exists: pass --overwrite to replace it or choose another --out"
         )
+    store = None
+    if checkpoint:
+        if out is None:
+            raise JointrecError(
+                "checkpoint=True needs an artifact directory (out): checkpoints live beside it"
+            )
+        store = CheckpointDir(checkpoint_dir_for(out))
+        if store.exists() and not overwrite:
+            raise JointrecError(
+                f"{store.path} holds the checkpoints of an interrupted run: pass "
+                f"--resume {out} to continue it, or --overwrite to start afresh"
+            )
+        store.remove()
     if dataset is None:
         dataset = load_dataset(dataset_name, data_path, progress=progress)
+    if store is not None:
+        from jointrec.data.fingerprint import fingerprint
+
+        store.write_info(
+            {
+                "config": config.to_dict(),
+                "dataset": dataset.name,
+                "data_path": None if data_path is None else _absolute(data_path),
+                "data_fingerprint": fingerprint(dataset),
+            }
+        )
+    return _train_and_save(config, dataset, data_path, out, overwrite, progress, store)
+
+
+def resume(
+    run: str | os.PathLike[str],
+    *,
+    dataset: Dataset | None = None,
+    data_path: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Continues a run started with ``train(..., checkpoint=True)`` that did not finish.
+
+    Training restarts after the last complete epoch with the saved weights, optimizer state,
+    shuffler state and history, so the artifact equals that of an uninterrupted run.
+
+    Args:
+        run: The run's artifact directory (``--out``) or its ``.checkpoints`` directory.
+        dataset: The run's data, when it was not a MovieLens release loaded by name.
+        data_path: Where the data lives now (default: where it was when the run started);
+            its content must be the same.
+        progress: Show progress bars.
+    """
+    from jointrec.data.fingerprint import fingerprint
+    from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
+
+    store = CheckpointDir(checkpoint_dir_for(run))
+    out = store.path.with_name(store.path.name[: -len(SUFFIX)])
+    if not store.exists():
+        if out.exists():
+            raise JointrecError(
+                f"{out} is a finished run (no checkpoints at {store.path}): nothing to resume"
+            )
+        raise JointrecError(
+            f"no checkpoints at {store.path}: nothing to resume; start the run with "
+            f"'jointrec train --out {out}'"
+        )
+    if out.exists():
+        raise JointrecError(
+            f"{out} already holds this run's finished artifact: nothing to resume; "
+            f"delete {store.path} to clean up"
+        )
+    info = store.read_info()
+    try:
+        config = RunConfig.from_dict(info["config"])
+        expected = str(info["data_fingerprint"])
+        source = data_path if data_path is not None else info.get("data_path")
+        name = str(info.get("dataset", "movielens-100k"))
+    except (KeyError, TypeError) as err:
+        raise JointrecError(f"{store.path}/run.json is corrupt ({err!r})") from None
+    if dataset is None:
+        dataset = load_dataset(name, source, progress=progress)
+    found = fingerprint(dataset)
+    if found != expected:
+        raise JointrecError(
+            f"the data {source or name} differs from the data this run started with "
+            f"(fingerprint {found[:12]}, expected {expected[:12]}): pass the original "
+            "data with --data"
+        )
+    store.clean_temporary()
+    for leftover in out.parent.glob(f".{out.name}.tmp-*"):  # a save killed mid-write
+        shutil.rmtree(leftover, ignore_errors=True)
+    checkpoint = store.latest()
+    return _train_and_save(config, dataset, source, out, False, progress, store, checkpoint)
+
+
+def _train_and_save(
+    config: RunConfig,
+    dataset: Dataset,
+    data_path: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str] | None,
+    overwrite: bool,
+    progress: bool,
+    store: Any = None,
+    checkpoint: Any = None,
+) -> TrainResult:
+    from jointrec.artifact import item_records, save_artifact
+    from jointrec.retrieval.seen import SeenItems
+
     data = prepare_data(dataset, config.split)
-    trained = train_model(data, config, progress=progress)
+    trained = train_model(data, config, progress=progress, checkpoints=store, resume=checkpoint)
     artifact = None
     if out is not None:
         artifact = save_artifact(
@@ -119,7 +224,13 @@ def train(
             keras_model=trained.model,
             overwrite=overwrite,
         )
+    if store is not None:
+        store.remove()  # only now: the artifact is complete on disk
     return TrainResult(artifact=artifact, trained=trained, data=data)
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    return str(Path(path).expanduser().resolve())
 
 
 def evaluate_artifact(

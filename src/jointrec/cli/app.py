@@ -12,6 +12,15 @@ from typer.core import TyperGroup
 
 from jointrec.errors import JointrecError
 
+try:  # typer >= 0.20 vendors its own copy of click: catch both copies' exceptions
+    from typer._click import exceptions as _vendored
+
+    _USAGE: tuple[type[Exception], ...] = (click.UsageError, _vendored.UsageError)
+    _CLICK: tuple[type[Exception], ...] = (click.ClickException, _vendored.ClickException)
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _USAGE, _CLICK = (click.UsageError,), (click.ClickException,)
+_ABORT: tuple[type[BaseException], ...] = (click.Abort, typer.Abort)
+
 
 class OneLineErrors(TyperGroup):
     """Prints bad input as one ``error: ...`` line and exits non-zero, never a traceback."""
@@ -32,17 +41,17 @@ class OneLineErrors(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
-        except click.UsageError as err:
+        except _USAGE as err:
             where = f" ({err.ctx.command_path})" if err.ctx is not None else ""
             typer.echo(f"error{where}: {err.format_message()}", err=True)
             sys.exit(2)
         except JointrecError as err:
             typer.echo(f"error: {err}", err=True)
             sys.exit(1)
-        except click.ClickException as err:
+        except _CLICK as err:
             typer.echo(f"error: {err.format_message()}", err=True)
             sys.exit(err.exit_code)
-        except click.Abort:
+        except _ABORT:
             typer.echo("aborted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)

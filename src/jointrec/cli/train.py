@@ -1,4 +1,4 @@
-"""``jointrec train``: train one joint model and write an artifact."""
+"""``jointrec train``: train one joint model and write an artifact (or resume a killed run)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,26 @@ NAME = "train"
 ORDER = 10
 HELP = "Train the joint model on a split, evaluate it on test and write an artifact directory."
 
+# Flags that change what a run computes: --resume takes them from the run's checkpoints.
+_SETTINGS = (
+    "out",
+    "preset",
+    "dataset",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "optimizer",
+    "embedding_dim",
+    "retrieval_weight",
+    "rating_weight",
+    "seed",
+    "overwrite",
+    "checkpoint",
+)
+
 
 def command(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Artifact directory to write.")] = Path(
         "runs/joint"
     ),
@@ -30,31 +48,65 @@ def command(
     rating_weight: o.RatingWeight = None,
     seed: o.Seed = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out.")] = False,
+    checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--checkpoint/--no-checkpoint",
+            help="Save a checkpoint after every epoch in OUT.checkpoints (removed at the end).",
+        ),
+    ] = True,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Continue the killed run whose --out was RUN, with its saved settings.",
+        ),
+    ] = None,
     quiet: o.Quiet = False,
     json: o.Json = False,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table
-    from jointrec.run import train
+    from jointrec.errors import JointrecError
 
-    config = o.build_config(
-        preset,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-        embedding_dim=embedding_dim,
-        retrieval_weight=retrieval_weight,
-        rating_weight=rating_weight,
-        seed=seed,
-    )
-    result = train(
-        config,
-        dataset_name=dataset,
-        data_path=data,
-        out=out,
-        overwrite=overwrite,
-        progress=not quiet and not json,
-    )
+    if resume is not None:
+        given = [
+            "--" + name.replace("_", "-")
+            for name in _SETTINGS
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+        ]
+        if given:
+            raise JointrecError(
+                f"--resume continues a run with the settings it started with, but got "
+                f"{', '.join(given)}: drop them (only --data, --quiet and --json apply)"
+            )
+        from jointrec.run import resume as resume_run
+
+        result = resume_run(resume, data_path=data, progress=not quiet and not json)
+        preset = result.trained.config.preset
+    else:
+        from jointrec.run import train
+
+        config = o.build_config(
+            preset,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            optimizer=optimizer,
+            embedding_dim=embedding_dim,
+            retrieval_weight=retrieval_weight,
+            rating_weight=rating_weight,
+            seed=seed,
+        )
+        result = train(
+            config,
+            dataset_name=dataset,
+            data_path=data,
+            out=out,
+            overwrite=overwrite,
+            progress=not quiet and not json,
+            checkpoint=checkpoint,
+        )
     if json:
         print_json({"artifact": str(result.artifact), "metrics": result.report})
         return
