@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from jointrec.data.validation import check_ids, check_numeric
+from jointrec.data.validation import check_ids, check_numeric, check_unique
 from jointrec.errors import JointrecError
 
 
@@ -137,12 +137,7 @@ class FeatureTable:
 
     def __post_init__(self) -> None:
         ids = _as_id_array("id", self.ids, self.source)
-        uniq, counts = np.unique(ids, return_counts=True)
-        if (counts > 1).any():
-            dup = uniq[counts > 1][0]
-            raise JointrecError(
-                f"{self.source}: id {dup!r} appears {counts.max()} times: expected each id once"
-            )
+        check_unique(self.source, "id", ids)
         object.__setattr__(self, "ids", ids)
         for name, column in self.columns.items():
             if np.ndim(column) == 0 or len(column) != len(ids):

@@ -137,6 +137,8 @@ def _read(source: FileSource, table: TableFile) -> tuple[dict[str, np.ndarray], 
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
         raise _diagnose(where, raw, table, delimiter, err) from None
+    if (b"0x" in raw or b"0X" in raw) and any(_TYPES.get(c) == "int64" for c in table.columns):
+        _check_lines(where, raw, table, delimiter)  # the parser reads '0xff..' as hex: refuse
     locate = text_lines(raw, header=table.header)
     if parsed.num_rows == 0:
         raise JointrecError(
@@ -155,7 +157,17 @@ def _diagnose(
     where: str, raw: bytes, table: TableFile, delimiter: str, err: Exception
 ) -> JointrecError:
     """Finds the line and column behind a parser error (only runs on the error path)."""
-    text = decode_text(where, raw, table.encoding)
+    _check_lines(where, raw, table, delimiter)
+    message = str(err).replace("\n", " ")
+    return JointrecError(
+        f"{where}: {message} (expected {len(table.columns)} {table.delimiter!r}-separated "
+        f"columns: {', '.join(table.columns)}, {table.encoding} text)"
+    )
+
+
+def _check_lines(where: str, raw: bytes, table: TableFile, delimiter: str) -> None:
+    """A strict line-by-line reading: raises for the first bad line, field or value."""
+    text = decode_text(where, raw, table.encoding, delimiter, table.columns)
     shown = table.delimiter
     if table.quoted:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -174,21 +186,20 @@ def _diagnose(
             if kind is None:
                 continue
             token = value.strip()
+            if not token:
+                raise JointrecError(
+                    f"{where}: line {number}, column {name!r} is empty: expected a value"
+                )
             if kind == "int64":
                 ok = bool(_INT.fullmatch(token)) and -(2**63) <= int(token) < 2**63
                 expected = "an integer"
             else:
-                ok = _is_float(token) or token == ""
+                ok = _is_float(token)
                 expected = "a number"
             if not ok:
                 raise JointrecError(
                     f"{where}: line {number}, column {name!r}: got {value!r}; expected {expected}"
                 )
-    message = str(err).replace("\n", " ")
-    return JointrecError(
-        f"{where}: {message} (expected {len(table.columns)} {shown!r}-separated columns: "
-        f"{', '.join(table.columns)}, {table.encoding} text)"
-    )
 
 
 def _is_float(token: str) -> bool:

@@ -84,23 +84,41 @@ def split_lines(raw: bytes) -> list[tuple[int, bytes]]:
     return [(n, line) for n, line in enumerate(_LINE_BREAK.split(raw), start=1) if line]
 
 
-def decode_text(where: str, raw: bytes, encoding: str = "utf-8") -> str:
-    """Decodes ``raw``, or raises naming the line and byte column of the first bad byte.
+def decode_text(
+    where: str,
+    raw: bytes,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    columns: Sequence[str] = (),
+) -> str:
+    """Decodes ``raw``, or raises naming the line, column and byte of the first bad byte.
+
+    Args:
+        where: The file, for the message.
+        raw: File content.
+        encoding: Expected text encoding.
+        delimiter: Field separator, to name the column of the bad byte.
+        columns: Column names in file order.
 
     Example:
-        >>> decode_text("u.user", b"1|ok\\n2|caf\\xe9\\n")
+        >>> decode_text("u.user", b"1|ok\n2|caf\xe9\n", delimiter="|", columns=("id", "job"))
         Traceback (most recent call last):
         ...
-        jointrec.errors.JointrecError: u.user: line 2, byte 6: b'\\xe9' is not valid utf-8 text; expected utf-8 (re-save the file as utf-8)
+        jointrec.errors.JointrecError: u.user: line 2, column 'job' (byte 6): b'\xe9' is not valid utf-8 text; expected utf-8 (re-save the file as utf-8)
     """  # noqa: E501
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as err:
+        start = raw.rfind(b"\n", 0, err.start) + 1
         line = raw.count(b"\n", 0, err.start) + 1
-        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        place = f"byte {err.start - start + 1}"
+        if delimiter is not None and columns:
+            field = raw[start : err.start].count(delimiter.encode(encoding, "replace"))
+            if field < len(columns):
+                place = f"column {columns[field]!r} ({place})"
         bad = raw[err.start : min(err.end, err.start + 4)]
         raise JointrecError(
-            f"{where}: line {line}, byte {column}: {bad!r} is not valid {encoding} text; "
+            f"{where}: line {line}, {place}: {bad!r} is not valid {encoding} text; "
             f"expected {encoding} (re-save the file as {encoding})"
         ) from None
     except LookupError:
