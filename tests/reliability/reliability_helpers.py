@@ -38,7 +38,9 @@ def write_ml100k_zip(
     if items is None:
         items = "\n".join(item_line(i) for i in range(1, num_items + 1)) + "\n"
     if users is None:
-        users = "\n".join(f"{u}|{20 + u}|M|writer|{10000 + u}" for u in range(1, num_users + 1))
+        users = "\n".join(
+            f"{u}|{18 + u % 60}|M|writer|{10000 + u}" for u in range(1, num_users + 1)
+        )
         users += "\n"
 
     def as_bytes(x: bytes | str, encoding: str) -> bytes:
