@@ -101,10 +101,10 @@ def decode_text(
         columns: Column names in file order.
 
     Example:
-        >>> decode_text("u.user", b"1|ok\n2|caf\xe9\n", delimiter="|", columns=("id", "job"))
+        >>> decode_text("u.user", b"1|ok\\n2|caf\\xe9\\n", delimiter="|", columns=("id", "job"))
         Traceback (most recent call last):
         ...
-        jointrec.errors.JointrecError: u.user: line 2, column 'job' (byte 6): b'\xe9' is not valid utf-8 text; expected utf-8 (re-save the file as utf-8)
+        jointrec.errors.JointrecError: u.user: line 2, column 'job' (byte 6): b'\\xe9' is not valid utf-8 text; expected utf-8 (re-save the file as utf-8)
     """  # noqa: E501
     try:
         return raw.decode(encoding)
@@ -311,6 +311,34 @@ def check_unique(
         )
 
 
+def pair_keys(user: np.ndarray, item: np.ndarray) -> np.ndarray:
+    """One int64 per (user, item) pair, equal exactly when both ids are equal.
+
+    Integer ids are combined arithmetically (no sort); other ids are first replaced by their
+    rank among the distinct values.
+    """
+    u, i = np.asarray(user).ravel(), np.asarray(item).ravel()
+    if len(u) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if u.dtype.kind in "iu" and i.dtype.kind in "iu":
+        u_low, i_low = int(u.min()), int(i.min())
+        u_span, i_span = int(u.max()) - u_low + 1, int(i.max()) - i_low + 1
+        if u_span * i_span < 2**63:
+            key = u.astype(np.int64) - u_low
+            key *= i_span
+            key += i.astype(np.int64) - i_low
+            return key
+    u = np.unique(u, return_inverse=True)[1].astype(np.int64).ravel()
+    i = np.unique(i, return_inverse=True)[1].astype(np.int64).ravel()
+    return u * (int(i.max()) + 1) + i
+
+
+def has_duplicate_pairs(user: np.ndarray, item: np.ndarray) -> bool:
+    """Whether any (user, item) pair appears twice (one sort; the happy path of loaders)."""
+    key = np.sort(pair_keys(user, item))
+    return bool((key[1:] == key[:-1]).any())
+
+
 def duplicate_pairs(user: np.ndarray, item: np.ndarray) -> np.ndarray:
     """Boolean mask of rows whose (user, item) pair appeared on an earlier row.
 
@@ -321,9 +349,7 @@ def duplicate_pairs(user: np.ndarray, item: np.ndarray) -> np.ndarray:
     n = len(user)
     if n < 2:
         return np.zeros(n, dtype=bool)
-    _, u = np.unique(user, return_inverse=True)
-    _, i = np.unique(item, return_inverse=True)
-    key = u.astype(np.int64).ravel() * (int(i.max()) + 1) + i.ravel()
+    key = pair_keys(user, item)
     order = np.argsort(key, kind="stable")
     repeat = np.zeros(n, dtype=bool)
     repeat[order[1:]] = key[order][1:] == key[order][:-1]
@@ -346,17 +372,18 @@ def check_no_duplicate_pairs(
         locate: Row locator (default ``"row i"``).
         fix: How the user can fix it, appended to the message.
     """
+    if not has_duplicate_pairs(user, item):
+        return
     locate = locate or row_numbers()
     repeat = duplicate_pairs(user, item)
-    if repeat.any():
-        second = int(np.flatnonzero(repeat)[0])
-        same = (user[:second] == user[second]) & (item[:second] == item[second])
-        first = int(np.flatnonzero(same)[0])
-        raise JointrecError(
-            f"{where}: {locate(second)} repeats the (user, item) pair "
-            f"({_show(user[second])}, {_show(item[second])}) of {locate(first)}: expected "
-            f"each pair once; {fix}"
-        )
+    second = int(np.flatnonzero(repeat)[0])
+    same = (user[:second] == user[second]) & (item[:second] == item[second])
+    first = int(np.flatnonzero(same)[0])
+    raise JointrecError(
+        f"{where}: {locate(second)} repeats the (user, item) pair "
+        f"({_show(user[second])}, {_show(item[second])}) of {locate(first)}: expected "
+        f"each pair once; {fix}"
+    )
 
 
 def duplicate_keep_mask(
@@ -384,20 +411,14 @@ def duplicate_keep_mask(
         return np.ones(n, dtype=bool)
     rows = np.arange(n)
     time = np.zeros(n, dtype=np.int64) if timestamp is None else np.asarray(timestamp)
-    _, u = np.unique(user, return_inverse=True)
-    _, i = np.unique(item, return_inverse=True)
+    key = pair_keys(user, item)
     if policy == "keep_last":
-        order = np.lexsort((rows, time, i.ravel(), u.ravel()))  # last of each group wins
-        pair = np.stack([u.ravel()[order], i.ravel()[order]])
-        last = np.r_[(pair[:, 1:] != pair[:, :-1]).any(axis=0), True]
-        keep_rows = order[last]
+        order = np.lexsort((rows, time, key))  # within a pair: the last one wins
     else:
-        order = np.lexsort((-rows, -time, i.ravel(), u.ravel()))  # reversed: first wins
-        pair = np.stack([u.ravel()[order], i.ravel()[order]])
-        last = np.r_[(pair[:, 1:] != pair[:, :-1]).any(axis=0), True]
-        keep_rows = order[last]
+        order = np.lexsort((-rows, -time, key))  # reversed, so the first one comes last
+    last = np.r_[key[order][1:] != key[order][:-1], True]
     keep = np.zeros(n, dtype=bool)
-    keep[keep_rows] = True
+    keep[order[last]] = True
     return keep
 
 
