@@ -67,12 +67,20 @@ class JointModel(keras.Model):
         self.rating_weight = float(rating_weight)
 
     def build(self, input_shape: Any = None) -> None:
+        if self.built:
+            return
         self.query_tower.build((None,))
         self.candidate_tower.build((None,))
         dim_q = self.query_tower.compute_output_shape((None,))
         dim_c = self.candidate_tower.compute_output_shape((None,))
         self.rating_head.build(dim_q, dim_c)
         self.built = True
+
+    def get_build_config(self) -> dict[str, Any]:
+        return {}
+
+    def build_from_config(self, config: dict[str, Any]) -> None:
+        self.build()
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
         query = self.query_tower(inputs["user"], training=training)

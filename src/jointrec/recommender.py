@@ -74,10 +74,12 @@ class Recommender:
             user: Raw user id.
             k: Items to return, ``1 <= k <= candidates``.
             exclude_seen: Leave out items the user rated in the training data.
-            candidates: Items retrieved before ranking.
+            candidates: Items retrieved before ranking (at most the catalogue).
         """
         check_positive_int("k", k, maximum=MAX_K)
-        check_positive_int("candidates", candidates, maximum=self.model.num_items)
+        check_positive_int("candidates", candidates)
+        candidates = min(candidates, self.model.num_items - 1)  # the catalogue may be smaller
+        k = min(k, candidates)
         if k > candidates:
             raise JointrecError(
                 f"k={k} is larger than candidates={candidates}: expected k <= candidates"

@@ -162,7 +162,9 @@ def _fit_jax(
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
-            mean = np.concatenate(logs).mean(axis=0)
+            # Mean over steps weighted by real (unpadded) rows, as Keras reports it.
+            rows = batches["mask"].sum(axis=1)
+            mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
             entry = {
                 "epoch": epoch + 1,
                 "loss": float(mean[0]),
