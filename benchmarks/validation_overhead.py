@@ -16,31 +16,19 @@ import argparse
 import io
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info
 
 
 def machine() -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
+    """`machine_info` plus the load average (this machine is shared: timings are noisy)."""
+    info = machine_info()
+    info["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return info
 
 
 def median_seconds(fn, repeats: int) -> float:
