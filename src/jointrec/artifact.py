@@ -290,8 +290,8 @@ def _verify_checksums(root: Path, files: Any) -> None:
             )
         if _sha256(path) != expected:
             raise JointrecError(
-                f"artifact {root} is corrupt: {name} does not match its SHA-256 in "
-                "manifest.json (the file was damaged or edited); retrain the artifact"
+                f"artifact {root}: {name} is corrupt (its SHA-256 differs from the one in "
+                "manifest.json: the file was damaged or edited); retrain the artifact"
             )
 
 

@@ -49,12 +49,13 @@ def command(
     seed: o.Seed = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out.")] = False,
     checkpoint: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--checkpoint/--no-checkpoint",
-            help="Save a checkpoint after every epoch in OUT.checkpoints (removed at the end).",
+            help="Save a checkpoint after every epoch in OUT.checkpoints, removed at the end "
+            "(default: on with the JAX backend).",
         ),
-    ] = True,
+    ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -105,10 +106,16 @@ def command(
             out=out,
             overwrite=overwrite,
             progress=not quiet and not json,
-            checkpoint=checkpoint,
+            checkpoint=_jax_backend() if checkpoint is None else checkpoint,
         )
     if json:
         print_json({"artifact": str(result.artifact), "metrics": result.report})
         return
     console.print(report_table([("joint", result.report)], title=f"test report ({preset})"))
     console.print(f"trained in {result.trained.train_seconds:.1f} s; artifact: {result.artifact}")
+
+
+def _jax_backend() -> bool:
+    import os
+
+    return os.environ.get("KERAS_BACKEND", "jax") == "jax"
