@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ SUFFIX = ".checkpoints"
 _EPOCH_DIR = re.compile(r"^epoch-(\d{4,})$")
 
 
-def checkpoint_dir_for(out: str | Path) -> Path:
+def checkpoint_dir_for(out: str | os.PathLike[str]) -> Path:
     """Where the checkpoints of the run writing artifact ``out`` live: ``<out>.checkpoints``.
 
     Example:
@@ -167,7 +168,7 @@ class CheckpointDir:
         keep: How many of the newest epoch checkpoints to keep (>= 1).
     """
 
-    def __init__(self, path: str | Path, keep: int = 2) -> None:
+    def __init__(self, path: str | os.PathLike[str], keep: int = 2) -> None:
         if keep < 1:
             raise JointrecError(f"keep={keep} is invalid: expected at least 1 checkpoint")
         self.path = Path(path).expanduser()
@@ -218,7 +219,7 @@ class CheckpointDir:
                 {f"optimizer_{j:04d}": v for j, v in enumerate(checkpoint.optimizer_values)}
             )
             with open(tmp / "arrays.npz", "wb") as f:
-                np.savez(f, **arrays)
+                np.savez(f, **arrays)  # type: ignore[arg-type]
             write_json(
                 tmp / "state.json",
                 {
