@@ -194,9 +194,15 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
     """
     root = Path(path).expanduser()
     if not root.is_dir():
+        previous = sorted(root.parent.glob(f".{root.name}.old-*/{root.name}"))
+        hint = (
+            f" (a replacement was interrupted; the previous artifact is at {previous[-1]})"
+            if previous
+            else ""
+        )
         raise JointrecError(
             f"artifact {str(root)!r} does not exist: expected a directory "
-            "written by 'jointrec train'"
+            f"written by 'jointrec train'{hint}"
         )
     missing = [name for name in REQUIRED if not (root / name).is_file()]
     if missing:
