@@ -348,3 +348,44 @@ def test_one_fault_is_reported_at_its_line(ml_zip, case) -> None:
     assert message.startswith(f"{path}:u.data: line {line}"), (message, line)
     assert fragment in message, (message, fragment)
     assert re.search(r"expected", message)
+
+
+# --- the other layouts: headered CSV (ml-latest-small, 20m, 25m) and '::' files (1m) --------
+
+
+def csv_release(tmp_path: Path, ratings: str, movies: str | None = None) -> Path:
+    path = tmp_path / "ml-latest-small.zip"
+    movies = movies or 'movieId,title,genres\n1,"Toy Story, The (1995)",Animation\n2,Heat,Crime\n'
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ml-latest-small/ratings.csv", ratings)
+        zf.writestr("ml-latest-small/movies.csv", movies)
+    return path
+
+
+def test_csv_header_must_name_the_columns_in_order(tmp_path: Path) -> None:
+    good = "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n1,2,0.5,964982704\n"
+    ds = load_movielens("latest-small", path=csv_release(tmp_path, good), progress=False)
+    assert ds.interactions.rating.tolist() == [4.5, 0.5]
+    swapped = "userId,movieId,timestamp,rating\n1,1,964982703,4.5\n"
+    with pytest.raises(JointrecError) as info:
+        load_movielens("latest-small", path=csv_release(tmp_path, swapped), progress=False)
+    assert "ratings.csv: line 1 is the header ['userId', 'movieId', 'timestamp', 'rating']" in (
+        str(info.value)
+    )
+    assert "expected the columns ['userId', 'movieId', 'rating', 'timestamp']" in str(info.value)
+
+
+def test_quoted_csv_and_double_colon_files_name_the_line(tmp_path: Path) -> None:
+    ratings = "userId,movieId,rating,timestamp\n1,1,4.5,964982703\n"
+    movies = 'movieId,title,genres\n1,"Toy Story, The (1995)",Animation\nx2,"Heat",Crime\n'
+    with pytest.raises(JointrecError, match=r"movies.csv: line 3, column 'item_id': got 'x2'"):
+        load_movielens("latest-small", path=csv_release(tmp_path, ratings, movies), progress=False)
+    path = tmp_path / "ml-1m.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("ml-1m/ratings.dat", "1::10::5::978300760\n2::20::3\n")
+        zf.writestr("ml-1m/movies.dat", "10::A (2001)::Comedy\n20::B (1995)::Action\n")
+        zf.writestr("ml-1m/users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n")
+    with pytest.raises(
+        JointrecError, match="ratings.dat: line 2 has 3 fields: expected 4 separated by '::'"
+    ):
+        load_movielens("1m", path=path, progress=False)

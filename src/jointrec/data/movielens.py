@@ -111,6 +111,8 @@ def _read(source: FileSource, table: TableFile) -> tuple[dict[str, np.ndarray], 
     raw = source.read_bytes(table.name)
     if not raw.strip():
         raise JointrecError(f"{where} is empty: expected rows of {', '.join(table.columns)}")
+    if table.header and table.header_names is not None:
+        _check_header(where, raw, table)
     delimiter = table.delimiter
     if len(delimiter) > 1:
         raw = raw.replace(delimiter.encode("ascii"), b"\x1f")
@@ -163,6 +165,21 @@ def _diagnose(
         f"{where}: {message} (expected {len(table.columns)} {table.delimiter!r}-separated "
         f"columns: {', '.join(table.columns)}, {table.encoding} text)"
     )
+
+
+def _check_header(where: str, raw: bytes, table: TableFile) -> None:
+    """The header must name the declared columns, in order (a swap would misread the data)."""
+    body = raw.lstrip(b"\r\n")
+    number = raw[: len(raw) - len(body)].count(b"\n") + 1
+    line = body.split(b"\n", 1)[0].rstrip(b"\r")
+    text = line.decode(table.encoding, "replace").lstrip("\ufeff")
+    found = [name.strip().strip('"') for name in text.split(table.delimiter)]
+    expected = list(table.header_names or ())
+    if found != expected:
+        raise JointrecError(
+            f"{where}: line {number} is the header {found}: expected the columns {expected} "
+            "in this order"
+        )
 
 
 def _check_lines(where: str, raw: bytes, table: TableFile, delimiter: str) -> None:
