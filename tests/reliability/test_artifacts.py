@@ -258,3 +258,17 @@ def test_sigkill_during_save_keeps_the_old_artifact(copy: Path) -> None:
     assert not (copy / "index.bin").exists()
     leftovers = [p.name for p in copy.parent.iterdir() if p.name != "copy"]
     assert all(".copy.tmp-" in name for name in leftovers), leftovers  # ignored by readers
+
+
+def test_cli_prints_one_error_line_for_a_damaged_artifact(copy: Path) -> None:
+    from typer.testing import CliRunner
+
+    from jointrec.cli.app import app
+
+    data = (copy / "exported.npz").read_bytes()
+    (copy / "exported.npz").write_bytes(data[:100])
+    result = CliRunner().invoke(app, ["recommend", str(copy), "--user", "2"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: artifact "), result.output
+    assert "exported.npz is corrupt" in lines[0]

@@ -389,3 +389,17 @@ def test_quoted_csv_and_double_colon_files_name_the_line(tmp_path: Path) -> None
         JointrecError, match="ratings.dat: line 2 has 3 fields: expected 4 separated by '::'"
     ):
         load_movielens("1m", path=path, progress=False)
+
+
+def test_cli_prints_one_error_line(ml_zip, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from jointrec.cli.app import app
+
+    path = ml_zip(GOOD + "3\t4\t6\t6\n")
+    result = CliRunner().invoke(app, ["train", "--data", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "u.data: line 4, column 'rating': got 6.0" in lines[0]
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.checkpoints").exists()
