@@ -142,6 +142,20 @@ class TrainingCheckpoint:
             "optimizer", [tuple(np.shape(v)) for v in current], self.optimizer_values, self.path
         )
 
+    def restore_training(
+        self, state: Any, rng: np.random.Generator, history: Any, epochs: int
+    ) -> int:
+        """Restores the optimizer (into a `JaxTrainingState`), the shuffler and the history.
+
+        Returns:
+            The first epoch still to train (``epochs`` when the run had stopped early).
+        """
+        self.check_optimizer(state.optimizer_values())
+        state.set_optimizer_values(self.optimizer_values)
+        set_rng_state(rng, self.rng)
+        history.epochs = [dict(entry) for entry in self.history]
+        return epochs if self.stopped else min(self.epoch, epochs)
+
 
 def model_variables(model: Any) -> list[Any]:
     """The variables a checkpoint stores, in a fixed order: trainable, then non-trainable."""

@@ -26,7 +26,7 @@ from jointrec.errors import JointrecError
 from jointrec.model import JointModel
 from jointrec.progress import progress_task
 from jointrec.training.batches import TrainingArrays, epoch_batches, num_steps
-from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint, set_rng_state
+from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint
 
 MAX_STEPS_PER_CALL = 500
 EpochCallback = Callable[[int, dict[str, float]], bool | None]
@@ -132,22 +132,15 @@ def _fit_jax(
 ) -> History:
     from jointrec.training.jax_loop import JaxTrainingState
 
-    rng = np.random.default_rng(config.seed)
-    history = History()
-    first = 0
     if resume is not None:
-        resume.restore_model(model)
-        set_rng_state(rng, resume.rng)
-        history.epochs = [dict(entry) for entry in resume.history]
-        first = config.epochs if resume.stopped else min(resume.epoch, config.epochs)
+        resume.restore_model(model)  # before the training state copies the weights
     opt_config = keras.optimizers.serialize(make_optimizer(config))
     state = JaxTrainingState(model, opt_config, lambda: make_optimizer(config))
-    if resume is not None:
-        resume.check_optimizer(state.optimizer_values())
-        state.set_optimizer_values(resume.optimizer_values)
+    rng = np.random.default_rng(config.seed)
     steps = num_steps(len(data), config.batch_size)
-    total = steps * (config.epochs - first)
-    with progress_task(description, total=total, enabled=progress) as bar:
+    history = History()
+    first = 0 if resume is None else resume.restore_training(state, rng, history, config.epochs)
+    with progress_task(description, total=steps * (config.epochs - first), enabled=progress) as bar:
         for epoch in range(first, config.epochs):
             start = time.perf_counter()
             batches = epoch_batches(
