@@ -23,6 +23,9 @@ from jointrec.layers.rating_head import RatingHead
 from jointrec.tasks.rating import RatingTask
 from jointrec.tasks.retrieval import RetrievalTask
 
+#: Largest users x items table of seen pairs for ``exclude_seen`` (int8 cells).
+MAX_SEEN_CELLS = 200_000_000
+
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class JointModel(keras.Model):
@@ -40,6 +43,13 @@ class JointModel(keras.Model):
         rating_task: `RatingTask` computing the rating loss.
         retrieval_weight: Weight of the retrieval loss.
         rating_weight: Weight of the rating loss.
+        negatives: ``"in_batch"`` (the batch's items are the candidates, scales to any
+            catalogue) or ``"full"`` (softmax over the whole catalogue, for small ones).
+        exclude_seen: With ``"full"``: ``"none"``, ``"positives"`` (a user's other liked
+            training items are not negatives; low-rated ones stay negatives) or ``"all"``.
+            Set the pairs with `set_seen`.
+        loss_weighting: ``"fixed"`` (the weights as given) or ``"uncertainty"`` (Kendall et
+            al.: each task's loss is scaled by a learned ``exp(-s)`` and ``s`` is added).
         **kwargs: Passed to `keras.Model`.
 
     References:
@@ -55,9 +65,21 @@ class JointModel(keras.Model):
         rating_task: RatingTask,
         retrieval_weight: float = 1.0,
         rating_weight: float = 1.0,
+        negatives: str = "in_batch",
+        exclude_seen: str = "none",
+        loss_weighting: str = "fixed",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if negatives not in ("in_batch", "full"):
+            raise ValueError(f"negatives={negatives!r}: expected 'in_batch' or 'full'")
+        if exclude_seen not in ("none", "positives", "all"):
+            raise ValueError(f"exclude_seen={exclude_seen!r}: expected none/positives/all")
+        if loss_weighting not in ("fixed", "uncertainty"):
+            raise ValueError(f"loss_weighting={loss_weighting!r}: expected fixed/uncertainty")
+        self.negatives = negatives
+        self.exclude_seen = exclude_seen
+        self.loss_weighting = loss_weighting
         self.query_tower = query_tower
         self.candidate_tower = candidate_tower
         self.rating_head = rating_head
@@ -69,24 +91,65 @@ class JointModel(keras.Model):
     def build(self, input_shape: Any = None) -> None:
         if self.built:
             return
-        self.query_tower.build((None,))
-        self.candidate_tower.build((None,))
+        for tower in (self.query_tower, self.candidate_tower):
+            if not tower.built:
+                tower.build((None,))
         dim_q = self.query_tower.compute_output_shape((None,))
         dim_c = self.candidate_tower.compute_output_shape((None,))
-        self.rating_head.build(dim_q, dim_c)
+        if not self.rating_head.built:
+            self.rating_head.build(dim_q, dim_c)
+        if not self.retrieval_task.built:
+            self.retrieval_task.build()
+        self.num_items = int(self.candidate_tower.vocabulary_size)
+        if self.negatives == "full" and self.exclude_seen != "none":
+            num_users = int(self.query_tower.vocabulary_size)
+            if num_users * self.num_items > MAX_SEEN_CELLS:
+                raise ValueError(
+                    f"exclude_seen needs a {num_users} x {self.num_items} table, more than "
+                    f"{MAX_SEEN_CELLS} cells: use negatives='in_batch' for this catalogue"
+                )
+            self.seen = self.add_weight(
+                name="seen",
+                shape=(num_users, self.num_items),
+                dtype="int8",
+                initializer="zeros",
+                trainable=False,
+            )
+        if self.loss_weighting == "uncertainty":
+            self.log_variances = self.add_weight(
+                name="log_variances", shape=(2,), initializer="zeros"
+            )
         self.built = True
 
     def get_build_config(self) -> dict[str, Any]:
-        return {}
+        return {"built": True}
 
     def build_from_config(self, config: dict[str, Any]) -> None:
+        """Rebuilds every variable on load (the model's own ones included)."""
         self.build()
+
+    def set_seen(self, users: Any, items: Any) -> None:
+        """Marks ``(users[j], items[j])`` so those items are not negatives for those users
+        in the full softmax (the unknown item 0 is always excluded)."""
+        import numpy as np
+
+        if not hasattr(self, "seen"):
+            return
+        table = np.zeros(tuple(self.seen.shape), dtype=np.int8)
+        table[np.asarray(users), np.asarray(items)] = 1
+        table[:, 0] = 1
+        self.seen.assign(table)
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
         query = self.query_tower(inputs["user"], training=training)
         out = {"query": query}
         if "item" in inputs:
-            candidate = self.candidate_tower(inputs["item"], training=training)
+            if self.negatives == "full":
+                every = self.candidate_tower(ops.arange(self.num_items), training=training)
+                out["all_candidates"] = every
+                candidate = ops.take(every, ops.cast(inputs["item"], "int32"), axis=0)
+            else:
+                candidate = self.candidate_tower(inputs["item"], training=training)
             out["candidate"] = candidate
             out["rating"] = self.rating_head(
                 query, candidate, inputs["user"], inputs["item"], training=training
@@ -110,14 +173,28 @@ class JointModel(keras.Model):
             mask: ``[batch]`` 1 for real rows and 0 for padding, or ``None``.
             log_q: ``[batch]`` log sampling probability of each item, for logQ correction.
         """
-        retrieval = self.retrieval_task(
-            outputs["query"],
-            outputs["candidate"],
-            inputs["item"],
-            labels=labels,
-            candidate_mask=mask,
-            candidate_log_q=log_q,
-        )
+        if self.negatives == "full":
+            exclude = None
+            if hasattr(self, "seen"):
+                exclude = ops.take(self.seen, ops.cast(inputs["user"], "int32"), axis=0)
+            retrieval = self.retrieval_task(
+                outputs["query"],
+                outputs["all_candidates"],
+                ops.arange(self.num_items),
+                labels=labels,
+                sample_weight=mask,
+                positive_index=inputs["item"],
+                exclude=exclude,
+            )
+        else:
+            retrieval = self.retrieval_task(
+                outputs["query"],
+                outputs["candidate"],
+                inputs["item"],
+                labels=labels,
+                candidate_mask=mask,
+                candidate_log_q=log_q,
+            )
         rating = self.rating_task(labels, outputs["rating"], sample_weight=mask)
         return {"retrieval": retrieval, "rating": rating}
 
@@ -127,6 +204,11 @@ class JointModel(keras.Model):
         """Weighted sum of the task losses (weights default to the model's)."""
         w_ret = self.retrieval_weight if retrieval_weight is None else retrieval_weight
         w_rat = self.rating_weight if rating_weight is None else rating_weight
+        if self.loss_weighting == "uncertainty":
+            s_ret, s_rat = self.log_variances[0], self.log_variances[1]
+            return w_ret * (ops.exp(-s_ret) * losses["retrieval"] + s_ret) + w_rat * (
+                ops.exp(-s_rat) * losses["rating"] + s_rat
+            )
         return w_ret * losses["retrieval"] + w_rat * losses["rating"]
 
     def compute_loss(
@@ -156,7 +238,13 @@ class JointModel(keras.Model):
             }
         )
         config.update(
-            {"retrieval_weight": self.retrieval_weight, "rating_weight": self.rating_weight}
+            {
+                "retrieval_weight": self.retrieval_weight,
+                "rating_weight": self.rating_weight,
+                "negatives": self.negatives,
+                "exclude_seen": self.exclude_seen,
+                "loss_weighting": self.loss_weighting,
+            }
         )
         return config
 
@@ -181,6 +269,8 @@ def build_model(
     rating_scale: tuple[float, float] = (1.0, 5.0),
     global_mean: float = 0.5,
     seed: int | None = None,
+    user_features: Any = None,
+    item_features: Any = None,
 ) -> JointModel:
     """Builds a `JointModel` from settings.
 
@@ -191,6 +281,9 @@ def build_model(
         rating_scale: Lowest and highest rating, to map ``retrieval_min_rating`` to a label.
         global_mean: Mean training label, the initial offset of a biased rating head.
         seed: Seeds weight initialisation (Keras global seed).
+        user_features: `jointrec.features.EncodedFeatures` of every user index, or ``None``
+            for an id-only user tower.
+        item_features: The same for items.
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
@@ -200,14 +293,16 @@ def build_model(
         if config.retrieval_min_rating is None
         else (config.retrieval_min_rating - low) / (high - low)
     )
+    regularizer = keras.regularizers.L2(config.embedding_l2) if config.embedding_l2 > 0 else None
     model = JointModel(
-        query_tower=EmbeddingTower(num_users, config.embedding_dim, name="query_tower"),
-        candidate_tower=EmbeddingTower(num_items, config.embedding_dim, name="candidate_tower"),
+        query_tower=_tower(config, num_users, user_features, regularizer, "query_tower"),
+        candidate_tower=_tower(config, num_items, item_features, regularizer, "candidate_tower"),
         rating_head=RatingHead(
             config.layer_sizes,
             num_users=num_users if config.rating_biases else 0,
             num_items=num_items if config.rating_biases else 0,
             global_mean=global_mean if config.rating_biases else 0.0,
+            embeddings_regularizer=regularizer,
             name="rating_head",
         ),
         retrieval_task=RetrievalTask(
@@ -216,12 +311,42 @@ def build_model(
             remove_accidental_hits=config.remove_accidental_hits,
             l2_normalize=config.l2_normalize,
             min_positive_label=min_label,
+            learn_temperature=config.learn_temperature,
+            positive_weighting=config.positive_weighting,
+            hard_negatives=config.hard_negatives,
             name="retrieval_task",
         ),
         rating_task=RatingTask(name="rating_task"),
         retrieval_weight=config.retrieval_weight,
         rating_weight=config.rating_weight,
+        negatives=config.negatives,
+        exclude_seen=config.exclude_seen if config.negatives == "full" else "none",
+        loss_weighting=config.loss_weighting,
         name="joint_model",
     )
     model.build()
+    towers = ((model.query_tower, user_features), (model.candidate_tower, item_features))
+    for tower, encoded in towers:
+        if encoded is not None and hasattr(tower, "set_feature_values"):
+            tower.set_feature_values(encoded.arrays)
     return model
+
+
+def _tower(
+    config: ModelConfig, size: int, encoded: Any, regularizer: Any, name: str
+) -> keras.layers.Layer:
+    """An id-only `EmbeddingTower`, or a `FeatureTower` when there are encoded features."""
+    if encoded is None or not encoded.arrays:
+        return EmbeddingTower(
+            size, config.embedding_dim, embeddings_regularizer=regularizer, name=name
+        )
+    from jointrec.features.tower import FeatureTower
+
+    return FeatureTower(
+        size,
+        config.embedding_dim,
+        features=encoded.layout(),
+        combiner=config.feature_combiner,
+        embeddings_regularizer=regularizer,
+        name=name,
+    )

@@ -42,6 +42,11 @@ class PreparedData:
     train_rows: np.ndarray = field(repr=False)
 
     @property
+    def has_ratings(self) -> bool:
+        """Whether the interactions carry explicit ratings (else: retrieval only)."""
+        return self.dataset.interactions.has_ratings
+
+    @property
     def rating_scale(self) -> tuple[float, float]:
         """Lowest and highest rating."""
         return self.dataset.interactions.rating_scale
@@ -52,12 +57,11 @@ class PreparedData:
 
 
 def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
-    """Splits ``dataset`` and builds vocabularies (from training data and the catalogue)."""
+    """Splits ``dataset`` and builds vocabularies (from training data and the catalogue).
+
+    Data without ratings (implicit feedback) is fine: `train_model` then trains retrieval only.
+    """
     x = dataset.interactions
-    if x.rating is None:
-        raise JointrecError(
-            f"{x.source}: the joint model needs ratings for its rating task; this dataset has none"
-        )
     train_rows, val_rows, test_rows = split_rows(x, split)
     train = x.take(train_rows)
     user_ids = (
@@ -106,6 +110,7 @@ def train_model(
     rating_weight: float | None = None,
     progress: bool = True,
     evaluate_on: str | None = "test",
+    monitor_validation: bool = False,
     checkpoints: Any = None,
     resume: Any = None,
 ) -> TrainedModel:
@@ -119,8 +124,13 @@ def train_model(
         rating_weight: Overrides ``config.model.rating_weight``.
         progress: Show a progress bar.
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
+        monitor_validation: Evaluate on the validation split after every epoch and log
+            ``val_*`` metrics in the history (implied by ``config.train.early_stopping``).
         checkpoints: A `CheckpointDir` to save a checkpoint to after every epoch.
         resume: A `TrainingCheckpoint` of this run to continue from.
+
+    Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the
+    exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
     """
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.exported import ExportedModel
@@ -129,14 +139,23 @@ def train_model(
     from jointrec.training.batches import item_log_frequencies
 
     model_config = config.model
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v
         for k, v in (("retrieval_weight", retrieval_weight), ("rating_weight", rating_weight))
         if v is not None
     }
+    if not data.has_ratings:
+        if overrides.get("retrieval_weight", model_config.retrieval_weight) <= 0:
+            raise JointrecError(
+                f"{data.dataset.interactions.source} has no ratings, so a rating-only model "
+                f"({name!r}) cannot be trained: give a rating column or a retrieval weight > 0"
+            )
+        overrides["rating_weight"] = 0.0
+        overrides["retrieval_min_rating"] = None  # every interaction is a positive
     if overrides:
         model_config = config.replace(model=overrides).model
     labels = data.train.labels()
+    user_features, item_features = _tower_features(data, model_config)
     model = build_model(
         model_config,
         len(data.users),
@@ -144,26 +163,60 @@ def train_model(
         rating_scale=data.rating_scale,
         global_mean=float(labels.mean()),
         seed=config.train.seed,
+        user_features=user_features,
+        item_features=item_features,
     )
+    if model_config.negatives == "full" and model_config.exclude_seen != "none":
+        keep = np.ones(len(data.train), dtype=bool)
+        if model_config.exclude_seen == "positives" and model_config.retrieval_min_rating:
+            assert data.train.rating is not None
+            keep = data.train.rating >= model_config.retrieval_min_rating
+        model.set_seen(data.train.user[keep], data.train.item[keep])
     start = time.perf_counter()
     log_q = None
-    if model_config.logq_correction:
+    if model_config.logq_correction and model_config.negatives == "in_batch":
         log_q = item_log_frequencies(data.train.item, len(data.items))[data.train.item]
+    stopper = None
+    if config.train.early_stopping > 0 or monitor_validation:
+        from jointrec.training.early_stopping import ValidationMonitor
+
+        stopper = ValidationMonitor(
+            model,
+            lambda m: evaluate(
+                ExportedModel.from_model(
+                    m, data.rating_scale, model_config.clip_predictions, name=name
+                ),
+                data.train,
+                data.validation,
+                config.eval,
+            ),
+            metric=config.train.early_stopping_metric,
+            patience=config.train.early_stopping,
+        )
+        if len(data.validation) == 0:
+            raise JointrecError(
+                "early stopping needs a validation split: set split.validation_fraction > 0 "
+                "(e.g. 0.1) or early_stopping=0"
+            )
     history = fit(
         model,
         TrainingArrays(data.train.user, data.train.item, labels, log_q),
         config.train,
         progress=progress,
         description=f"training {name}",
+        on_epoch_end=stopper,
         checkpoints=checkpoints,
         resume=resume,
     )
+    if stopper is not None and config.train.early_stopping > 0:
+        stopper.restore_best()
     seconds = time.perf_counter() - start
     exported = ExportedModel.from_model(
         model,
         rating_scale=data.rating_scale,
         clip_predictions=model_config.clip_predictions,
         name=name,
+        can_rate=data.has_ratings,
     )
     trained = TrainedModel(
         name=name,
@@ -181,6 +234,23 @@ def train_model(
             )
         trained.report = evaluate(exported, data.train, target, config.eval)
     return trained
+
+
+def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
+    """Encoded side features of both towers (``None`` where a tower has none)."""
+    if not (model_config.user_features or model_config.item_features or model_config.user_history):
+        return None, None
+    from jointrec.features.prepare import encode_tower_features
+
+    return encode_tower_features(
+        data.dataset,
+        data.train_interactions(),
+        data.users,
+        data.items,
+        model_config.user_features,
+        model_config.item_features,
+        model_config.user_history,
+    )
 
 
 def _as_dict(section: Any) -> dict[str, Any]:

@@ -9,8 +9,10 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,10 @@ def data_info(
     }
 
 
+#: ``(trained, data) -> {file name: writer(path)}``: more files for a run directory.
+ExtraFiles = Callable[[TrainedModel, PreparedData], Mapping[str, Callable[[Path], None]]]
+
+
 @dataclass
 class TrainResult:
     """What `train` produced."""
@@ -79,7 +85,11 @@ def train(
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    data_source: Mapping[str, Any] | None = None,
+    extra_files: ExtraFiles | None = None,
     checkpoint: bool = False,
+    resume: bool = False,
+    run_info: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Trains the joint model, evaluates it on test and writes an artifact.
 
@@ -91,17 +101,29 @@ def train(
         out: Artifact directory; ``None`` writes nothing.
         overwrite: Replace an existing artifact (and the checkpoints of an interrupted run).
         progress: Show progress bars.
+        data_source: How to read ``dataset`` again (a `DataConfig.to_dict`), saved with the
+            artifact so that `evaluate_artifact` can reload your own files.
+        extra_files: Called with the trained model and the prepared data; returns more
+            files for the artifact (name -> writer), written atomically with it.
         checkpoint: Save a checkpoint after every epoch in ``<out>.checkpoints`` (removed once
-            the artifact is written), so that `resume` can continue the run after a crash.
+            the artifact is written), so that the run can be resumed after a crash.
+        resume: Continue the interrupted run of ``out`` from its last checkpoint (same
+            settings and data, checked); the artifact equals an uninterrupted run's.
+        run_info: JSON-ready facts saved with the checkpoints for whoever resumes the run
+            (e.g. the experiment settings), returned by `run_info`.
     """
     from jointrec.training.checkpoint import CheckpointDir, checkpoint_dir_for
 
-    if out is not None and Path(out).expanduser().exists() and not overwrite:
+    store, latest = None, None
+    if resume:
+        if out is None:
+            raise JointrecError("resume=True needs the run's artifact directory (out)")
+        store, info = _interrupted_run(out)
+    elif out is not None and Path(out).expanduser().exists() and not overwrite:
         raise JointrecError(
             f"{out} already exists: pass --overwrite to replace it or choose another --out"
         )
-    store = None
-    if checkpoint:
+    elif checkpoint:
         if out is None:
             raise JointrecError(
                 "checkpoint=True needs an artifact directory (out): checkpoints live beside it"
@@ -118,15 +140,64 @@ def train(
     if store is not None:
         from jointrec.data.fingerprint import fingerprint
 
-        store.write_info(
-            {
-                "config": config.to_dict(),
-                "dataset": dataset.name,
-                "data_path": None if data_path is None else _absolute(data_path),
-                "data_fingerprint": fingerprint(dataset),
-            }
+        found = fingerprint(dataset)
+        if resume:
+            _check_same_run(store, info, config, found, data_path or dataset.name)
+            store.clean_temporary()
+            out_path = Path(out).expanduser()  # type: ignore[arg-type]
+            for leftover in out_path.parent.glob(f".{out_path.name}.tmp-*"):  # killed save
+                shutil.rmtree(leftover, ignore_errors=True)
+            latest = store.latest()
+        else:
+            store.write_info(
+                {
+                    **dict(run_info or {}),
+                    "config": config.to_dict(),
+                    "dataset": dataset.name,
+                    "data_path": None if data_path is None else _absolute(data_path),
+                    "data_fingerprint": found,
+                }
+            )
+    data = prepare_data(dataset, config.split)
+    trained = train_model(data, config, progress=progress, checkpoints=store, resume=latest)
+    artifact = None
+    if out is not None:
+        from jointrec.artifact import item_records, save_artifact
+        from jointrec.retrieval.seen import SeenItems
+
+        info = data_info(dataset, data, data_path)
+        if data_source is not None:
+            info["source"] = dict(data_source)
+        artifact = save_artifact(
+            out,
+            config=trained.config,
+            exported=trained.exported,
+            users=data.users,
+            items=data.items,
+            item_table=item_records(data.items, dataset.items),
+            seen=SeenItems(
+                data.train.user, data.train.item, len(data.users), values=data.train.rating
+            ),
+            metrics=trained.report,
+            history=trained.history.to_dict(),
+            data_info=info,
+            keras_model=trained.model,
+            overwrite=overwrite,
+            extra_files=None if extra_files is None else dict(extra_files(trained, data)),
         )
-    return _train_and_save(config, dataset, data_path, out, overwrite, progress, store)
+    if store is not None:
+        store.remove()  # only now: the artifact is complete on disk
+    return TrainResult(artifact=artifact, trained=trained, data=data)
+
+
+def run_info(run: str | os.PathLike[str]) -> dict[str, Any]:
+    """What an interrupted run recorded when it started (``config``, ``dataset``,
+    ``data_path``, ``data_fingerprint`` and the caller's ``run_info``).
+
+    Raises:
+        JointrecError: when ``run`` has no checkpoints or is already finished.
+    """
+    return _interrupted_run(run)[1]
 
 
 def resume(
@@ -139,7 +210,9 @@ def resume(
     """Continues a run started with ``train(..., checkpoint=True)`` that did not finish.
 
     Training restarts after the last complete epoch with the saved weights, optimizer state,
-    shuffler state and history, so the artifact equals that of an uninterrupted run.
+    shuffler state and history, so the artifact equals that of an uninterrupted run. (Runs
+    started by ``jointrec train`` are resumed by `jointrec.experiment.resume_experiment`,
+    which also rewrites their manifest.)
 
     Args:
         run: The run's artifact directory (``--out``) or its ``.checkpoints`` directory.
@@ -148,7 +221,23 @@ def resume(
             its content must be the same.
         progress: Show progress bars.
     """
-    from jointrec.data.fingerprint import fingerprint
+    from jointrec.training.checkpoint import SUFFIX, checkpoint_dir_for
+
+    store_path = checkpoint_dir_for(run)
+    out = store_path.with_name(store_path.name[: -len(SUFFIX)])
+    info = run_info(out)
+    try:
+        config = RunConfig.from_dict(info["config"])
+        source = data_path if data_path is not None else info.get("data_path")
+        name = str(info.get("dataset", "movielens-100k"))
+    except (KeyError, TypeError) as err:
+        raise JointrecError(f"{store_path}/run.json is corrupt ({err!r})") from None
+    if dataset is None:
+        dataset = load_dataset(name, source, progress=progress)
+    return train(config, dataset=dataset, data_path=source, out=out, progress=progress, resume=True)
+
+
+def _interrupted_run(run: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
     from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
 
     store = CheckpointDir(checkpoint_dir_for(run))
@@ -167,66 +256,24 @@ def resume(
             f"{out} already holds this run's finished artifact: nothing to resume; "
             f"delete {store.path} to clean up"
         )
-    info = store.read_info()
-    try:
-        config = RunConfig.from_dict(info["config"])
-        expected = str(info["data_fingerprint"])
-        source = data_path if data_path is not None else info.get("data_path")
-        name = str(info.get("dataset", "movielens-100k"))
-    except (KeyError, TypeError) as err:
-        raise JointrecError(f"{store.path}/run.json is corrupt ({err!r})") from None
-    if dataset is None:
-        dataset = load_dataset(name, source, progress=progress)
-    found = fingerprint(dataset)
+    return store, store.read_info()
+
+
+def _check_same_run(
+    store: Any, info: dict[str, Any], config: RunConfig, found: str, data: Any
+) -> None:
+    """A resumed run must have the settings and the data it started with."""
+    if info.get("config") != json.loads(json.dumps(config.to_dict())):
+        raise JointrecError(
+            f"the settings differ from those the run in {store.path} started with: resume it "
+            "without changing settings (they are read from the checkpoints)"
+        )
+    expected = str(info.get("data_fingerprint"))
     if found != expected:
         raise JointrecError(
-            f"the data {source or name} differs from the data this run started with "
-            f"(fingerprint {found[:12]}, expected {expected[:12]}): pass the original "
-            "data with --data"
+            f"the data {data} differs from the data this run started with (fingerprint "
+            f"{found[:12]}, expected {expected[:12]}): pass the original data with --data"
         )
-    store.clean_temporary()
-    for leftover in out.parent.glob(f".{out.name}.tmp-*"):  # a save killed mid-write
-        shutil.rmtree(leftover, ignore_errors=True)
-    checkpoint = store.latest()
-    return _train_and_save(config, dataset, source, out, False, progress, store, checkpoint)
-
-
-def _train_and_save(
-    config: RunConfig,
-    dataset: Dataset,
-    data_path: str | os.PathLike[str] | None,
-    out: str | os.PathLike[str] | None,
-    overwrite: bool,
-    progress: bool,
-    store: Any = None,
-    checkpoint: Any = None,
-) -> TrainResult:
-    from jointrec.artifact import item_records, save_artifact
-    from jointrec.retrieval.seen import SeenItems
-
-    data = prepare_data(dataset, config.split)
-    trained = train_model(data, config, progress=progress, checkpoints=store, resume=checkpoint)
-    artifact = None
-    if out is not None:
-        artifact = save_artifact(
-            out,
-            config=trained.config,
-            exported=trained.exported,
-            users=data.users,
-            items=data.items,
-            item_table=item_records(data.items, dataset.items),
-            seen=SeenItems(
-                data.train.user, data.train.item, len(data.users), values=data.train.rating
-            ),
-            metrics=trained.report,
-            history=trained.history.to_dict(),
-            data_info=data_info(dataset, data, data_path),
-            keras_model=trained.model,
-            overwrite=overwrite,
-        )
-    if store is not None:
-        store.remove()  # only now: the artifact is complete on disk
-    return TrainResult(artifact=artifact, trained=trained, data=data)
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:
@@ -251,6 +298,10 @@ def evaluate_artifact(
 
     art = load_artifact(path)
     info = art.data_info
+    if dataset is None and data_path is None and info.get("source", {}).get("interactions"):
+        from jointrec.data.data_config import DataConfig, load_data
+
+        dataset, _ = load_data(DataConfig.from_dict(info["source"]), progress=False)
     if dataset is None:
         source = data_path if data_path is not None else info.get("path")
         dataset = load_dataset(str(info.get("dataset", "movielens-100k")), source)

@@ -230,7 +230,7 @@ def test_cli_resume_refuses_new_settings(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "r"), "--epochs", "9"])
     assert result.exit_code == 1
-    assert "error: --resume continues a run with the settings it started with, but got " in (
+    assert "error: --resume finishes a run with the settings it started with, but got " in (
         result.output
     )
     assert "--epochs" in result.output and "Traceback" not in result.output

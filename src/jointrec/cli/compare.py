@@ -27,6 +27,14 @@ def command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for compare.json and compare.png.")
     ] = None,
+    baselines: Annotated[
+        bool,
+        typer.Option(
+            "--baselines",
+            help="Also fit the baselines (popularity, biased MF, EASE; tuned on a validation "
+            "part of train) and put them in the same table.",
+        ),
+    ] = False,
     quiet: o.Quiet = False,
     json: o.Json = False,
 ) -> None:
@@ -34,7 +42,18 @@ def command(
     from jointrec.compare import compare, plot_comparison
 
     config = o.build_config(preset, epochs=epochs, seed=seed)
-    result = compare(config, dataset_name=dataset, data_path=data, progress=not quiet and not json)
+    extra = []
+    if baselines:
+        from jointrec.baselines import BASELINES
+
+        extra = list(BASELINES.items())
+    result = compare(
+        config,
+        dataset_name=dataset,
+        data_path=data,
+        progress=not quiet and not json,
+        baselines=extra,
+    )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "compare.json").write_text(jsonlib.dumps(result.to_dict(), indent=2))

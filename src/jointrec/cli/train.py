@@ -1,44 +1,43 @@
-"""``jointrec train``: train one joint model and write an artifact (or resume a killed run)."""
+"""``jointrec train``: train one joint model and write a run directory (artifact + manifest)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from jointrec.cli import _data_options as d
 from jointrec.cli import options as o
 
 NAME = "train"
 ORDER = 10
-HELP = "Train the joint model on a split, evaluate it on test and write an artifact directory."
-
-# Flags that change what a run computes: --resume takes them from the run's checkpoints.
-_SETTINGS = (
-    "out",
-    "preset",
-    "dataset",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "optimizer",
-    "embedding_dim",
-    "retrieval_weight",
-    "rating_weight",
-    "seed",
-    "overwrite",
-    "checkpoint",
+HELP = (
+    "Train the joint model on MovieLens or your own CSV/Parquet data (flags or an experiment "
+    "TOML file), evaluate it on test and write a run directory with a manifest."
 )
+
+
+# What --resume accepts besides RUN: everything else is read from the run's checkpoints.
+_RESUME_FLAGS = {"resume", "data", "quiet", "json"}
 
 
 def command(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Artifact directory to write.")] = Path(
-        "runs/joint"
-    ),
-    preset: o.Preset = "default",
+    config: d.Config = None,
+    out: d.Out = None,
+    name: d.Name = None,
+    preset: d.Preset = None,
     data: o.DataPath = None,
-    dataset: o.DatasetName = "100k",
+    dataset: d.Dataset = None,
+    interactions: d.Interactions = None,
+    user_col: d.UserCol = None,
+    item_col: d.ItemCol = None,
+    rating_col: d.RatingCol = None,
+    time_col: d.TimeCol = None,
+    rating_scale: d.RatingScale = None,
+    user_features: d.UserFeatures = None,
+    item_features: d.ItemFeatures = None,
     epochs: o.Epochs = None,
     batch_size: o.BatchSize = None,
     learning_rate: o.LearningRate = None,
@@ -61,58 +60,93 @@ def command(
         typer.Option(
             "--resume",
             metavar="RUN",
-            help="Continue the killed run whose --out was RUN, with its saved settings.",
+            help="Finish the killed run whose --out was RUN, with its saved settings and data.",
         ),
     ] = None,
     quiet: o.Quiet = False,
     json: o.Json = False,
 ) -> None:
+    from jointrec.experiment import resolve_experiment, resume_experiment, run_experiment
+    from jointrec.manifest import python_command
+
+    notify = None if json else lambda note: typer.echo(f"note: {note}", err=True)
+    if resume is not None:
+        _refuse_new_settings(ctx)
+        run = resume_experiment(
+            resume, data_path=data, progress=not quiet and not json, notify=notify
+        )
+        _show(run, json)
+        return
+    flags = d.flag_settings(
+        out=out,
+        name=name,
+        preset=preset,
+        data=data,
+        dataset=dataset,
+        interactions=interactions,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        time_col=time_col,
+        rating_scale=rating_scale,
+        user_features=user_features,
+        item_features=item_features,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        embedding_dim=embedding_dim,
+        retrieval_weight=retrieval_weight,
+        rating_weight=rating_weight,
+        seed=seed,
+    )
+    experiment = resolve_experiment(config, flags)
+    run = run_experiment(
+        experiment,
+        overwrite=overwrite,
+        progress=not quiet and not json,
+        command=python_command(),
+        notify=notify,
+        checkpoint=_jax_backend() if checkpoint is None else checkpoint,
+    )
+    _show(run, json)
+
+
+def _show(run: Any, json: bool) -> None:
     from jointrec.cli.render import console, print_json, report_table
+
+    if json:
+        print_json(
+            {
+                "artifact": str(run.result.artifact),
+                "manifest": str(run.manifest),
+                "metrics": run.report,
+                "notes": run.notes,
+            }
+        )
+        return
+    title = f"test report ({run.experiment.run.preset}, {run.experiment.name})"
+    console.print(report_table([("joint", run.report)], title=title))
+    console.print(
+        f"trained in {run.result.trained.train_seconds:.1f} s; run directory: "
+        f"{run.result.artifact}; manifest: {run.manifest}"
+    )
+
+
+def _refuse_new_settings(ctx: typer.Context) -> None:
     from jointrec.errors import JointrecError
 
-    if resume is not None:
-        given = [
-            "--" + name.replace("_", "-")
-            for name in _SETTINGS
-            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
-        ]
-        if given:
-            raise JointrecError(
-                f"--resume continues a run with the settings it started with, but got "
-                f"{', '.join(given)}: drop them (only --data, --quiet and --json apply)"
-            )
-        from jointrec.run import resume as resume_run
-
-        result = resume_run(resume, data_path=data, progress=not quiet and not json)
-        preset = result.trained.config.preset
-    else:
-        from jointrec.run import train
-
-        config = o.build_config(
-            preset,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            optimizer=optimizer,
-            embedding_dim=embedding_dim,
-            retrieval_weight=retrieval_weight,
-            rating_weight=rating_weight,
-            seed=seed,
+    given = [
+        "--" + name.replace("_", "-")
+        for name in ctx.params
+        if name not in _RESUME_FLAGS
+        and getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if given:
+        raise JointrecError(
+            f"--resume finishes a run with the settings it started with, but got "
+            f"{', '.join(given)}: drop them (only --data, --quiet and --json apply)"
         )
-        result = train(
-            config,
-            dataset_name=dataset,
-            data_path=data,
-            out=out,
-            overwrite=overwrite,
-            progress=not quiet and not json,
-            checkpoint=_jax_backend() if checkpoint is None else checkpoint,
-        )
-    if json:
-        print_json({"artifact": str(result.artifact), "metrics": result.report})
-        return
-    console.print(report_table([("joint", result.report)], title=f"test report ({preset})"))
-    console.print(f"trained in {result.trained.train_seconds:.1f} s; artifact: {result.artifact}")
 
 
 def _jax_backend() -> bool:

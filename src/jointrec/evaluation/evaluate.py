@@ -119,7 +119,8 @@ def ranking_metrics(
         if config.exclude_seen:
             seen.mask(scores, batch)
         top = top_k_rows(scores, k_max)
-        covered[top[:, :10].ravel()] = True
+        top10 = top[:, :10]
+        covered[top10[np.isfinite(np.take_along_axis(scores, top10, axis=1))]] = True
         rel = np.zeros(scores.shape, dtype=bool)
         rel_rows, rel_cols = relevant.coordinates(batch)
         rel[rel_rows, rel_cols] = True

@@ -23,6 +23,7 @@ class RatingHead(keras.layers.Layer):
         num_items: Rows of the item bias table, or 0 for no item bias.
         global_mean: Initial value of the learned global offset (used with biases).
         activation: Activation of the hidden layers.
+        embeddings_regularizer: Optional Keras regularizer of the bias tables.
         **kwargs: Passed to `keras.layers.Layer`.
 
     Example:
@@ -40,6 +41,7 @@ class RatingHead(keras.layers.Layer):
         num_items: int = 0,
         global_mean: float = 0.0,
         activation: str = "relu",
+        embeddings_regularizer: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -48,6 +50,7 @@ class RatingHead(keras.layers.Layer):
         self.num_items = int(num_items)
         self.global_mean = float(global_mean)
         self.activation = activation
+        self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
         self.hidden = [
             keras.layers.Dense(s, activation=activation, name=f"dense_{i}")
             for i, s in enumerate(self.layer_sizes)
@@ -56,10 +59,18 @@ class RatingHead(keras.layers.Layer):
         self.use_biases = self.num_users > 0 and self.num_items > 0
         if self.use_biases:
             self.user_bias = keras.layers.Embedding(
-                self.num_users, 1, embeddings_initializer="zeros", name="user_bias"
+                self.num_users,
+                1,
+                embeddings_initializer="zeros",
+                embeddings_regularizer=self.embeddings_regularizer,
+                name="user_bias",
             )
             self.item_bias = keras.layers.Embedding(
-                self.num_items, 1, embeddings_initializer="zeros", name="item_bias"
+                self.num_items,
+                1,
+                embeddings_initializer="zeros",
+                embeddings_regularizer=self.embeddings_regularizer,
+                name="item_bias",
             )
 
     def build(self, query_shape: Any, candidate_shape: Any = None, *args: Any) -> None:
@@ -105,6 +116,9 @@ class RatingHead(keras.layers.Layer):
                 "num_items": self.num_items,
                 "global_mean": self.global_mean,
                 "activation": self.activation,
+                "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer)
+                if self.embeddings_regularizer is not None
+                else None,
             }
         )
         return config

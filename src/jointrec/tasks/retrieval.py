@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -34,6 +35,10 @@ class RetrievalTask(keras.layers.Layer):
         l2_normalize: Use cosine similarity (unit vectors) instead of the raw dot product.
         min_positive_label: Rows whose rating label is below this are not positives (they
             still serve as negatives for other rows); ``None`` uses every row.
+        learn_temperature: Learn the temperature (initialised at ``temperature``).
+        positive_weighting: ``"none"``, or ``"rating"`` to weight each positive row by its
+            rating label (a 5-star positive counts more than a 4-star one).
+        hard_negatives: Keep only this many highest-scoring negatives per row (0: all).
         **kwargs: Passed to `keras.layers.Layer`.
 
     Example:
@@ -51,6 +56,9 @@ class RetrievalTask(keras.layers.Layer):
         remove_accidental_hits: bool = True,
         l2_normalize: bool = False,
         min_positive_label: float | None = None,
+        learn_temperature: bool = False,
+        positive_weighting: str = "none",
+        hard_negatives: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,19 +71,43 @@ class RetrievalTask(keras.layers.Layer):
         self.remove_accidental_hits = bool(remove_accidental_hits)
         self.l2_normalize = bool(l2_normalize)
         self.min_positive_label = None if min_positive_label is None else float(min_positive_label)
+        if positive_weighting not in ("none", "rating"):
+            raise ValueError(f"positive_weighting={positive_weighting!r}: expected 'none'/'rating'")
+        if hard_negatives < 0:
+            raise ValueError(f"hard_negatives={hard_negatives!r}: expected >= 0")
+        self.learn_temperature = bool(learn_temperature)
+        self.positive_weighting = positive_weighting
+        self.hard_negatives = int(hard_negatives)
         self.accidental_hits = RemoveAccidentalHits()
 
     def build(self, *args: Any, **kwargs: Any) -> None:
         self.accidental_hits.build()
+        if self.learn_temperature:
+            self.log_inverse_temperature = self.add_weight(
+                name="log_inverse_temperature",
+                shape=(),
+                initializer=keras.initializers.Constant(-math.log(self.temperature)),
+            )
         self.built = True
+
+    def current_temperature(self) -> float:
+        """The temperature in use (the learned one when ``learn_temperature``)."""
+        if self.learn_temperature:
+            return float(math.exp(-float(ops.convert_to_numpy(self.log_inverse_temperature))))
+        return self.temperature
 
     def vectors(self, x: Any) -> Any:
         """The vectors whose dot product is the retrieval score (unit length if normalising)."""
-        return ops.normalize(x, axis=-1) if self.l2_normalize else x
+        if not self.l2_normalize:
+            return x
+        # rsqrt(|x|^2 + eps) keeps the gradient finite at x = 0 (ops.normalize's is NaN).
+        return x * ops.rsqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12)
 
     def logits(self, query: Any, candidate: Any) -> Any:
         """``[batch, batch]`` scores of every user in the batch against every item."""
         scores = ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate)))
+        if self.learn_temperature:
+            return scores * ops.exp(self.log_inverse_temperature)
         return scores / self.temperature if self.temperature != 1.0 else scores
 
     def call(
@@ -87,37 +119,64 @@ class RetrievalTask(keras.layers.Layer):
         sample_weight: Any = None,
         candidate_mask: Any = None,
         candidate_log_q: Any = None,
+        positive_index: Any = None,
+        exclude: Any = None,
     ) -> Any:
         """Returns the scalar loss.
 
         Args:
             query: ``[batch, dim]`` user vectors.
-            candidate: ``[batch, dim]`` item vectors; row ``i`` is row ``i``'s positive.
-            candidate_ids: ``[batch]`` item ids, for accidental-hit masking.
-            labels: ``[batch]`` rating labels, for ``min_positive_label``.
+            candidate: ``[num_candidates, dim]`` item vectors; in-batch (the default), row
+                ``i`` is row ``i``'s positive.
+            candidate_ids: ``[num_candidates]`` item ids, for accidental-hit masking.
+            labels: ``[batch]`` rating labels, for ``min_positive_label`` and weighting.
             sample_weight: ``[batch]`` row weights.
-            candidate_mask: ``[batch]`` 1 for real rows, 0 for padding (masked everywhere).
-            candidate_log_q: ``[batch]`` log sampling probability of each candidate; when
-                given it is subtracted from the logits (logQ correction).
+            candidate_mask: ``[num_candidates]`` 1 for real candidates, 0 for padding.
+            candidate_log_q: ``[num_candidates]`` log sampling probability of each
+                candidate; when given it is subtracted from the logits (logQ correction).
+            positive_index: ``[batch]`` column of each row's positive among the candidates
+                (e.g. item indices for a full softmax over the catalogue); ``None`` means
+                the diagonal (in-batch).
+            exclude: ``[batch, num_candidates]`` truthy where a candidate must not act as a
+                negative for that row (e.g. the user's other training items).
         """
         logits = self.logits(query, candidate)
         if candidate_log_q is not None:
             logits = logits - ops.expand_dims(ops.cast(candidate_log_q, logits.dtype), 0)
-        batch = ops.shape(logits)[0]
-        eye = ops.eye(batch, dtype=logits.dtype)
+        batch, num = ops.shape(logits)[0], ops.shape(logits)[1]
+        if positive_index is None:
+            positive = ops.eye(batch, num, dtype=logits.dtype)
+        else:
+            positive = ops.one_hot(ops.cast(positive_index, "int32"), num, dtype=logits.dtype)
+        is_positive = ops.cast(positive, "bool")
         if self.remove_accidental_hits:
-            logits = self.accidental_hits(logits, eye, candidate_ids)
+            logits = self.accidental_hits(logits, positive, candidate_ids)
+        mask_value = ops.cast(MASK_VALUE, logits.dtype)
         weight = ops.ones((batch,), dtype=logits.dtype)
         if candidate_mask is not None:
             valid = ops.cast(candidate_mask, "bool")
-            keep = ops.logical_or(ops.expand_dims(valid, 0), ops.cast(eye, "bool"))
-            logits = ops.where(keep, logits, ops.cast(MASK_VALUE, logits.dtype))
-            weight = weight * ops.cast(valid, logits.dtype)
+            keep = ops.logical_or(ops.expand_dims(valid, 0), is_positive)
+            logits = ops.where(keep, logits, mask_value)
+            if positive_index is None:
+                weight = weight * ops.cast(valid, logits.dtype)
+        if exclude is not None:
+            drop = ops.logical_and(ops.cast(exclude, "bool"), ops.logical_not(is_positive))
+            logits = ops.where(drop, mask_value, logits)
         if sample_weight is not None:
             weight = weight * ops.cast(sample_weight, logits.dtype)
         if self.min_positive_label is not None and labels is not None:
             weight = weight * ops.cast(labels >= self.min_positive_label, logits.dtype)
-        per_row = ops.logsumexp(logits, axis=1) - ops.diagonal(logits)
+        if self.positive_weighting == "rating" and labels is not None:
+            weight = weight * ops.cast(labels, logits.dtype)
+        positive_logit = ops.sum(logits * positive, axis=1)
+        if self.hard_negatives > 0:
+            negatives = ops.where(is_positive, mask_value, logits)
+            k = min(self.hard_negatives, int(num) - 1)
+            hardest = ops.top_k(negatives, k, sorted=False)[0]
+            both = ops.concatenate([ops.expand_dims(positive_logit, 1), hardest], axis=1)
+            per_row = ops.logsumexp(both, axis=1) - positive_logit
+        else:
+            per_row = ops.logsumexp(logits, axis=1) - positive_logit
         return weighted_reduce(per_row, weight, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
@@ -129,6 +188,9 @@ class RetrievalTask(keras.layers.Layer):
                 "remove_accidental_hits": self.remove_accidental_hits,
                 "l2_normalize": self.l2_normalize,
                 "min_positive_label": self.min_positive_label,
+                "learn_temperature": self.learn_temperature,
+                "positive_weighting": self.positive_weighting,
+                "hard_negatives": self.hard_negatives,
             }
         )
         return config

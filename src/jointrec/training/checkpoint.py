@@ -98,7 +98,14 @@ class TrainingCheckpoint:
         rng: State of the epoch shuffler (`rng_state`).
         history: Per-epoch logs of the completed epochs.
         stopped: Training was stopped early (by an epoch callback) after ``epoch``.
+        callback_state: JSON-ready state of the epoch callback (e.g. early stopping's best
+            score and patience), from its ``checkpoint_state()``.
+        callback_values: Arrays of the epoch callback (e.g. the best epoch's weights).
         path: Directory it was read from, when loaded.
+
+    An epoch callback that keeps state across epochs takes part by having two methods:
+    ``checkpoint_state() -> (dict, list[np.ndarray])`` and
+    ``restore_checkpoint_state(state, values)``.
     """
 
     epoch: int
@@ -107,6 +114,8 @@ class TrainingCheckpoint:
     rng: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
+    callback_state: dict[str, Any] = field(default_factory=dict)
+    callback_values: list[np.ndarray] = field(default_factory=list)
     path: Path | None = None
 
     @classmethod
@@ -118,8 +127,12 @@ class TrainingCheckpoint:
         rng: np.random.Generator,
         history: list[dict[str, Any]],
         stopped: bool = False,
+        callback: Any = None,
     ) -> TrainingCheckpoint:
         """Copies the current state (the model must hold the epoch's weights)."""
+        state, values = {}, []
+        if hasattr(callback, "checkpoint_state"):
+            state, values = callback.checkpoint_state()
         return cls(
             epoch=epoch,
             model_values=[np.array(v.value, copy=True) for v in model_variables(model)],
@@ -127,6 +140,8 @@ class TrainingCheckpoint:
             rng=rng_state(rng),
             history=[dict(entry) for entry in history],
             stopped=stopped,
+            callback_state=dict(state),
+            callback_values=[np.array(v, copy=True) for v in values],
         )
 
     def restore_model(self, model: Any) -> None:
@@ -143,9 +158,15 @@ class TrainingCheckpoint:
         )
 
     def restore_training(
-        self, state: Any, rng: np.random.Generator, history: Any, epochs: int
+        self,
+        state: Any,
+        rng: np.random.Generator,
+        history: Any,
+        epochs: int,
+        callback: Any = None,
     ) -> int:
-        """Restores the optimizer (into a `JaxTrainingState`), the shuffler and the history.
+        """Restores the optimizer (into a `JaxTrainingState`), the shuffler, the history and
+        the epoch callback's state.
 
         Returns:
             The first epoch still to train (``epochs`` when the run had stopped early).
@@ -154,6 +175,8 @@ class TrainingCheckpoint:
         state.set_optimizer_values(self.optimizer_values)
         set_rng_state(rng, self.rng)
         history.epochs = [dict(entry) for entry in self.history]
+        if hasattr(callback, "restore_checkpoint_state"):
+            callback.restore_checkpoint_state(self.callback_state, self.callback_values)
         return epochs if self.stopped else min(self.epoch, epochs)
 
 
@@ -232,6 +255,9 @@ class CheckpointDir:
             arrays.update(
                 {f"optimizer_{j:04d}": v for j, v in enumerate(checkpoint.optimizer_values)}
             )
+            arrays.update(
+                {f"callback_{j:04d}": v for j, v in enumerate(checkpoint.callback_values)}
+            )
             with open(tmp / "arrays.npz", "wb") as f:
                 np.savez(f, **arrays)  # type: ignore[arg-type]
             write_json(
@@ -245,6 +271,8 @@ class CheckpointDir:
                     "history": checkpoint.history,
                     "model_variables": len(checkpoint.model_values),
                     "optimizer_variables": len(checkpoint.optimizer_values),
+                    "callback": checkpoint.callback_state,
+                    "callback_values": len(checkpoint.callback_values),
                     "sha256": {"arrays.npz": _sha256(tmp / "arrays.npz")},
                 },
             )
@@ -280,6 +308,8 @@ class CheckpointDir:
             model_values = [arrays[f"model_{j:04d}"] for j in range(n_model)]
             optimizer_values = [arrays[f"optimizer_{j:04d}"] for j in range(n_opt)]
             history = [dict(entry) for entry in state["history"]]
+            n_callback = int(state.get("callback_values", 0))
+            callback_values = [arrays[f"callback_{j:04d}"] for j in range(n_callback)]
             checkpoint = TrainingCheckpoint(
                 epoch=int(state["epoch"]),
                 model_values=model_values,
@@ -287,6 +317,8 @@ class CheckpointDir:
                 rng=dict(state["rng"]),
                 history=history,
                 stopped=bool(state.get("stopped", False)),
+                callback_state=dict(state.get("callback") or {}),
+                callback_values=callback_values,
                 path=where,
             )
         except (KeyError, TypeError, ValueError) as err:

@@ -54,7 +54,8 @@ class History:
 
 def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
     """The Keras optimizer named by ``config``."""
-    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate)
+    extra = {"weight_decay": config.weight_decay} if config.weight_decay > 0 else {}
+    return _OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate, **extra)
 
 
 def fit(
@@ -139,7 +140,9 @@ def _fit_jax(
     rng = np.random.default_rng(config.seed)
     steps = num_steps(len(data), config.batch_size)
     history = History()
-    first = 0 if resume is None else resume.restore_training(state, rng, history, config.epochs)
+    first = 0
+    if resume is not None:
+        first = resume.restore_training(state, rng, history, config.epochs, on_epoch_end)
     with progress_task(description, total=steps * (config.epochs - first), enabled=progress) as bar:
         for epoch in range(first, config.epochs):
             start = time.perf_counter()
@@ -174,7 +177,13 @@ def _fit_jax(
             if checkpoints is not None:
                 checkpoints.save(
                     TrainingCheckpoint.capture(
-                        epoch + 1, model, state.optimizer_values(), rng, history.epochs, stop
+                        epoch + 1,
+                        model,
+                        state.optimizer_values(),
+                        rng,
+                        history.epochs,
+                        stop,
+                        callback=on_epoch_end,
                     )
                 )
             if stop:

@@ -1,0 +1,56 @@
+"""Baselines in the box: the yardsticks a joint model must beat, NumPy/SciPy only.
+
+Each is a `jointrec.scoring.Scorer`, so `jointrec.evaluation.evaluate` and
+`jointrec.compare.compare` treat them like the joint model. Hyperparameters are tuned on a
+validation part carved from the training split; the test split is never read.
+
+Example:
+    >>> from jointrec.baselines import BASELINES
+    >>> sorted(BASELINES)
+    ['biased-mf', 'ease', 'popularity']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jointrec.baselines.base import BaselineScorer, carve_validation, interaction_matrix
+from jointrec.baselines.biased_mf import BiasedMF
+from jointrec.baselines.ease import EASE
+from jointrec.baselines.popularity import Popularity
+
+if TYPE_CHECKING:
+    from jointrec.pipeline import PreparedData
+    from jointrec.scoring import Scorer
+
+
+def popularity(data: PreparedData) -> Scorer:
+    """Most-rated items first."""
+    return Popularity.fit(data.train, len(data.items))
+
+
+def biased_mf(data: PreparedData) -> Scorer:
+    """Biased MF (ALS), penalty tuned on validation."""
+    return BiasedMF.tuned(data.train, len(data.users), len(data.items))
+
+
+def ease(data: PreparedData) -> Scorer:
+    """EASE, lambda tuned on validation."""
+    return EASE.tuned(data.train, len(data.users), len(data.items))
+
+
+#: Name -> factory, as `jointrec.compare.compare(baselines=...)` takes them.
+BASELINES = {"popularity": popularity, "biased-mf": biased_mf, "ease": ease}
+
+__all__ = [
+    "BASELINES",
+    "EASE",
+    "BaselineScorer",
+    "BiasedMF",
+    "Popularity",
+    "biased_mf",
+    "carve_validation",
+    "ease",
+    "interaction_matrix",
+    "popularity",
+]

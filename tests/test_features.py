@@ -1,0 +1,185 @@
+"""Side features: specs, encoders fitted on training ids only, and the feature tower."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jointrec.data import FeatureTable, Vocabulary
+from jointrec.errors import JointrecError
+from jointrec.features import (
+    MOVIELENS_ITEM_FEATURES,
+    FeatureEncoder,
+    FeatureSpec,
+    available_features,
+    select_features,
+)
+from jointrec.features.prepare import user_history_table
+
+
+def _table() -> FeatureTable:
+    return FeatureTable(
+        ids=np.array([10, 20, 30, 40]),
+        columns={
+            "job": np.array(["doctor", "artist", "doctor", "pilot"]),
+            "zip": np.array(["12345", "12999", "98000", ""]),
+            "age": np.array([20.0, 40.0, 60.0, 1000.0]),
+            "tags": np.array(["a|b", "b", "", "c|a"]),
+            "genres": np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 1]], dtype=np.uint8),
+            "title": np.array(["The Big Sleep", "Big Fish", "Sleep!", "Unknown Words"]),
+            "year": np.array([1990, 0, 1995, 2000]),
+        },
+        metadata={"genres": ["x", "y", "z"]},
+    )
+
+
+TRAIN_IDS = np.array([10, 20, 30])  # id 40 is not in training
+VOCAB = Vocabulary(np.array([10, 20, 30, 40, 50]))  # 50 has no table row
+
+
+def _encode(*specs: FeatureSpec):
+    return FeatureEncoder(list(specs)).fit_transform(_table(), TRAIN_IDS, VOCAB)
+
+
+def test_categorical_codes_oov_and_missing():
+    enc = _encode(FeatureSpec("job", "categorical"))
+    # train categories sorted: artist=2, doctor=3; pilot (only on id 40) is OOV=1;
+    # index 0 (unknown) and id 50 (no row) have no value.
+    assert enc.arrays["job"].tolist() == [0, 3, 2, 3, 1, 0]
+    assert enc.input_dims["job"] == 4
+    assert enc.layout()["job"] == {"kind": "categorical", "input_dim": 4, "width": 1}
+
+
+def test_min_count_and_prefix():
+    enc = _encode(FeatureSpec("zip", "categorical", prefix=2, min_count=2))
+    # prefixes on train ids: 12, 12, 98 -> only "12" is kept (code 2); "98" is OOV; "" none.
+    assert enc.arrays["zip"].tolist() == [0, 2, 2, 1, 0, 0]
+
+
+def test_numeric_uses_training_statistics_only():
+    enc = _encode(FeatureSpec("age", "numeric"))
+    train = np.array([20.0, 40.0, 60.0])
+    expected = (np.array([20.0, 40.0, 60.0, 1000.0]) - train.mean()) / train.std()
+    np.testing.assert_allclose(enc.arrays["age"][1:5], expected, rtol=1e-6)
+    assert enc.arrays["age"][0] == 0.0 and enc.arrays["age"][5] == 0.0
+    assert enc.input_dims["age"] == 0
+
+
+def test_bucketized_with_boundaries_and_quantiles():
+    enc = _encode(FeatureSpec("age", "bucketized", boundaries=(30, 50)))
+    # 20 -> bucket 1, 40 -> 2, 60 -> 3, 1000 -> 3; no value -> 0
+    assert enc.arrays["age"].tolist() == [0, 1, 2, 3, 3, 0]
+    assert enc.input_dims["age"] == 4
+    quant = _encode(FeatureSpec("age", "bucketized", num_buckets=2))
+    # median of the training ages (40) is the one edge: 20 -> 1, 40/60/1000 -> 2
+    assert quant.arrays["age"].tolist() == [0, 1, 2, 2, 2, 0]
+
+
+def test_missing_value_marker():
+    enc = _encode(FeatureSpec("year", "bucketized", boundaries=(1993,), missing_value=0))
+    assert enc.arrays["year"].tolist() == [0, 1, 0, 2, 2, 0]
+
+
+def test_multi_categorical_from_multi_hot_and_strings():
+    hot = _encode(FeatureSpec("genres", "multi_categorical", max_values=2))
+    # names x, y, z all seen in training -> codes 2, 3, 4; id 40 has x, y, z -> first two
+    assert hot.arrays["genres"].tolist() == [[0, 0], [2, 4], [3, 0], [0, 0], [2, 3], [0, 0]]
+    tags = _encode(FeatureSpec("tags", "multi_categorical", max_values=3))
+    # training tags: a, b -> 2, 3; "c" unseen -> OOV 1
+    assert tags.arrays["tags"][1:5].tolist() == [[2, 3, 0], [3, 0, 0], [0, 0, 0], [1, 2, 0]]
+
+
+def test_text_tokens():
+    enc = _encode(FeatureSpec("title", "text", max_values=3))
+    # training tokens: big, fish, sleep, the -> 2, 3, 4, 5
+    assert enc.arrays["title"][1:5].tolist() == [[5, 2, 4], [2, 3, 0], [4, 0, 0], [1, 0, 0]]
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(JointrecError, match="kind 'colour'"):
+        FeatureSpec("x", "colour")  # type: ignore[arg-type]
+    with pytest.raises(JointrecError, match="strictly increasing"):
+        FeatureSpec("x", "bucketized", boundaries=(3, 1))
+    with pytest.raises(JointrecError, match="needs numbers"):
+        _encode(FeatureSpec("job", "numeric"))
+    with pytest.raises(JointrecError, match="before fit"):
+        FeatureEncoder([FeatureSpec("job", "categorical")]).transform(_table(), VOCAB)
+    with pytest.raises(JointrecError, match="no feature 'nope'"):
+        _encode(FeatureSpec("nope", "categorical"))
+    with pytest.raises(JointrecError, match="same id type"):
+        FeatureEncoder([FeatureSpec("job", "categorical")]).fit(_table(), np.array(["10"]))
+    with pytest.raises(JointrecError, match=r"item features \['colour'\] are not available"):
+        select_features(_table(), ["colour"], "item")
+
+
+def test_spec_round_trip_and_declared_specs():
+    spec = FeatureSpec("zip3", "categorical", column="zip", prefix=3)
+    assert FeatureSpec.from_dict(spec.to_dict()) == spec
+    table = FeatureTable(
+        ids=np.array([1]),
+        columns={"zip": np.array(["1"])},
+        metadata={"feature_specs": [spec.to_dict()]},
+    )
+    assert available_features(table) == {"zip3": spec}
+    assert set(available_features(_table())) >= {"genres", "title", "year"}
+    assert available_features(None) == {}
+    assert MOVIELENS_ITEM_FEATURES["genres"].kind == "multi_categorical"
+
+
+def test_user_history_table():
+    from jointrec.data import Interactions
+
+    x = Interactions(np.array([1, 1, 1, 2]), np.array([5, 6, 7, 5]))
+    table = user_history_table(x, max_items=2, seed=0)
+    assert table.ids.tolist() == [1, 2]
+    assert len(table.columns["history"][0]) == 2
+    assert set(table.columns["history"][0]) <= {"5", "6", "7"}
+    assert table.columns["history"][1] == ["5"]
+
+
+def test_feature_tower_matches_numpy_reference():
+    import keras
+
+    from jointrec.features.tower import FeatureTower
+
+    enc = _encode(
+        FeatureSpec("job", "categorical"),
+        FeatureSpec("age", "numeric"),
+        FeatureSpec("genres", "multi_categorical", max_values=3),
+    )
+    tower = FeatureTower(len(VOCAB), 4, features=enc.layout())
+    tower.build((None,))
+    tower.set_feature_values(enc.arrays)
+    ids = np.arange(len(VOCAB))
+    out = keras.ops.convert_to_numpy(tower(ids))
+    ident = tower.id_embedding.embeddings.numpy()
+    job = tower.feature_embeddings["job"].embeddings.numpy()
+    genres = tower.feature_embeddings["genres"].embeddings.numpy()
+    kernel = tower.numeric_kernels["age"].numpy()
+    expected = ident.copy()
+    for j in ids:
+        code = enc.arrays["job"][j]
+        if code > 0:
+            expected[j] += job[code]
+        expected[j] += enc.arrays["age"][j] * kernel
+        codes = [c for c in enc.arrays["genres"][j] if c > 0]
+        if codes:
+            expected[j] += genres[codes].mean(axis=0)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    # JSON config round trip rebuilds the same layer shape.
+    clone = FeatureTower.from_config(tower.get_config())
+    assert clone.features == tower.features and clone.embedding_dim == 4
+
+
+def test_feature_tower_concat_and_bad_values():
+    from jointrec.features.tower import FeatureTower
+
+    layout = {"job": {"kind": "categorical", "input_dim": 4, "width": 1}}
+    tower = FeatureTower(3, 5, features=layout, combiner="concat")
+    tower.build((None,))
+    tower.set_feature_values({"job": np.array([0, 2, 3])})
+    assert tuple(tower(np.array([1, 2])).shape) == (2, 5)
+    with pytest.raises(ValueError, match="shape"):
+        tower.set_feature_values({"job": np.array([0, 2])})
+    with pytest.raises(ValueError, match="no values"):
+        tower.set_feature_values({})
