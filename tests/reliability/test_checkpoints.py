@@ -176,28 +176,42 @@ class Interrupt(BaseException):
     """Stands for Ctrl-C or a crash between two epochs."""
 
 
-def test_interrupted_run_resumes_to_the_same_artifact(
-    tmp_path: Path, small_config, monkeypatch
-) -> None:
+@pytest.fixture
+def crash_after_epoch_2(monkeypatch):
+    """Makes the next training raise `Interrupt` right after its epoch-2 checkpoint."""
+    original = CheckpointDir.save
+
+    def save_then_crash(self, checkpoint):
+        path = original(self, checkpoint)
+        if checkpoint.epoch == 2:
+            monkeypatch.undo()
+            raise Interrupt
+        return path
+
+    monkeypatch.setattr(CheckpointDir, "save", save_then_crash)
+
+
+def assert_same_artifact(a_path: Path, b_path: Path) -> None:
     from jointrec.artifact import load_artifact
+
+    a, b = load_artifact(a_path), load_artifact(b_path)
+    assert a.metrics == b.metrics
+    for name in ("user_embeddings", "item_embeddings", "user_bias", "item_bias"):
+        np.testing.assert_array_equal(getattr(a.exported, name), getattr(b.exported, name))
+    assert no_seconds(a.history["epochs"]) == no_seconds(b.history["epochs"])
+
+
+def test_interrupted_run_resumes_to_the_same_artifact(
+    tmp_path: Path, small_config, crash_after_epoch_2
+) -> None:
     from jointrec.run import resume, train
 
     dataset = checkerboard(12)
     reference = train(small_config, dataset=dataset, out=tmp_path / "ref", progress=False)
 
     out = tmp_path / "run"
-    original = CheckpointDir.save
-
-    def save_then_crash(self, checkpoint):
-        path = original(self, checkpoint)
-        if checkpoint.epoch == 2:
-            raise Interrupt
-        return path
-
-    monkeypatch.setattr(CheckpointDir, "save", save_then_crash)
     with pytest.raises(Interrupt):
         train(small_config, dataset=dataset, out=out, checkpoint=True, progress=False)
-    monkeypatch.undo()
     assert not out.exists() and CheckpointDir(checkpoint_dir_for(out)).epochs() == [1, 2]
 
     with pytest.raises(JointrecError, match="interrupted run: pass --resume"):
@@ -207,13 +221,61 @@ def test_interrupted_run_resumes_to_the_same_artifact(
 
     result = resume(out, dataset=dataset, progress=False)
     assert result.report == reference.report
-    a, b = load_artifact(out), load_artifact(reference.artifact)
-    for name in ("user_embeddings", "item_embeddings", "user_bias", "item_bias"):
-        np.testing.assert_array_equal(getattr(a.exported, name), getattr(b.exported, name))
-    assert no_seconds(a.history["epochs"]) == no_seconds(b.history["epochs"])
+    assert_same_artifact(out, reference.artifact)
     assert not checkpoint_dir_for(out).exists()  # removed once the artifact is complete
     with pytest.raises(JointrecError, match="is a finished run"):
         resume(out, dataset=dataset, progress=False)
+
+
+def test_early_stopping_state_survives_a_crash(
+    tmp_path: Path, small_config, crash_after_epoch_2
+) -> None:
+    """Early stopping's best score, patience and best weights are in the checkpoint."""
+    from jointrec.run import resume, train
+
+    config = small_config.replace(
+        train={"epochs": 4, "early_stopping": 1, "early_stopping_metric": "recall@10"},
+        split={"validation_fraction": 0.2},
+    )
+    dataset = checkerboard(12, repeats=2)
+    reference = train(config, dataset=dataset, out=tmp_path / "ref", progress=False)
+    assert all("val_recall@10" in e for e in reference.trained.history.epochs)
+    with pytest.raises(Interrupt):
+        train(config, dataset=dataset, out=tmp_path / "run", checkpoint=True, progress=False)
+    resume(tmp_path / "run", dataset=dataset, progress=False)
+    assert_same_artifact(tmp_path / "run", reference.artifact)
+
+
+def test_experiment_run_resumes_with_its_manifest(
+    tmp_path: Path, small_config, crash_after_epoch_2
+) -> None:
+    """`jointrec train` runs (experiment settings, own CSV data) resume from run.json alone."""
+    from jointrec.experiment import resolve_experiment, resume_experiment, run_experiment
+
+    x = checkerboard(12).interactions
+    csv = tmp_path / "events.csv"
+    rows = zip(x.user.tolist(), x.item.tolist(), x.rating.tolist(), strict=True)
+    csv.write_text("u,i,stars\n" + "".join(f"{u},{i},{r}\n" for u, i, r in rows))
+    settings = {
+        "data": {
+            "interactions": str(csv),
+            "user_col": "u",
+            "item_col": "i",
+            "rating_col": "stars",
+            "rating_scale": [1, 5],
+        },
+        "model": {"embedding_dim": 8, "layer_sizes": [16]},
+        "train": {"batch_size": 64, "epochs": 3},
+    }
+    ref = run_experiment(
+        resolve_experiment(None, {**settings, "out": str(tmp_path / "ref")}), progress=False
+    )
+    experiment = resolve_experiment(None, {**settings, "out": str(tmp_path / "run")})
+    with pytest.raises(Interrupt):
+        run_experiment(experiment, progress=False, checkpoint=True)
+    done = resume_experiment(tmp_path / "run", progress=False)
+    assert done.report == ref.report and done.manifest is not None and done.manifest.is_file()
+    assert_same_artifact(tmp_path / "run", tmp_path / "ref")
 
 
 def test_resume_without_checkpoints(tmp_path: Path) -> None:
