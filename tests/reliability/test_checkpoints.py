@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -306,15 +307,34 @@ def test_cli_resume_refuses_new_settings(tmp_path: Path) -> None:
 def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path: Path) -> None:
     rows = [
         f"{u}\t{i}\t{1 + (u + i) % 5}\t{880000000 + 97 * u + i}"
-        for u in range(1, 401)
-        for i in range(1, 401)
+        for u in range(1, 251)
+        for i in range(1, 301)
         if (u * i) % 5 != 0
-    ]  # ~128k ratings: ~3k steps of 32, so an epoch lasts long enough to be killed inside
+    ]  # ~60k ratings: ~1.5k steps of 32, so an epoch lasts long enough to be killed inside
     data = write_ml100k_zip(
-        tmp_path / "ml.zip", "\n".join(rows) + "\n", num_items=400, num_users=400
+        tmp_path / "ml.zip", "\n".join(rows) + "\n", num_items=300, num_users=250
     )
-    flags = ["--data", str(data), "--epochs", "4", "--batch-size", "32", "--embedding-dim", "8"]
-    flags += ["--quiet", "--json"]
+    # The tutorial's small architecture (quick to compile) with Adam and a fresh shuffle every
+    # epoch, so that optimizer moments and the shuffler's state must both survive the kill.
+    (tmp_path / "exp.toml").write_text(
+        textwrap.dedent(
+            f"""
+            preset = "tutorial"
+            [data]
+            dataset = "100k"
+            path = "{data}"
+            [model]
+            embedding_dim = 8
+            [train]
+            epochs = 4
+            batch_size = 32
+            optimizer = "adam"
+            learning_rate = 0.01
+            shuffle_each_epoch = true
+            """
+        )
+    )
+    flags = ["--config", "exp.toml", "--quiet", "--json"]
 
     # 1. Uninterrupted, without checkpoints.
     done = run_cli("train", "--out", "ref", "--no-checkpoint", *flags, cwd=tmp_path)
@@ -334,7 +354,7 @@ def test_sigkill_mid_training_then_resume_is_bit_identical(tmp_path: Path) -> No
     try:
         while 2 not in store.epochs() and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.2)  # into epoch 3
+        time.sleep(0.1)  # into epoch 3
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(timeout=60)
