@@ -107,7 +107,7 @@ def test_rating_scale_must_be_finite() -> None:
 
 
 def test_feature_table_errors() -> None:
-    with pytest.raises(JointrecError, match="row 2, column 'id': 2 already appeared at row 1"):
+    with pytest.raises(JointrecError, match="id 2 appears 2 times: expected each id once"):
         FeatureTable(ids=np.array([1, 2, 2]))
     with pytest.raises(JointrecError, match="feature 'age' has 2 rows: expected 3"):
         FeatureTable(ids=np.array([1, 2, 3]), columns={"age": np.array([1, 2])})

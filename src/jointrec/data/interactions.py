@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from jointrec.data.validation import check_ids, check_numeric, check_unique
+from jointrec.data.validation import check_ids, check_numeric
 from jointrec.errors import JointrecError
 
 
@@ -137,7 +137,12 @@ class FeatureTable:
 
     def __post_init__(self) -> None:
         ids = _as_id_array("id", self.ids, self.source)
-        check_unique(self.source, "id", ids)
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            dup, times = uniq[counts > 1][0].item(), counts[counts > 1][0]
+            raise JointrecError(
+                f"{self.source}: id {dup!r} appears {times} times: expected each id once"
+            )
         object.__setattr__(self, "ids", ids)
         for name, column in self.columns.items():
             if np.ndim(column) == 0 or len(column) != len(ids):
