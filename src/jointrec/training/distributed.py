@@ -358,7 +358,10 @@ def fit_distributed(
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
-            mean = np.concatenate(logs).mean(axis=0)
+            # Mean over steps weighted by real (unpadded) rows, as trainer._fit_jax does.
+            rows = np.full(steps, config.batch_size, dtype=np.float32)
+            rows[-1] = len(data) - (steps - 1) * config.batch_size
+            mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
             entry = {
                 "epoch": epoch + 1,
                 "loss": float(mean[0]),

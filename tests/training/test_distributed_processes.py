@@ -20,7 +20,7 @@ import pytest
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EPOCHS, BATCH = 3, 64
 TRAIN_FLAGS = [
     "--epochs", str(EPOCHS), "--batch-size", str(BATCH), "--embedding-dim", "8",

@@ -39,15 +39,14 @@ def _weights(model) -> list[np.ndarray]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shard", [False, True])
-def test_distributed_path_trains_exactly_like_the_fast_path(shard):
+def test_distributed_path_trains_exactly_like_the_fast_path():
     from jointrec.training import fit
 
     data, config = _data(), TrainConfig(batch_size=64, epochs=2, seed=5)
     plain = _model()
     expected = fit(plain, data, config, progress=False)
     model = _model()
-    with using(ClusterSpec(all_devices=True, shard_embeddings=shard)):
+    with using(ClusterSpec(all_devices=True)):  # sharding: see test_distributed_processes
         history = fit(model, data, config, progress=False)
     assert active() is None  # restored after the block
     for got, want in zip(history.epochs, expected.epochs, strict=True):
