@@ -78,3 +78,14 @@ def test_train_rejects_inconsistent_cluster_flags_before_loading_data(tmp_path):
         "error: num_processes=2 needs a coordinator: pass --coordinator HOST:PORT of process 0 "
         "(the same on every process), or use `jointrec launch`"
     ]
+
+
+def test_a_single_device_spec_leaves_ordinary_training_in_place():
+    from jointrec.training.cluster import active, using
+
+    with using(ClusterSpec()) as cluster:
+        assert active() is None
+        assert cluster.describe().startswith("process 0 of 1: ")
+    with using(ClusterSpec(all_devices=True)) as cluster:
+        assert active() is cluster
+    assert active() is None

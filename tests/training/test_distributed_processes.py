@@ -191,6 +191,6 @@ def test_a_process_whose_coordinator_never_answers_gives_up_in_time(small_zip):
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: process 1 of 2 could not join the cluster at {address} within 3 s: start every "
         "process with the same --coordinator and --num-processes (process 0 listens there) and "
-        "check that the port is reachable"
+        "check that the port is free on its host and reachable"
     )
     assert time.monotonic() - start < 60

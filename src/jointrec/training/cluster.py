@@ -155,7 +155,7 @@ def active() -> Cluster | None:
 
 def join(spec: ClusterSpec) -> Cluster:
     """Joins the cluster (``jax.distributed.initialize`` when there are several processes)
-    and makes it the one `jointrec.training.fit` trains on.
+    and, when ``spec.distributed``, makes it the one `jointrec.training.fit` trains on.
 
     Must run before any JAX computation in this process. Raises `JointrecError` when the
     other processes do not show up within ``spec.timeout`` seconds.
@@ -170,8 +170,9 @@ def join(spec: ClusterSpec) -> Cluster:
                 f"joined a cluster of {jax.process_count()} processes but num_processes="
                 f"{spec.num_processes}: pass the same --num-processes to every process"
             )
-    _ACTIVE = Cluster(spec, tuple(jax.devices()), tuple(jax.local_devices()))
-    return _ACTIVE
+    cluster = Cluster(spec, tuple(jax.devices()), tuple(jax.local_devices()))
+    _ACTIVE = cluster if spec.distributed else None
+    return cluster
 
 
 @contextmanager
@@ -198,7 +199,7 @@ def _initialize_jax(spec: ClusterSpec) -> None:
     where = f"process {spec.process_id} of {spec.num_processes}"
     fix = (
         "start every process with the same --coordinator and --num-processes (process 0 "
-        "listens there) and check that the port is reachable"
+        "listens there) and check that the port is free on its host and reachable"
     )
     # JAX ends the process with a C++ stack dump when joining times out; this watchdog ends
     # it first, with one readable line.
@@ -221,7 +222,11 @@ def _initialize_jax(spec: ClusterSpec) -> None:
         )
     except RuntimeError as err:
         text = str(err)
-        if "before any JAX" in text or "should only be called once" in text:
+        if "should only be called once" in text:
+            raise JointrecError(
+                "this process has already joined a cluster: join once per process"
+            ) from None
+        if "before any JAX" in text:
             raise JointrecError(
                 "cannot join the cluster: JAX is already running in this process; join "
                 "before building or training any model"

@@ -152,11 +152,15 @@ _COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
 def _compile(run: Callable[..., Any], plans: Plans) -> Callable[..., Any]:
     """Wraps jax_loop's runner: unpad the state, run the steps, pad again, with the state's
     and the logs' shardings fixed so every call keeps the same layout."""
-    key = (id(run), tuple(tuple(p.key for p in group) for group in plans))
+    mesh = plans[0][0].sharding.mesh
+    key = (
+        id(run),
+        tuple(int(d) for d in mesh.device_ids.flat),
+        tuple(tuple(p.key for p in group) for group in plans),
+    )
     compiled = _COMPILED.get(key)
     if compiled is not None:
         return compiled
-    mesh = plans[0][0].sharding.mesh
     out_state = tuple([p.sharding for p in group] for group in plans)
 
     def padded_run(state: State, batches: dict[str, Any], weights: Any) -> tuple[State, Any]:
