@@ -5,7 +5,7 @@ on N virtual CPU devices, and reports XLA's memory analysis and whether any full
 appears in the per-device program.
 
 Usage:
-    python benchmarks/sharded_memory.py [--devices 2] [--users 100001] [--items 30001]
+    python benchmarks/sharded_memory.py [--devices 2] [--users 20001] [--items 10001]
 Writes benchmarks/results/sharded_memory.json.
 """
 
@@ -76,8 +76,8 @@ def measure(users: int, items: int, dim: int, shard: bool) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=2)
-    parser.add_argument("--users", type=int, default=100_001)
-    parser.add_argument("--items", type=int, default=30_001)
+    parser.add_argument("--users", type=int, default=20_001)
+    parser.add_argument("--items", type=int, default=10_001)
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "sharded_memory.json")
     args = parser.parse_args()

@@ -62,12 +62,15 @@ def test_epoch_callback_sees_the_epoch_weights_and_can_stop():
 
     seen = []
 
+    def table(m) -> np.ndarray:
+        return np.asarray(m.query_tower.trainable_variables[0].value).copy()
+
     def on_epoch_end(epoch, logs):
-        seen.append(_weights(model)[0].copy())
+        seen.append(table(model))
         return epoch == 1  # stop after the second epoch
 
     model = _model()
-    first = _weights(model)[0].copy()
+    first = table(model)
     with using(ClusterSpec(all_devices=True)):
         history = fit(
             model,
@@ -78,7 +81,7 @@ def test_epoch_callback_sees_the_epoch_weights_and_can_stop():
         )
     assert len(history.epochs) == len(seen) == 2
     assert not np.array_equal(seen[0], first)  # written back before the callback
-    np.testing.assert_array_equal(seen[1], _weights(model)[0])
+    np.testing.assert_array_equal(seen[1], table(model))
 
 
 def test_global_batch_must_split_over_the_devices():
@@ -131,8 +134,10 @@ def test_sharded_layout_covers_tables_and_their_optimizer_slots():
     sharded = {path for path, spec in specs.items() if spec[:1] == ("batch",)}
     tables = {v.path for v in model.variables if v.path.endswith("embeddings")}
     assert len(tables) == 4  # two towers + two bias tables
+    seen = {v.path for v in model.variables if v.path.endswith("/seen")}
+    assert len(seen) == 1  # the default preset's full softmax masks users' seen items
     slots = {p for p in sharded if p.startswith(f"{optimizer.name}/")}
-    assert sharded == tables | slots
+    assert sharded == tables | seen | slots
     assert len(slots) == 2 * len(tables)  # momentum and velocity of each table
     assert specs[optimizer.iterations.path] == ()
 

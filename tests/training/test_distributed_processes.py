@@ -51,13 +51,15 @@ def small_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def single(small_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The reference: one process, same flags, same global batches."""
-    from jointrec.cli.options import build_config
-    from jointrec.run import train
+    """The reference: one process (the ordinary `jointrec train`), same flags."""
+    from typer.testing import CliRunner
 
-    config = build_config("default", epochs=EPOCHS, batch_size=BATCH, embedding_dim=8)
+    from jointrec.cli.app import app
+
     out = tmp_path_factory.mktemp("single") / "artifact"
-    train(config, data_path=small_zip, out=out, progress=False)
+    done = CliRunner().invoke(app, ["train", "--data", str(small_zip), "--out", str(out),
+                                    *TRAIN_FLAGS])  # fmt: skip
+    assert done.exit_code == 0, done.output
     return out
 
 

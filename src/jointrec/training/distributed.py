@@ -55,10 +55,11 @@ from jointrec.training.trainer import (
 )
 
 BATCH_AXIS = "batch"
-SHARDED_TABLES = ".*embeddings.*"
-"""LayoutMap key of the row-sharded variables: Keras ``Embedding`` tables (path
-``.../embedding/embeddings``) and the optimizer slots made from them
-(``adam/..._embeddings_momentum``)."""
+SHARDED_ROWS = (".*embeddings.*", ".*/seen")
+"""LayoutMap keys of the variables row-sharded by ``shard_embeddings``: Keras ``Embedding``
+tables (path ``.../embedding/embeddings``), the optimizer slots made from them
+(``adam/..._embeddings_momentum``), and the model's users x items ``seen`` mask (full-softmax
+retrieval), whose rows are users."""
 
 State = tuple[list[Any], list[Any], list[Any]]
 """Trainable, non-trainable and optimizer values, as in ``jax_loop``."""
@@ -69,15 +70,16 @@ def make_distribution(cluster: Cluster, shard_embeddings: bool) -> keras.distrib
 
     Args:
         cluster: The joined cluster.
-        shard_embeddings: ``ModelParallel`` with embedding tables row-sharded over the
-            ``"batch"`` axis; otherwise ``DataParallel`` (everything replicated).
+        shard_embeddings: ``ModelParallel`` with the `SHARDED_ROWS` variables row-sharded
+            over the ``"batch"`` axis; otherwise ``DataParallel`` (everything replicated).
     """
     devices = [f"{d.platform}:{d.id}" for d in cluster.devices]
     mesh = keras.distribution.DeviceMesh((len(devices),), [BATCH_AXIS], devices)
     if not shard_embeddings:
         return keras.distribution.DataParallel(device_mesh=mesh, auto_shard_dataset=False)
     layout_map = keras.distribution.LayoutMap(mesh)
-    layout_map[SHARDED_TABLES] = (BATCH_AXIS, None)
+    for key in SHARDED_ROWS:
+        layout_map[key] = (BATCH_AXIS, None)
     return keras.distribution.ModelParallel(
         layout_map=layout_map, batch_dim_name=BATCH_AXIS, auto_shard_dataset=False
     )
