@@ -134,10 +134,10 @@ def test_sharded_layout_covers_tables_and_their_optimizer_slots():
     sharded = {path for path, spec in specs.items() if spec[:1] == ("batch",)}
     tables = {v.path for v in model.variables if v.path.endswith("embeddings")}
     assert len(tables) == 4  # two towers + two bias tables
-    seen = {v.path for v in model.variables if v.path.endswith("/seen")}
-    assert len(seen) == 1  # the default preset's full softmax masks users' seen items
+    seen = [v.path for v in model.variables if v.path.endswith("/seen")]
+    assert len(seen) == 1 and specs[seen[0]] == (None, None)  # full softmax's mask: replicated
     slots = {p for p in sharded if p.startswith(f"{optimizer.name}/")}
-    assert sharded == tables | seen | slots
+    assert sharded == tables | slots
     assert len(slots) == 2 * len(tables)  # momentum and velocity of each table
     assert specs[optimizer.iterations.path] == ()
 

@@ -55,11 +55,12 @@ from jointrec.training.trainer import (
 )
 
 BATCH_AXIS = "batch"
-SHARDED_ROWS = (".*embeddings.*", ".*/seen")
+SHARDED_ROWS = (".*embeddings.*",)
 """LayoutMap keys of the variables row-sharded by ``shard_embeddings``: Keras ``Embedding``
-tables (path ``.../embedding/embeddings``), the optimizer slots made from them
-(``adam/..._embeddings_momentum``), and the model's users x items ``seen`` mask (full-softmax
-retrieval), whose rows are users."""
+tables (path ``.../embedding/embeddings``) and the optimizer slots made from them
+(``adam/..._embeddings_momentum``). The users x items ``seen`` mask of full-softmax retrieval
+stays replicated: the model caps it at 2e8 one-byte cells, and XLA's gather from a
+row-sharded mask reads the whole local shard every step."""
 
 State = tuple[list[Any], list[Any], list[Any]]
 """Trainable, non-trainable and optimizer values, as in ``jax_loop``."""
