@@ -30,7 +30,14 @@ def _data(n: int = 300, seed: int = 0) -> TrainingArrays:
 def _model():
     from jointrec.model import build_model
 
-    config = dataclasses.replace(preset("default").model, embedding_dim=8, layer_sizes=(16,))
+    config = dataclasses.replace(
+        preset("default").model,
+        embedding_dim=8,
+        layer_sizes=(16,),
+        user_history=0,
+        user_features=(),
+        item_features=(),
+    )
     return build_model(config, USERS, ITEMS, seed=3)
 
 

@@ -50,7 +50,18 @@ def small_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def single(small_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lean(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The default preset (full softmax with its seen mask, Adam, biases) without the side
+    features and with a small MLP, to keep compilation short; plus the shared flags."""
+    path = tmp_path_factory.mktemp("config") / "lean.toml"
+    path.write_text(
+        "[model]\nlayer_sizes = [16]\nuser_history = 0\nuser_features = []\nitem_features = []\n"
+    )
+    return ["--config", str(path), *TRAIN_FLAGS]
+
+
+@pytest.fixture(scope="module")
+def single(small_zip: Path, lean: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reference: one process (the ordinary `jointrec train`), same flags."""
     from typer.testing import CliRunner
 
@@ -58,7 +69,7 @@ def single(small_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("single") / "artifact"
     done = CliRunner().invoke(app, ["train", "--data", str(small_zip), "--out", str(out),
-                                    *TRAIN_FLAGS])  # fmt: skip
+                                    *lean])  # fmt: skip
     assert done.exit_code == 0, done.output
     return out
 
@@ -74,7 +85,7 @@ def _history(path: Path) -> list[dict[str, float]]:
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("shard", [False, True], ids=["replicated", "sharded-embeddings"])
-def test_two_processes_match_one_and_the_artifact_serves(small_zip, single, tmp_path, shard):
+def test_two_processes_match_one_and_the_artifact_serves(small_zip, lean, single, tmp_path, shard):
     from typer.testing import CliRunner
 
     from jointrec.artifact import load_artifact
@@ -86,7 +97,7 @@ def test_two_processes_match_one_and_the_artifact_serves(small_zip, single, tmp_
     extra = ["--shard-embeddings"] if shard else []
     command = _jointrec(
         "launch", "-n", "2", "--timeout", "200", "--log-dir", str(tmp_path / "logs"), "--",
-        "train", "--data", str(small_zip), "--out", str(out), *TRAIN_FLAGS, *extra,
+        "train", "--data", str(small_zip), "--out", str(out), *lean, *extra,
     )  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=220)
     assert done.returncode == 0, done.stderr[-3000:]
