@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from jointrec.cli import _data_options as d
+from jointrec.cli import _distributed as dist
 from jointrec.cli import options as o
 
 NAME = "train"
@@ -43,6 +44,12 @@ def command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out.")] = False,
     quiet: o.Quiet = False,
     json: o.Json = False,
+    num_processes: dist.NumProcesses = 1,
+    process_id: dist.ProcessId = 0,
+    coordinator: dist.Coordinator = None,
+    shard_embeddings: dist.ShardEmbeddings = False,
+    all_devices: dist.AllDevices = False,
+    cluster_timeout: dist.ClusterTimeout = 120.0,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table
     from jointrec.experiment import resolve_experiment, run_experiment
@@ -72,13 +79,21 @@ def command(
         seed=seed,
     )
     experiment = resolve_experiment(config, flags)
-    run = run_experiment(
-        experiment,
-        overwrite=overwrite,
-        progress=not quiet and not json,
-        command=python_command(),
-        notify=None if json else lambda note: typer.echo(f"note: {note}", err=True),
+    cluster = dist.join_cluster(
+        num_processes, process_id, coordinator, shard_embeddings, all_devices, cluster_timeout
     )
+    chief = cluster is None or cluster.is_chief  # only process 0 writes and reports
+    with dist.fail_fast(cluster), dist.quiet_stdout(cluster):
+        run = run_experiment(
+            experiment,
+            overwrite=overwrite,
+            progress=chief and not quiet and not json,
+            command=python_command(),
+            write=chief,
+            notify=None if json or not chief else lambda n: typer.echo(f"note: {n}", err=True),
+        )
+    if not chief:
+        return
     if json:
         print_json(
             {
