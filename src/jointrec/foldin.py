@@ -1,0 +1,152 @@
+"""Fold-in: vectors for a user the model never saw, from a few (item, rating) pairs.
+
+No retraining: the trained item vectors and rating head stay fixed.
+
+- Retrieval: the query is the rating-weighted mean of the rated items' retrieval vectors,
+  with weights ``rating - pivot`` (items rated above the scale's midpoint pull the query
+  towards them, items rated below push it away).
+- Ranking: the rating head needs a user embedding (and bias). It is fitted by a few steps
+  of gradient descent on the squared error of the given ratings, with a ridge penalty that
+  pulls it to the average trained user, so one rating moves it a little and many move it
+  a lot. The gradient of the head is written out in NumPy (backpropagation through the
+  ReLU MLP), so no deep-learning framework is loaded.
+
+Example:
+    >>> import numpy as np
+    >>> vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    >>> fold_in_query(vectors, np.array([5.0, 1.0]), pivot=3.0).tolist()
+    [1.0, -1.0]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jointrec.exported import ExportedModel
+
+
+def fold_in_query(
+    item_vectors: np.ndarray, ratings: np.ndarray, *, pivot: float, normalize: bool = False
+) -> np.ndarray | None:
+    """Rating-weighted sum of item vectors, or ``None`` when every weight is zero.
+
+    Args:
+        item_vectors: ``[n, d]`` retrieval vectors of the rated items.
+        ratings: ``[n]`` ratings in stars.
+        pivot: Neutral rating (weight 0), e.g. 3 on a 1..5 scale.
+        normalize: Return a unit vector (for L2-normalised models); otherwise the sum is
+            divided by the total absolute weight.
+    """
+    weights = np.asarray(ratings, dtype=np.float32) - np.float32(pivot)
+    total = float(np.abs(weights).sum())
+    if total == 0.0:
+        return None
+    query = (weights[:, None] * np.asarray(item_vectors, dtype=np.float32)).sum(axis=0)
+    norm = float(np.linalg.norm(query))
+    if norm < 1e-8:
+        return None
+    return (query / norm if normalize else query / total).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FoldedUser:
+    """A folded-in user: the rating head's user embedding and bias, and the retrieval query."""
+
+    embedding: np.ndarray
+    bias: float
+    query: np.ndarray | None
+
+
+def head_loss_and_grad(
+    model: ExportedModel,
+    user: np.ndarray,
+    bias: float,
+    items: np.ndarray,
+    labels: np.ndarray,
+) -> tuple[float, np.ndarray, float]:
+    """Mean squared error of the rating head and its gradient in ``user`` and ``bias``.
+
+    Args:
+        model: The exported model (its rating head and item embeddings).
+        user: ``[d]`` user embedding.
+        bias: User rating bias (ignored when the head has no biases).
+        items: ``[n]`` item indices.
+        labels: ``[n]`` target labels on the model's ``[0, 1]`` scale.
+
+    Returns:
+        ``(loss, d loss / d user, d loss / d bias)``.
+    """
+    n, d = len(items), len(user)
+    x = np.concatenate(
+        [np.broadcast_to(user, (n, d)), model.item_embeddings[items]], axis=1
+    ).astype(np.float32)
+    pre_activations = []
+    for kernel, b in model.mlp[:-1]:
+        z = x @ kernel + b
+        pre_activations.append(z)
+        x = np.maximum(z, 0.0)
+    kernel, b = model.mlp[-1]
+    out = (x @ kernel + b)[:, 0]
+    if model.user_bias is not None:
+        out = out + bias + model.offset
+        if model.item_bias is not None:
+            out = out + model.item_bias[items]
+    error = out - labels
+    loss = float(np.mean(error**2))
+    grad_out = (2.0 / n) * error
+    grad = grad_out[:, None] * kernel[:, 0][None, :]
+    for (kernel_j, _), z in zip(reversed(model.mlp[:-1]), reversed(pre_activations), strict=True):
+        grad = (grad * (z > 0)) @ kernel_j.T
+    grad_bias = float(grad_out.sum()) if model.user_bias is not None else 0.0
+    return loss, grad[:, :d].sum(axis=0), grad_bias
+
+
+def fit_user(
+    model: ExportedModel,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    *,
+    ridge: float = 0.05,
+    steps: int = 150,
+    learning_rate: float = 0.05,
+) -> FoldedUser:
+    """Folds a new user in from rated item indices (retrieval query and rating embedding).
+
+    Args:
+        model: The exported model.
+        items: ``[n]`` item indices (>= 1).
+        ratings: ``[n]`` ratings in stars.
+        ridge: Strength of the pull towards the average trained user.
+        steps: Adam steps.
+        learning_rate: Adam step size.
+    """
+    items = np.asarray(items, dtype=np.int64)
+    ratings = np.asarray(ratings, dtype=np.float32)
+    low, high = model.rating_scale
+    labels = (ratings - low) / (high - low)
+    prior = model.user_embeddings[1:].mean(axis=0).astype(np.float32)
+    prior_bias = float(model.user_bias[1:].mean()) if model.user_bias is not None else 0.0
+    scale = float(np.mean(np.sum((model.user_embeddings[1:] - prior) ** 2, axis=1))) or 1.0
+    params = np.concatenate([prior, [prior_bias]]).astype(np.float64)
+    center = params.copy()
+    m = np.zeros_like(params)
+    v = np.zeros_like(params)
+    for t in range(1, steps + 1):
+        _, g_user, g_bias = head_loss_and_grad(
+            model, params[:-1].astype(np.float32), float(params[-1]), items, labels
+        )
+        grad = np.concatenate([g_user, [g_bias]]) + 2.0 * ridge * (params - center) / np.r_[
+            np.full(len(prior), scale), 1.0
+        ]
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        params -= learning_rate * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    query = fold_in_query(
+        model.item_vectors[items],
+        ratings,
+        pivot=(low + high) / 2.0,
+        normalize=model.l2_normalize,
+    )
+    return FoldedUser(params[:-1].astype(np.float32), float(params[-1]), query)
