@@ -171,10 +171,10 @@ class Recommender:
             user: Raw user id.
             k: Items to return, ``1 <= k <= candidates``.
             exclude_seen: Leave out items the user rated in the training data.
-            candidates: Items retrieved before ranking.
+            candidates: Items retrieved before ranking (at most the catalogue is used).
             fallback: Answer an unknown user with popular items (else raise).
         """
-        self._check_sizes(k, candidates)
+        candidates = self._check_sizes(k, candidates)
         u = self._maybe_user_index(user)
         if u is None:
             if not fallback:
@@ -227,7 +227,7 @@ class Recommender:
         """
         from jointrec.foldin import fit_user
 
-        self._check_sizes(k, candidates)
+        candidates = self._check_sizes(k, candidates)
         items, stars = self._encode_ratings(ratings)
         exclude = items if exclude_rated else None
         if len(items) == 0:
@@ -329,13 +329,16 @@ class Recommender:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _check_sizes(self, k: int, candidates: int) -> None:
+    def _check_sizes(self, k: int, candidates: int) -> int:
+        """Validates ``k`` and ``candidates``; returns the candidates to retrieve (at most
+        the catalogue)."""
         check_positive_int("k", k, maximum=MAX_K)
-        check_positive_int("candidates", candidates, maximum=max(self.model.num_items - 1, 1))
+        check_positive_int("candidates", candidates)
         if k > candidates:
             raise JointrecError(
                 f"k={k} is larger than candidates={candidates}: expected k <= candidates"
             )
+        return min(candidates, max(self.model.num_items - 1, 1))
 
     def _retrieve_and_rank(
         self,

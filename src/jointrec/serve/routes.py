@@ -121,7 +121,7 @@ async def user_recommendations(request: Request) -> Response:
         user_id,
         k,
         exclude_seen=exclude_seen,
-        candidates=min(max(candidates, k), rec.model.num_items - 1),
+        candidates=max(candidates, k),
     )
     return json_response(
         {
@@ -145,7 +145,7 @@ async def anonymous_recommendations(request: Request, body: s.AnonymousRequest) 
         [(r.item_id, r.rating) for r in body.ratings],
         body.k,
         exclude_rated=body.exclude_rated,
-        candidates=min(max(body.candidates, body.k), rec.model.num_items - 1),
+        candidates=max(body.candidates, body.k),
     )
     return json_response(
         {
