@@ -434,12 +434,15 @@ def _finite(value: float) -> float | None:
 
 
 def _coerce_id(value: Any, ids: np.ndarray) -> Any:
-    """Turns ``"5"`` into ``5`` when the vocabulary holds integers (CLI and URL input)."""
+    """Turns ``"5"`` into ``5`` when the vocabulary holds integers (CLI and URL input), and
+    refuses integers no vocabulary can hold."""
     if ids.dtype.kind == "i" and isinstance(value, str):
         try:
-            return int(value)
+            value = int(value)
         except ValueError:
             raise JointrecError(
                 f"id {value!r} is not an integer: this model's ids are integers"
             ) from None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise JointrecError(f"id {value} is out of range: expected a 64-bit integer id")
     return value

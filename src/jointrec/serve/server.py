@@ -8,6 +8,53 @@ from typing import Any
 LOOPBACK = "127.0.0.1"
 
 
+def head_timeout_protocol() -> Any:
+    """uvicorn's httptools protocol, closing connections that send no complete request head
+    within the keep-alive timeout.
+
+    uvicorn only times out connections that are idle *after* a response, so a client that
+    connects and sends nothing (or half a head) would hold its connection for ever. Returns
+    ``"auto"`` when httptools is not installed.
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools ships with the serve extra
+        return "auto"
+
+    class HeadTimeoutProtocol(HttpToolsProtocol):  # type: ignore[misc]
+        _head_timer: Any = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and not self.pipeline:
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeadTimeoutProtocol
+
+
 def run_server(
     artifact: str | os.PathLike[str],
     *,
@@ -60,5 +107,6 @@ def run_server(
         "timeout_keep_alive": keep_alive_timeout,
         "limit_concurrency": limit_concurrency,
         "server_header": False,
+        "http": head_timeout_protocol(),
     }
     uvicorn.run(app, **options)
