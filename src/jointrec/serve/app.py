@@ -3,7 +3,9 @@
 The artifact is loaded once, in the lifespan hook (never at import), into
 ``app.state.recommender``. Every error is a JSON ``{"error": "..."}`` with a 4xx status
 (5xx only for bugs, without a stack trace); bodies are size- and time-limited
-(`jointrec.serve.limits`) and every request is counted on ``/metrics``.
+(`jointrec.serve.limits`) and every request is counted on ``/metrics``. The web page
+(``static/``: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) is served at
+``/``.
 
 Example:
     >>> from fastapi.testclient import TestClient  # doctest: +SKIP
@@ -24,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from jointrec.errors import JointrecError
 from jointrec.serve.limits import BodyLimit
@@ -31,6 +34,7 @@ from jointrec.serve.metrics import Metrics, MetricsMiddleware
 from jointrec.serve.routes import NotFound, json_response, router
 
 log = logging.getLogger("jointrec.serve")
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
@@ -77,6 +81,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="web")
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, read_timeout=read_timeout)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

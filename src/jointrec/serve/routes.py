@@ -11,7 +11,10 @@ from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from jointrec.errors import JointrecError
@@ -19,7 +22,7 @@ from jointrec.recommender import Recommender
 from jointrec.serve import schemas as s
 
 router = APIRouter()
-IdPath = Annotated[str, Path(min_length=1, max_length=64)]
+IdPath = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
 class NotFound(JointrecError):
@@ -226,6 +229,37 @@ async def search_items(
     rec = _recommender(request)
     found = rec.search_titles(query, limit)
     return json_response({"query": query, "items": [rec.item_info(j) for j in found]})
+
+
+@router.get(
+    "/v1/model",
+    response_model=None,
+    responses={200: {"model": s.ModelReport}},
+    summary="The served model: facts, test metrics, comparison and plots",
+)
+async def model(request: Request) -> Response:
+    from jointrec.serve.report import model_report
+
+    rec = _recommender(request)
+    cached = getattr(request.app.state, "report", None)
+    if cached is None:
+        cached = request.app.state.report = model_report(rec)
+    return json_response(cached)
+
+
+@router.get(
+    "/v1/model/plots/{name}",
+    response_model=None,
+    responses={200: {"content": {"image/png": {}}}, 404: {"model": s.Error}},
+    summary="A plot of the served artifact (PNG)",
+)
+async def model_plot(request: Request, name: IdPath) -> Response:
+    from jointrec.serve.report import plot_files
+
+    path = plot_files(Path(_recommender(request).artifact.path)).get(name)
+    if path is None:
+        raise NotFound(f"no plot {name!r} in this artifact: see /v1/model for the list")
+    return Response(path.read_bytes(), media_type="image/png")
 
 
 @router.get(

@@ -123,6 +123,37 @@ class Health(BaseModel):
     index: str
 
 
+class Plot(BaseModel):
+    """A plot of the artifact."""
+
+    name: str
+    url: str
+    title: str
+
+
+class ComparisonRow(BaseModel):
+    """One model of ``jointrec compare``."""
+
+    name: str
+    metrics: dict[str, float | None]
+
+
+class ModelReport(BaseModel):
+    """What the web page's report shows."""
+
+    name: str
+    artifact: str
+    created: str | None
+    preset: str | None
+    data: dict[str, object]
+    users: int
+    items: int
+    index: str
+    metrics: dict[str, float]
+    comparison: list[ComparisonRow] | None
+    plots: list[Plot]
+
+
 class Error(BaseModel):
     """Every 4xx/5xx body: one readable message."""
 
