@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from benchmarks_common import machine  # type: ignore[import-not-found]
+
 from jointrec.artifact import load_artifact
 from jointrec.retrieval.index import ExactIndex, recall_against
 from jointrec.testing.catalogue import synthetic_catalogue
@@ -96,7 +96,11 @@ def main() -> None:
         "items": args.items,
         "dim": int(items.shape[1]),
         "queries": len(queries),
-        "settings": {"M": args.m, "efConstruction": args.ef_construction, "efSearch": args.ef_search},
+        "settings": {
+            "M": args.m,
+            "efConstruction": args.ef_construction,
+            "efSearch": args.ef_search,
+        },
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

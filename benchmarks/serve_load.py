@@ -10,7 +10,8 @@ exact search is measured on the same vectors. Only loopback traffic; bounded in 
 and time.
 
 Usage:
-    PYTHONPATH=src python benchmarks/serve_load.py ARTIFACT --out benchmarks/results/serve_ml100k.json
+    PYTHONPATH=src python benchmarks/serve_load.py ARTIFACT \
+        --out benchmarks/results/serve_ml100k.json
     PYTHONPATH=src python benchmarks/serve_load.py ARTIFACT --catalogue 1000000 \
         --out benchmarks/results/serve_1m_hnsw.json
 """
@@ -30,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from benchmarks_common import machine  # type: ignore[import-not-found]
+
 from jointrec.serve.loadgen import run_load
 from jointrec.serve.metrics import resident_memory_bytes
 
@@ -41,7 +42,9 @@ TARGETS = {
 }
 
 
-def scale_artifact(source: Path, target: Path, size: int, seed: int = 0) -> None:
+def scale_artifact(
+    source: Path, target: Path, size: int, noise: float = 1.0, seed: int = 0
+) -> None:
     """Writes a copy of ``source`` whose catalogue has ``size`` synthetic items.
 
     The first items keep their trained embeddings, biases and titles (so users' seen items
@@ -58,11 +61,16 @@ def scale_artifact(source: Path, target: Path, size: int, seed: int = 0) -> None
     extra = size - len(base)
     rng = np.random.default_rng(seed)
     embeddings = np.concatenate(
-        [m.item_embeddings, synthetic_catalogue(base, extra, normalize=False, seed=seed)]
+        [
+            m.item_embeddings,
+            synthetic_catalogue(base, extra, noise=noise, normalize=False, seed=seed),
+        ]
     )
     item_bias = None
     if m.item_bias is not None:
-        item_bias = np.concatenate([m.item_bias, m.item_bias[1:][rng.integers(0, len(base), extra)]])
+        item_bias = np.concatenate(
+            [m.item_bias, m.item_bias[1:][rng.integers(0, len(base), extra)]]
+        )
     exported = ExportedModel(
         user_embeddings=m.user_embeddings,
         item_embeddings=embeddings.astype(np.float32),
@@ -76,11 +84,19 @@ def scale_artifact(source: Path, target: Path, size: int, seed: int = 0) -> None
     )
     start = int(art.items.ids.max()) + 1
     ids = np.concatenate([art.items.ids, np.arange(start, start + extra)])
-    table = art.item_table + [{"id": int(i), "title": f"synthetic item {i}"} for i in ids[len(base):]]
+    table = art.item_table + [
+        {"id": int(i), "title": f"synthetic item {i}"} for i in ids[len(base) :]
+    ]
     save_artifact(
-        target, config=art.config, exported=exported, users=art.users,
-        items=Vocabulary(ids, name="item"), item_table=table, seen=art.seen,
-        metrics=art.metrics, data_info={**art.data_info, "synthetic_catalogue": size},
+        target,
+        config=art.config,
+        exported=exported,
+        users=art.users,
+        items=Vocabulary(ids, name="item"),
+        item_table=table,
+        seen=art.seen,
+        metrics=art.metrics,
+        data_info={**art.data_info, "synthetic_catalogue": size},
         overwrite=True,
     )
 
@@ -94,9 +110,20 @@ def free_port() -> int:
 def start_server(artifact: Path, port: int, index: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jointrec", "serve", str(artifact), "--port", str(port),
-         "--index", index],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "jointrec",
+            "serve",
+            str(artifact),
+            "--port",
+            str(port),
+            "--index",
+            index,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -116,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifact", type=Path)
     parser.add_argument("--catalogue", type=int, default=0, help="Scale to N synthetic items.")
+    parser.add_argument("--noise", type=float, default=1.0, help="Synthetic item spread.")
     parser.add_argument("--ef-search", type=int, default=256)
     parser.add_argument("--m", type=int, default=32)
     parser.add_argument("--connections", type=int, default=16)
@@ -125,8 +153,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    report: dict[str, Any] = {"benchmark": "serve_load", "machine": machine(), "args": {
-        k: str(v) for k, v in vars(args).items()}}
+    report: dict[str, Any] = {
+        "benchmark": "serve_load",
+        "machine": machine(),
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     artifact, index = args.artifact, "exact"
     tmp = None
     if args.catalogue:
@@ -136,7 +167,7 @@ def main() -> None:
         tmp = work
         artifact = work / f"catalogue-{args.catalogue}"
         start = time.perf_counter()
-        scale_artifact(args.artifact, artifact, args.catalogue)
+        scale_artifact(args.artifact, artifact, args.catalogue, noise=args.noise)
         report["scale_seconds"] = time.perf_counter() - start
         report["ann"] = build_ann(artifact, m=args.m, ef_search=args.ef_search, k=10, queries=500)
         index = "hnsw"
@@ -152,14 +183,28 @@ def main() -> None:
         paths = [f"/v1/users/{u}/recommendations?k=10" for u in users]
         run_load("127.0.0.1", port, paths, connections=args.connections, requests=2000, duration=10)
         rss_before = resident_memory_bytes(proc.pid)
-        rec = run_load("127.0.0.1", port, paths, connections=args.connections,
-                       requests=args.requests, duration=args.duration)
-        health = run_load("127.0.0.1", port, ["/health"], connections=args.connections,
-                          requests=args.requests // 3, duration=args.duration / 3)
+        rec = run_load(
+            "127.0.0.1",
+            port,
+            paths,
+            connections=args.connections,
+            requests=args.requests,
+            duration=args.duration,
+        )
+        health = run_load(
+            "127.0.0.1",
+            port,
+            ["/health"],
+            connections=args.connections,
+            requests=args.requests // 3,
+            duration=args.duration / 3,
+        )
         report["recommendations"] = rec.summary()
         report["health_floor"] = health.summary()
-        report["server_rss_mb"] = {"before": rss_before / 2**20,
-                                   "after": resident_memory_bytes(proc.pid) / 2**20}
+        report["server_rss_mb"] = {
+            "before": rss_before / 2**20,
+            "after": resident_memory_bytes(proc.pid) / 2**20,
+        }
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as r:
             report["served"] = json.loads(r.read())
     finally:
@@ -168,18 +213,28 @@ def main() -> None:
     s = report["recommendations"]
     if args.catalogue:
         goal = TARGETS["catalogue"]
-        report["targets"] = {**goal, "met": {
-            "recall@10": report["ann"]["recall"] >= goal["recall@10"],
-            "p99_ms": s["p99_ms"] <= goal["p99_ms"]}}
+        report["targets"] = {
+            **goal,
+            "met": {
+                "recall@10": report["ann"]["recall"] >= goal["recall@10"],
+                "p99_ms": s["p99_ms"] <= goal["p99_ms"],
+            },
+        }
     else:
         goal = TARGETS["ml100k"]
-        report["targets"] = {**goal, "met": {
-            "requests_per_s": s["requests_per_s"] >= goal["requests_per_s"],
-            "p99_ms": s["p99_ms"] <= goal["p99_ms"]}}
+        report["targets"] = {
+            **goal,
+            "met": {
+                "requests_per_s": s["requests_per_s"] >= goal["requests_per_s"],
+                "p99_ms": s["p99_ms"] <= goal["p99_ms"],
+            },
+        }
     report["load_average_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: report[k] for k in ("recommendations", "health_floor", "targets")}, indent=2))
+    print(
+        json.dumps({k: report[k] for k in ("recommendations", "health_floor", "targets")}, indent=2)
+    )
     if tmp is not None and args.work is None:
         import shutil
 

@@ -15,8 +15,14 @@ def small_model(rng, biases=True) -> ExportedModel:
         user_embeddings=rng.normal(size=(6, d)).astype(np.float32),
         item_embeddings=rng.normal(size=(10, d)).astype(np.float32),
         mlp=[
-            (rng.normal(scale=0.5, size=(2 * d, h)).astype(np.float32), rng.normal(size=h).astype(np.float32) * 0.1),
-            (rng.normal(scale=0.5, size=(h, h)).astype(np.float32), rng.normal(size=h).astype(np.float32) * 0.1),
+            (
+                rng.normal(scale=0.5, size=(2 * d, h)).astype(np.float32),
+                rng.normal(size=h).astype(np.float32) * 0.1,
+            ),
+            (
+                rng.normal(scale=0.5, size=(h, h)).astype(np.float32),
+                rng.normal(size=h).astype(np.float32) * 0.1,
+            ),
             (rng.normal(scale=0.5, size=(h, 1)).astype(np.float32), np.float32([0.3])),
         ],
         user_bias=rng.normal(size=6).astype(np.float32) * 0.1 if biases else None,
@@ -47,7 +53,9 @@ def test_gradient_matches_finite_differences(rng, biases):
     numeric = [(f(user + eps * e, 0.05) - f(user - eps * e, 0.05)) / (2 * eps) for e in np.eye(4)]
     np.testing.assert_allclose(grad, numeric, rtol=1e-2, atol=1e-4)
     if biases:
-        assert grad_bias == pytest.approx((f(user, 0.05 + eps) - f(user, 0.05 - eps)) / (2 * eps), rel=1e-2)
+        assert grad_bias == pytest.approx(
+            (f(user, 0.05 + eps) - f(user, 0.05 - eps)) / (2 * eps), rel=1e-2
+        )
 
 
 def test_fit_user_reduces_error_and_moves_towards_ratings(rng):

@@ -15,8 +15,14 @@ def small_model(rng, biases=True) -> ExportedModel:
         user_embeddings=rng.normal(size=(6, d)).astype(np.float32),
         item_embeddings=rng.normal(size=(10, d)).astype(np.float32),
         mlp=[
-            (rng.normal(scale=0.5, size=(2 * d, h)).astype(np.float32), rng.normal(size=h).astype(np.float32) * 0.1),
-            (rng.normal(scale=0.5, size=(h, h)).astype(np.float32), rng.normal(size=h).astype(np.float32) * 0.1),
+            (
+                rng.normal(scale=0.5, size=(2 * d, h)).astype(np.float32),
+                rng.normal(size=h).astype(np.float32) * 0.1,
+            ),
+            (
+                rng.normal(scale=0.5, size=(h, h)).astype(np.float32),
+                rng.normal(size=h).astype(np.float32) * 0.1,
+            ),
             (rng.normal(scale=0.5, size=(h, 1)).astype(np.float32), np.float32([0.3])),
         ],
         user_bias=rng.normal(size=6).astype(np.float32) * 0.1 if biases else None,

@@ -27,8 +27,8 @@ import numpy as np
 from jointrec.artifact import Artifact, load_artifact
 from jointrec.errors import JointrecError, check_positive_int
 from jointrec.ranking import RatingRanker
-from jointrec.retrieval.index import ExactIndex, VectorIndex
 from jointrec.retrieval.exact import top_k_rows
+from jointrec.retrieval.index import ExactIndex, VectorIndex
 
 MAX_K = 1000
 ANN_DIR = "ann"
@@ -217,7 +217,7 @@ class Recommender:
 
         The visitor is folded in without retraining (`jointrec.foldin.fit_user`): the
         retrieval query from the rated items' vectors, the ranking embedding fitted to the
-        ratings. With no ratings, or only neutral ones, the popularity fallback answers.
+        ratings. With no ratings the popularity fallback answers.
 
         Args:
             ratings: ``(raw item id, rating)`` pairs on the model's star scale.
@@ -250,7 +250,10 @@ class Recommender:
             pool = pool[~np.isin(pool, exclude)]
         pool = pool[:k]
         stars = self._stars(self._average[0], self._average[1], pool)
-        return [self._recommendation(int(j), float(s), math.nan) for j, s in zip(pool, stars)]
+        return [
+            self._recommendation(int(j), float(s), math.nan)
+            for j, s in zip(pool, stars, strict=True)
+        ]
 
     def predict(self, user: Any, items: list[Any]) -> list[float]:
         """Predicted stars of ``user`` for raw item ids."""
@@ -273,7 +276,10 @@ class Recommender:
             cosine[0] = cosine[j] = -np.inf
             top = top_k_rows(cosine[None, :], k)[0]
             values = cosine[top]
-        return [self._recommendation(int(i), math.nan, float(s)) for i, s in zip(top, values)]
+        return [
+            self._recommendation(int(i), math.nan, float(s))
+            for i, s in zip(top, values, strict=True)
+        ]
 
     def history(self, user: Any, n: int = 10) -> list[RatedItem]:
         """The user's ``n`` highest-rated training items."""
@@ -371,7 +377,9 @@ class Recommender:
         bias = float(m.user_bias[1:].mean()) if m.user_bias is not None and m.num_users > 1 else 0.0
         return embedding.astype(np.float32), bias
 
-    def _encode_ratings(self, ratings: Sequence[tuple[Any, float]]) -> tuple[np.ndarray, np.ndarray]:
+    def _encode_ratings(
+        self, ratings: Sequence[tuple[Any, float]]
+    ) -> tuple[np.ndarray, np.ndarray]:
         low, high = self.model.rating_scale
         items: list[int] = []
         stars: list[float] = []
@@ -415,7 +423,8 @@ class Recommender:
 def _build_catalogue(artifact: Artifact) -> _Catalogue:
     n = artifact.exported.num_items
     ids: list[Any] = [None] * n
-    titles, years = [""] * n, [None] * n
+    titles: list[str] = [""] * n
+    years: list[int | None] = [None] * n
     genres: list[tuple[str, ...]] = [()] * n
     raw = artifact.items.ids.tolist()
     for j in range(1, n):

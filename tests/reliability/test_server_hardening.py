@@ -82,13 +82,15 @@ def test_live_server_limits_and_timeouts(planted):
         chunk = b"x" * 1500
         chunked = raw_exchange(
             port,
-            head + b"Transfer-Encoding: chunked\r\n\r\n"
-            + (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * 2 + b"0\r\n\r\n",
+            head
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+            + (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * 2
+            + b"0\r\n\r\n",
         )
         assert chunked.startswith(b"HTTP/1.1 413")
 
         start = time.monotonic()
-        slow = raw_exchange(port, head + b"Content-Length: 50\r\n\r\n{\"ratings\"")
+        slow = raw_exchange(port, head + b'Content-Length: 50\r\n\r\n{"ratings"')
         assert slow.startswith(b"HTTP/1.1 408") and b"not received within 1 s" in slow
         assert time.monotonic() - start < 10
 
@@ -130,8 +132,12 @@ def test_concurrent_load_zero_errors_no_memory_growth(planted):
     from jointrec.serve.metrics import resident_memory_bytes
 
     paths = [f"/v1/users/{u}/recommendations?k=10" for u in range(1, 31)]
-    paths += ["/v1/users/new-visitor/recommendations?k=5", "/v1/items/101/similar?k=5",
-              "/v1/users/3/history", "/health"]
+    paths += [
+        "/v1/users/new-visitor/recommendations?k=5",
+        "/v1/items/101/similar?k=5",
+        "/v1/users/3/history",
+        "/health",
+    ]
     with serving(planted) as (port, proc):
         warm = run_load("127.0.0.1", port, paths, connections=16, requests=10_000, duration=120)
         before = resident_memory_bytes(proc.pid)

@@ -14,8 +14,11 @@ def reference(vectors, labels, queries, k, exclude=None):
     out = []
     for r, q in enumerate(queries):
         scores = vectors @ q
-        rows = [j for j in np.lexsort((np.arange(len(scores)), -scores))
-                if exclude is None or labels[j] not in set(exclude[r])]
+        rows = [
+            j
+            for j in np.lexsort((np.arange(len(scores)), -scores))
+            if exclude is None or labels[j] not in set(exclude[r])
+        ]
         out.append(labels[rows[:k]])
     return np.array(out)
 

@@ -19,7 +19,14 @@ def test_user_recommendations_match_library(client, rec):
     assert body["source"] == "model" and body["fallback"] is False
     assert [i["item_id"] for i in body["items"]] == [r.item_id for r in expected.items]
     first = body["items"][0]
-    assert set(first) == {"item_id", "title", "predicted_rating", "retrieval_score", "year", "genres"}
+    assert set(first) == {
+        "item_id",
+        "title",
+        "predicted_rating",
+        "retrieval_score",
+        "year",
+        "genres",
+    }
     assert first["title"].startswith("Movie ")
 
 
@@ -116,13 +123,20 @@ def test_history_and_item_search(client):
 
 def test_health_and_metrics(client):
     health = client.get("/health").json()
-    assert health == {"status": "ok", "artifact": health["artifact"], "users": 30,
-                      "items": 60, "index": "exact"}
+    assert health == {
+        "status": "ok",
+        "artifact": health["artifact"],
+        "users": 30,
+        "items": 60,
+        "index": "exact",
+    }
     client.get("/v1/users/1/recommendations")
     text = client.get("/metrics").text
     assert "# TYPE jointrec_requests_total counter" in text
     assert 'route="/v1/users/{user_id}/recommendations",status="200"' in text
-    assert 'jointrec_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"}' in text
+    assert (
+        'jointrec_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"}' in text
+    )
     assert "process_resident_memory_bytes" in text
 
 
@@ -134,8 +148,14 @@ def test_unknown_route_and_method(client):
 
 def test_openapi_documents_every_route(client):
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/v1/users/{user_id}/recommendations", "/v1/recommendations", "/v1/predictions",
-                 "/v1/items/{item_id}/similar", "/health", "/metrics"):
+    for path in (
+        "/v1/users/{user_id}/recommendations",
+        "/v1/recommendations",
+        "/v1/predictions",
+        "/v1/items/{item_id}/similar",
+        "/health",
+        "/metrics",
+    ):
         assert path in paths
     names = [p["name"] for p in paths["/v1/users/{user_id}/recommendations"]["get"]["parameters"]]
     assert names == ["user_id", "k", "candidates", "exclude_seen"]

@@ -69,7 +69,7 @@ def test_anonymous_ratings_fold_in(rec, planted):
     result = rec.for_ratings([(i, 5.0) for i in liked], 10)
     assert result.source == "fold-in"
     assert not set(liked) & {r.item_id for r in result.items}
-    # the retrieval query is the mean of the liked items' vectors (weights all equal)
+    # the retrieval query is the (normalised) sum of the rated items' vectors, equal weights
     m = art.exported
     idx = art.items.encode(np.array(liked))
     query = m.item_vectors[idx].sum(axis=0)
@@ -81,10 +81,10 @@ def test_anonymous_ratings_fold_in(rec, planted):
     assert [r.item_id for r in other.items] != [r.item_id for r in result.items]
 
 
-def test_neutral_or_no_ratings_fall_back(rec):
+def test_no_ratings_fall_back(rec):
     assert rec.for_ratings([], 3).source == "popularity"
-    neutral = rec.for_ratings([(101, 3.0)], 3)
-    assert neutral.fallback and 101 not in [r.item_id for r in neutral.items]
+    one = rec.for_ratings([(101, 3.0)], 3)
+    assert one.source == "fold-in" and 101 not in [r.item_id for r in one.items]
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,9 @@ def test_predict_matches_model(rec, planted):
 
 
 def test_search_titles_and_history(rec):
-    assert [rec.catalogue.titles[j] for j in rec.search_titles("movie 1 (", 5)] == ["Movie 1 (1951)"]
+    assert [rec.catalogue.titles[j] for j in rec.search_titles("movie 1 (", 5)] == [
+        "Movie 1 (1951)"
+    ]
     history = rec.history(2, n=3)
     assert [h.rating for h in history] == sorted((h.rating for h in history), reverse=True)
 

@@ -34,14 +34,10 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def artifact(ml100k, tmp_path_factory):
-    from jointrec.config import preset
+def artifact(ml100k_artifact, tmp_path_factory):
     from jointrec.retrieval.build import build_ann
-    from jointrec.run import train
 
-    out = tmp_path_factory.mktemp("web") / "ml100k"
-    train(preset("default").replace(train={"epochs": 1}), data_path=ml100k, out=out,
-          progress=False)
+    out = shutil.copytree(ml100k_artifact, tmp_path_factory.mktemp("web") / "ml100k")
     build_ann(out, k=10, queries=200, progress=False)
     return out
 
@@ -67,9 +63,18 @@ def browser():
     profile = tempfile.mkdtemp(prefix="jointrec-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -147,8 +152,15 @@ def test_new_visitor_rates_three_movies_and_list_changes(browser, server):
         box = browser.find_element(By.ID, "visitor-search")
         box.clear()
         box.send_keys(query)
-        wait_for(browser, lambda d, q=query: d.find_elements(By.CSS_SELECTOR, "#visitor-results li")
-                 and q.split()[0] in d.find_element(By.CSS_SELECTOR, "#visitor-results li .title").text.lower())
+        wait_for(
+            browser,
+            lambda d, q=query: (
+                d.find_elements(By.CSS_SELECTOR, "#visitor-results li")
+                and q.split()[0]
+                in d.find_element(By.CSS_SELECTOR, "#visitor-results li .title").text.lower()
+            ),
+        )
+
         def rate(d, stars=stars):
             item = d.find_element(By.CSS_SELECTOR, "#visitor-results li")
             Select(item.find_element(By.TAG_NAME, "select")).select_by_value(stars)
@@ -156,8 +168,13 @@ def test_new_visitor_rates_three_movies_and_list_changes(browser, server):
             return True
 
         wait_for(browser, rate)
-        wait_for(browser, lambda d, n=len(lists): titles(d, "visitor-recs") != lists[-1]
-                 and f"{n} rating" in d.find_element(By.ID, "visitor-status").text)
+        wait_for(
+            browser,
+            lambda d, n=len(lists): (
+                titles(d, "visitor-recs") != lists[-1]
+                and f"{n} rating" in d.find_element(By.ID, "visitor-status").text
+            ),
+        )
         lists.append(titles(browser, "visitor-recs"))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#visitor-rated li[data-item]")) == 3
     assert "folded in" in browser.find_element(By.ID, "visitor-source").text
@@ -171,7 +188,9 @@ def test_item_view_shows_similar_movies(browser, server):
     browser.get(f"{server}/#item")
     box = browser.find_element(By.ID, "item-search")
     box.send_keys("star wars")
-    wait_for(browser, lambda d: "Star Wars" in d.find_element(By.CSS_SELECTOR, "#item-results li").text)
+    wait_for(
+        browser, lambda d: "Star Wars" in d.find_element(By.CSS_SELECTOR, "#item-results li").text
+    )
     browser.find_element(By.CSS_SELECTOR, "#item-results li button.pick").click()
     wait_for(browser, lambda d: len(rows(d, "item-similar")) == 10)
     assert "Star Wars (1977)" in browser.find_element(By.ID, "item-title").text

@@ -44,8 +44,13 @@ def command(
         from jointrec.retrieval.build import build_ann
 
         report = build_ann(
-            artifact, m=m, ef_construction=ef_construction, ef_search=ef_search, k=k,
-            queries=queries, progress=not quiet and not json,
+            artifact,
+            m=m,
+            ef_construction=ef_construction,
+            ef_search=ef_search,
+            k=k,
+            queries=queries,
+            progress=not quiet and not json,
         )
     else:
         from jointrec.artifact import load_artifact
@@ -68,10 +73,12 @@ def command(
         table.add_column(name, justify="right")
     for ef, row in report["sweep"].items():
         mark = " *" if int(ef) == report["ef_search"] else ""
-        table.add_row(f"{ef}{mark}", f"{row['recall']:.4f}", f"{row['p50_ms']:.3f}",
-                      f"{row['p99_ms']:.3f}")
-    table.add_row("exact", "1.0000", f"{report['exact']['p50_ms']:.3f}",
-                  f"{report['exact']['p99_ms']:.3f}")
+        table.add_row(
+            f"{ef}{mark}", f"{row['recall']:.4f}", f"{row['p50_ms']:.3f}", f"{row['p99_ms']:.3f}"
+        )
+    table.add_row(
+        "exact", "1.0000", f"{report['exact']['p50_ms']:.3f}", f"{report['exact']['p99_ms']:.3f}"
+    )
     console.print(table)
     console.print(
         f"recall@{report['k']} = {report['recall']:.4f} against exact search over "

@@ -31,7 +31,8 @@ def command(
         int, typer.Option("--max-body", min=1024, help="Largest request body in bytes.")
     ] = 65536,
     read_timeout: Annotated[
-        float, typer.Option("--read-timeout", min=0.1, help="Seconds a client may take to send a body.")
+        float,
+        typer.Option("--read-timeout", min=0.1, help="Seconds a client may take to send a body."),
     ] = 10.0,
     keep_alive: Annotated[
         float, typer.Option("--keep-alive", min=0.1, help="Seconds an idle connection stays open.")

@@ -29,9 +29,7 @@ from jointrec.retrieval.index import ExactIndex, VectorIndex, recall_against
 SWEEP = (16, 32, 64, 128, 256)
 
 
-def measure(
-    index: VectorIndex, truth: np.ndarray, queries: np.ndarray, k: int
-) -> dict[str, float]:
+def measure(index: VectorIndex, truth: np.ndarray, queries: np.ndarray, k: int) -> dict[str, float]:
     """Recall@k of ``index`` against the exact top-k ``truth`` and its single-query latency."""
     found = np.empty_like(truth)
     times = np.empty(len(queries))
@@ -60,9 +58,7 @@ def build_hnsw(
     """An `HNSWIndex` over ``vectors``, added in chunks under a progress bar."""
     from jointrec.retrieval.hnsw import HNSWIndex
 
-    index = HNSWIndex(
-        vectors.shape[1], m=m, ef_construction=ef_construction, ef_search=ef_search
-    )
+    index = HNSWIndex(vectors.shape[1], m=m, ef_construction=ef_construction, ef_search=ef_search)
     step = max(1, -(-len(vectors) // chunks))
     with progress_task("building HNSW graph", total=len(vectors), enabled=progress) as task:
         for lo in range(0, len(vectors), step):
@@ -103,7 +99,11 @@ def build_ann(
     vectors = model.item_vectors[1:]
     start = time.perf_counter()
     index = build_hnsw(
-        vectors, labels, m=m, ef_construction=ef_construction, ef_search=ef_search,
+        vectors,
+        labels,
+        m=m,
+        ef_construction=ef_construction,
+        ef_search=ef_search,
         progress=progress,
     )
     seconds = time.perf_counter() - start

@@ -61,7 +61,11 @@ class HNSWIndex(VectorIndex):
         threads: int | None = None,
     ) -> None:
         super().__init__(dim)
-        for name, value in (("m", m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
+        for name, value in (
+            ("m", m),
+            ("ef_construction", ef_construction),
+            ("ef_search", ef_search),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 2:
                 raise JointrecError(f"{name}={value!r} is invalid: expected an integer >= 2")
         self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
@@ -96,12 +100,45 @@ class HNSWIndex(VectorIndex):
         labels = np.where(rows >= 0, self.labels[np.maximum(rows, 0)], -1)
         return labels, np.where(rows >= 0, scores, -np.inf).astype(np.float32)
 
+    def _search_one(
+        self, query: np.ndarray, k: int, excluded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Excluded items are skipped inside the graph search (a faiss ID selector), so
+        ``k`` stays small however many items a user has rated."""
+        if not len(excluded):
+            labels, scores = self._search(query, min(k, len(self)))
+            keep = labels[0] >= 0
+            return labels[0][keep], scores[0][keep]
+        faiss = _faiss()
+        rows = self._rows_of(excluded)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(self.ef_search, k)
+        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(rows))
+        params.sel = selector
+        k = min(k, len(self))
+        scores, found = self._index.search(query, k, params=params)
+        keep = found[0] >= 0
+        return self.labels[found[0][keep]], scores[0][keep].astype(np.float32)
+
+    def _rows_of(self, labels: np.ndarray) -> np.ndarray:
+        if getattr(self, "_row_of", None) is None or len(self._row_of_source) != len(self.labels):
+            self._row_of_source = self.labels
+            self._row_of = np.full(int(self.labels.max(initial=0)) + 1, -1, dtype=np.int64)
+            self._row_of[self.labels] = np.arange(len(self.labels))
+        inside = labels[(labels >= 0) & (labels < len(self._row_of))]
+        rows = self._row_of[inside]
+        return rows[rows >= 0]
+
     def save(self, path: Path) -> None:
         """Writes ``path`` (the faiss graph) and ``path.json`` (settings and labels)."""
         faiss = _faiss()
         faiss.write_index(self._index, str(path))
-        meta = {"dim": self.dim, "m": self.m, "ef_construction": self.ef_construction,
-                "ef_search": self.ef_search}
+        meta = {
+            "dim": self.dim,
+            "m": self.m,
+            "ef_construction": self.ef_construction,
+            "ef_search": self.ef_search,
+        }
         Path(f"{path}.json").write_text(json.dumps(meta))
         with open(f"{path}.labels.npy", "wb") as f:
             np.save(f, self.labels)

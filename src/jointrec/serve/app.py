@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from jointrec.errors import JointrecError
 from jointrec.serve.limits import BodyLimit
 from jointrec.serve.metrics import Metrics, MetricsMiddleware
-from jointrec.serve.routes import NotFound, json_response, router
+from jointrec.serve.routes import NotFoundError, json_response, router
 
 log = logging.getLogger("jointrec.serve")
 STATIC = Path(__file__).parent / "static"
@@ -64,8 +64,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from jointrec.recommender import Recommender
 
-        limiter = _limit_threads(blas_threads)
         app.state.recommender = Recommender.load(path, index=index, ef_search=ef_search)
+        limiter = _limit_threads(blas_threads)  # after loading: faiss brings its own BLAS
         app.state.metrics = metrics
         metrics.gauges["jointrec_catalogue_items"] = app.state.recommender.model.num_items - 1
         try:
@@ -89,8 +89,8 @@ def create_app(
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> Response:
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
         return json_response({"error": str(exc)}, 404)
 
     @app.exception_handler(JointrecError)

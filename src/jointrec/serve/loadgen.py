@@ -138,7 +138,9 @@ async def _run(
     deadline = start + duration
     await asyncio.gather(
         *(
-            _worker(address, port, payloads, c * 7919, budget, deadline, latencies, statuses, errors)
+            _worker(
+                address, port, payloads, c * 7919, budget, deadline, latencies, statuses, errors
+            )
             for c in range(connections)
         )
     )
@@ -188,4 +190,4 @@ def run_load(
         runner: Any = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(address, port, payloads, connections, requests, duration))  # type: ignore[no-any-return]
+    return runner(_run(address, port, payloads, connections, requests, duration))

@@ -49,9 +49,8 @@ class Metrics:
             "# TYPE jointrec_requests_total counter",
         ]
         for (method, route, status), n in sorted(self.requests.items()):
-            lines.append(
-                f'jointrec_requests_total{{method="{method}",route="{route}",status="{status}"}} {n}'
-            )
+            labels = f'method="{method}",route="{route}",status="{status}"'
+            lines.append(f"jointrec_requests_total{{{labels}}} {n}")
         lines += [
             "# HELP jointrec_request_duration_seconds Time to answer, by method and route.",
             "# TYPE jointrec_request_duration_seconds histogram",
@@ -62,8 +61,11 @@ class Metrics:
             for bound, n in zip((*BUCKETS, float("inf")), counts, strict=True):
                 total += n
                 le = "+Inf" if bound == float("inf") else f"{bound:g}"
-                lines.append(f'jointrec_request_duration_seconds_bucket{{{labels},le="{le}"}} {total}')
-            lines.append(f"jointrec_request_duration_seconds_sum{{{labels}}} {self.sums[(method, route)]:.6f}")
+                lines.append(
+                    f'jointrec_request_duration_seconds_bucket{{{labels},le="{le}"}} {total}'
+                )
+            seconds = self.sums[(method, route)]
+            lines.append(f"jointrec_request_duration_seconds_sum{{{labels}}} {seconds:.6f}")
             lines.append(f"jointrec_request_duration_seconds_count{{{labels}}} {total}")
         gauges = {
             "process_resident_memory_bytes": resident_memory_bytes(),

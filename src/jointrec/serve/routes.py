@@ -7,12 +7,11 @@ directly (the schemas document them in OpenAPI without re-validating every respo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from pathlib import Path
-
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
@@ -25,7 +24,7 @@ router = APIRouter()
 IdPath = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-class NotFound(JointrecError):
+class NotFoundError(JointrecError):
     """An id in the URL path that the model does not know (answered with 404)."""
 
 
@@ -39,14 +38,14 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def _recommender(request: Request) -> Recommender:
-    return request.app.state.recommender  # type: ignore[no-any-return]
+    return request.app.state.recommender
 
 
 def _item_index(rec: Recommender, item_id: str) -> int:
     try:
         return rec.item_index(item_id)
     except JointrecError as err:
-        raise NotFound(str(err)) from None
+        raise NotFoundError(str(err)) from None
 
 
 def _page(items: list[Any]) -> list[dict[str, Any]]:
@@ -78,28 +77,46 @@ def _query_bool(request: Request, name: str, default: bool) -> bool:
         return True
     if lowered in ("false", "0", "no", "off"):
         return False
-    raise JointrecError(
-        f"query parameter {name!r}={raw[:40]!r} is invalid: expected true or false"
-    )
+    raise JointrecError(f"query parameter {name!r}={raw[:40]!r} is invalid: expected true or false")
 
 
 def _parameter(name: str, where: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": where == "path", "schema": schema,
-            "description": text}
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": schema,
+        "description": text,
+    }
 
 
 # The hot route reads its parameters itself (FastAPI's per-parameter validation costs more
 # than the recommendation); they are documented in OpenAPI by hand.
 USER_RECOMMENDATION_PARAMETERS = [
-    _parameter("user_id", "path", {"type": "string", "minLength": 1, "maxLength": 64},
-               "Raw user id; an unknown id gets the popularity fallback."),
-    _parameter("k", "query", {"type": "integer", "minimum": 1, "maximum": s.MAX_K, "default": 10},
-               "Items to return."),
-    _parameter("candidates", "query",
-               {"type": "integer", "minimum": 1, "maximum": s.MAX_CANDIDATES, "default": 100},
-               "Items retrieved before ranking (at least k are used)."),
-    _parameter("exclude_seen", "query", {"type": "boolean", "default": True},
-               "Leave out items the user rated in the training data."),
+    _parameter(
+        "user_id",
+        "path",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+        "Raw user id; an unknown id gets the popularity fallback.",
+    ),
+    _parameter(
+        "k",
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": s.MAX_K, "default": 10},
+        "Items to return.",
+    ),
+    _parameter(
+        "candidates",
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": s.MAX_CANDIDATES, "default": 100},
+        "Items retrieved before ranking (at least k are used).",
+    ),
+    _parameter(
+        "exclude_seen",
+        "query",
+        {"type": "boolean", "default": True},
+        "Leave out items the user rated in the training data.",
+    ),
 ]
 
 
@@ -207,11 +224,9 @@ async def history(
 ) -> Response:
     rec = _recommender(request)
     if not rec.knows_user(user_id):
-        raise NotFound(f"unknown user id {user_id!r}: expected a user of the training data")
+        raise NotFoundError(f"unknown user id {user_id!r}: expected a user of the training data")
     rows = rec.history(user_id, n)
-    items = [
-        {**rec.item_info(rec.item_index(h.item_id)), "rating": h.rating} for h in rows
-    ]
+    items = [{**rec.item_info(rec.item_index(h.item_id)), "rating": h.rating} for h in rows]
     return json_response({"user_id": user_id, "items": items})
 
 
@@ -258,7 +273,7 @@ async def model_plot(request: Request, name: IdPath) -> Response:
 
     path = plot_files(Path(_recommender(request).artifact.path)).get(name)
     if path is None:
-        raise NotFound(f"no plot {name!r} in this artifact: see /v1/model for the list")
+        raise NotFoundError(f"no plot {name!r} in this artifact: see /v1/model for the list")
     return Response(path.read_bytes(), media_type="image/png")
 
 

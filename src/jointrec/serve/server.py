@@ -21,7 +21,7 @@ def head_timeout_protocol() -> Any:
     except ImportError:  # pragma: no cover - httptools ships with the serve extra
         return "auto"
 
-    class HeadTimeoutProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class HeadTimeoutProtocol(HttpToolsProtocol):
         _head_timer: Any = None
 
         def _arm(self) -> None:

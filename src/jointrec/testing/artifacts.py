@@ -50,9 +50,11 @@ def planted_artifact(
 
     hidden = 16
     mlp = [
-        (rng.normal(scale=0.3, size=(2 * dim, hidden)).astype(np.float32),
-         rng.normal(scale=0.1, size=hidden).astype(np.float32)),
-        (rng.normal(scale=0.3, size=(hidden, 1)).astype(np.float32), np.float32([0.5])),
+        (
+            rng.normal(scale=0.3, size=(2 * dim, hidden)).astype(np.float32),
+            np.asarray(rng.normal(scale=0.1, size=hidden), dtype=np.float32),
+        ),
+        (rng.normal(scale=0.3, size=(hidden, 1)).astype(np.float32), np.array([0.5], dtype=np.float32)),
     ]
     exported = ExportedModel(
         user_embeddings=unit(users + 1),
@@ -89,8 +91,9 @@ def planted_artifact(
         users=Vocabulary(np.arange(1, users + 1), name="user"),
         items=Vocabulary(item_ids, name="item"),
         item_table=table,
-        seen=SeenItems(np.array(rows_u), np.array(rows_i), users + 1,
-                       values=np.array(rows_r, dtype=np.float32)),
+        seen=SeenItems(
+            np.array(rows_u), np.array(rows_i), users + 1, values=np.array(rows_r, dtype=np.float32)
+        ),
         metrics={"rmse": 0.95, "recall@10": 0.2, "ndcg@10": 0.25},
         data_info={"dataset": "planted", "train": len(rows_u)},
         overwrite=overwrite,

@@ -39,7 +39,10 @@ def serving(
         timeout: Seconds to wait for the server to answer.
     """
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "jointrec", "serve", str(artifact), "--port", str(port), *extra],
         env=env,
