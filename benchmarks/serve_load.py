@@ -34,7 +34,7 @@ import numpy as np
 from benchmarks_common import machine  # type: ignore[import-not-found]
 
 from jointrec.serve.loadgen import run_load
-from jointrec.serve.metrics import resident_memory_bytes
+from jointrec.serve.metrics import cpu_seconds, resident_memory_bytes
 
 TARGETS = {
     "ml100k": {"requests_per_s": 1000.0, "p99_ms": 20.0},
@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30_000)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--work", type=Path, default=None, help="Where the scaled artifact goes.")
+    parser.add_argument("--cpus", default=None, help="Pin server and load to these CPUs: 0,1")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -169,8 +170,20 @@ def main() -> None:
         start = time.perf_counter()
         scale_artifact(args.artifact, artifact, args.catalogue, noise=args.noise)
         report["scale_seconds"] = time.perf_counter() - start
-        report["ann"] = build_ann(artifact, m=args.m, ef_search=args.ef_search, k=10, queries=500)
+        import importlib.util
+
+        report["ann"] = build_ann(
+            artifact,
+            m=args.m,
+            ef_search=args.ef_search,
+            k=10,
+            queries=500,
+            plot=importlib.util.find_spec("matplotlib") is not None,
+        )
         index = "hnsw"
+    if args.cpus:  # the server (a child) and the load generator share these CPUs only
+        os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
+        report["pinned_cpus"] = args.cpus
 
     port = free_port()
     start = time.perf_counter()
@@ -183,6 +196,7 @@ def main() -> None:
         paths = [f"/v1/users/{u}/recommendations?k=10" for u in users]
         run_load("127.0.0.1", port, paths, connections=args.connections, requests=2000, duration=10)
         rss_before = resident_memory_bytes(proc.pid)
+        cpu_before = cpu_seconds(proc.pid)
         rec = run_load(
             "127.0.0.1",
             port,
@@ -191,6 +205,8 @@ def main() -> None:
             requests=args.requests,
             duration=args.duration,
         )
+        cpu_rec = cpu_seconds(proc.pid) - cpu_before
+        cpu_before = cpu_seconds(proc.pid)
         health = run_load(
             "127.0.0.1",
             port,
@@ -199,8 +215,18 @@ def main() -> None:
             requests=args.requests // 3,
             duration=args.duration / 3,
         )
+        cpu_health = cpu_seconds(proc.pid) - cpu_before
         report["recommendations"] = rec.summary()
         report["health_floor"] = health.summary()
+        # server CPU per request: what one uncontended core would sustain, whoever else
+        # shares the machine
+        for key, cpu, result in (
+            ("recommendations", cpu_rec, rec),
+            ("health_floor", cpu_health, health),
+        ):
+            done = max(len(result.latencies), 1)
+            report[key]["server_cpu_ms_per_request"] = 1000 * cpu / done
+            report[key]["one_free_core_requests_per_s"] = done / cpu if cpu > 0 else None
         report["server_rss_mb"] = {
             "before": rss_before / 2**20,
             "after": resident_memory_bytes(proc.pid) / 2**20,

@@ -76,6 +76,7 @@ def build_ann(
     k: int = 10,
     queries: int = 1000,
     progress: bool = True,
+    plot: bool = True,
 ) -> dict[str, Any]:
     """Builds ``ARTIFACT/ann/`` and returns its report (recall@k against exact search).
 
@@ -87,6 +88,7 @@ def build_ann(
         k: Results per query for the recall measurement.
         queries: Users whose query vectors measure recall (the first ``queries``).
         progress: Show a progress bar.
+        plot: Also draw ``recall.png``.
     """
     from jointrec.artifact import load_artifact
     from jointrec.recommender import ANN_DIR, ANN_FILE
@@ -132,7 +134,8 @@ def build_ann(
     try:
         index.save(tmp / ANN_FILE)
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
-        plot_sweep(report, tmp / "recall.png")
+        if plot:
+            plot_sweep(report, tmp / "recall.png")
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

@@ -69,6 +69,7 @@ class Metrics:
             lines.append(f"jointrec_request_duration_seconds_count{{{labels}}} {total}")
         gauges = {
             "process_resident_memory_bytes": resident_memory_bytes(),
+            "process_cpu_seconds_total": cpu_seconds(),
             "process_uptime_seconds": time.time() - self.started,
             **self.gauges,
         }
@@ -82,6 +83,16 @@ def resident_memory_bytes(pid: int | None = None) -> float:
     try:
         with open(f"/proc/{pid or 'self'}/statm", encoding="ascii") as f:
             return float(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User plus system CPU time of a process from ``/proc`` (0 where unavailable)."""
+    try:
+        with open(f"/proc/{pid or 'self'}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
 
