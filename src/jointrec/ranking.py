@@ -41,6 +41,12 @@ class RatingRanker:
         if model.num_items * kernel.shape[1] <= precompute_limit:
             self._item_first = model.item_embeddings @ self._item_kernel + self._bias
 
+    def append_item(self, embedding: np.ndarray) -> None:
+        """Extends the precomputed table by one new item (already added to the model)."""
+        if self._item_first is not None:
+            row = embedding @ self._item_kernel + self._bias
+            self._item_first = np.vstack([self._item_first, row[None, :]])
+
     def labels(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
         """Unclipped normalised predictions (the model's label scale)."""
         if self._item_first is not None:

@@ -300,6 +300,81 @@ class Recommender:
             for j in order
         ]
 
+    def add_item(
+        self,
+        item_id: Any,
+        ratings: Sequence[tuple[Any, float]],
+        *,
+        title: str = "",
+        year: int | None = None,
+        genres: Sequence[str] = (),
+    ) -> int:
+        """Adds a new item to the catalogue and the index, without retraining.
+
+        The item is folded in from the ratings known users gave it (`jointrec.foldin.fit_item`):
+        its retrieval vector from its raters' query vectors, its rating-head embedding and
+        bias fitted to their ratings. It is recommended, ranked, searched and found similar
+        from then on (in memory: the artifact on disk is not changed).
+
+        Args:
+            item_id: New raw id (same type as the model's item ids).
+            ratings: ``(raw user id, stars)`` pairs from users the model knows.
+            title: Display title.
+            year: Release year.
+            genres: Genre names.
+
+        Returns:
+            The new item index.
+        """
+        from jointrec.data.vocabulary import Vocabulary
+        from jointrec.foldin import fit_item
+
+        items = self.artifact.items
+        kind = items.ids.dtype.kind
+        if (kind == "i") != (isinstance(item_id, int) and not isinstance(item_id, bool)):
+            raise JointrecError(
+                f"item id {item_id!r} has the wrong type: this model's item ids are "
+                f"{'integers' if kind == 'i' else 'strings'}"
+            )
+        _coerce_id(item_id, items.ids)
+        if int(items.encode(np.asarray([item_id]))[0]) != 0:
+            raise JointrecError(f"item id {item_id!r} already exists: expected a new id")
+        low, high = self.model.rating_scale
+        if not ratings:
+            raise JointrecError(
+                f"item {item_id!r} has no ratings: expected at least one (user id, stars) pair"
+            )
+        users = np.array([self.user_index(u) for u, _ in ratings], dtype=np.int64)
+        stars = np.array([float(r) for _, r in ratings], dtype=np.float32)
+        if ((stars < low) | (stars > high)).any():
+            raise JointrecError(
+                f"ratings of item {item_id!r} must be in {low:g}..{high:g}, got {stars.tolist()}"
+            )
+        folded = fit_item(self.model, users, stars)
+        if folded.query is None:
+            raise JointrecError(f"the ratings of item {item_id!r} give no retrieval direction")
+        m = self.model
+        vectors = m.item_vectors
+        index = m.num_items
+        m.item_embeddings = np.vstack([m.item_embeddings, folded.embedding[None, :]])
+        if m.item_bias is not None:
+            m.item_bias = np.append(m.item_bias, np.float32(folded.bias))
+        m._item_vectors = np.vstack([vectors, folded.query[None, :]]).astype(np.float32)
+        self.artifact.items = Vocabulary(np.append(items.ids, item_id), name=items.name)
+        record = {"id": item_id, "title": title, "year": year, "genres": list(genres)}
+        self.artifact.item_table.append(record)
+        c = self.catalogue
+        c.ids.append(item_id)
+        c.titles.append(title)
+        c.years.append(year)
+        c.genres.append(tuple(genres))
+        c.popularity = np.append(c.popularity, 0)
+        self._popular = np.append(self._popular, index)
+        self._folded_titles.append(title.casefold())
+        self.ranker.append_item(folded.embedding)
+        self.index.add(folded.query[None, :], np.array([index]))
+        return index
+
     def user_index(self, user: Any) -> int:
         """User index of a raw id (`JointrecError` when unknown)."""
         return self._user_index(user)

@@ -147,3 +147,47 @@ def test_hnsw_index_is_used_when_built(planted, tmp_path):
     assert [r.item_id for r in hnsw.for_user(5, 5).items] == [
         r.item_id for r in exact.for_user(5, 5).items
     ]
+
+
+@pytest.mark.parametrize("index", ["exact", "hnsw"])
+def test_new_item_is_served_without_retraining(planted, tmp_path, index):
+    copy = shutil.copytree(planted, tmp_path / "art")
+    if index == "hnsw":
+        from jointrec.retrieval.build import build_ann
+
+        build_ann(copy, m=8, ef_search=64, k=5, progress=False, plot=False)
+    rec = Recommender.load(copy, index=index)
+    art = rec.artifact
+    new = rec.add_item(999, [(3, 5.0)], title="Brand New (2026)", year=2026, genres=["Drama"])
+    assert new == 61 and rec.item_index(999) == 61
+    # one rater: the new item's retrieval vector is that user's query vector, so it is the
+    # best possible retrieval match for user 3 and among the top candidates
+    np.testing.assert_allclose(rec.model.item_vectors[61], rec.model.user_vectors[3], rtol=1e-5)
+    result = rec.for_user(3, 10, candidates=10)
+    assert 999 in [r.item_id for r in result.items]
+    brand = next(r for r in result.items if r.item_id == 999)
+    assert brand.title == "Brand New (2026)" and brand.genres == ("Drama",)
+    assert brand.retrieval_score == pytest.approx(1.0, abs=1e-5)
+    # the fitted rating embedding predicts the given rating better than an average item
+    stars = rec.predict(3, [999])[0]
+    average = art.exported.labels_to_stars(
+        rec.ranker.labels(
+            art.exported.user_embeddings[3], float(art.exported.user_bias[3]), np.arange(1, 61)
+        )
+    ).mean()
+    assert abs(stars - 5.0) < abs(average - 5.0)
+    assert [rec.catalogue.titles[j] for j in rec.search_titles("brand new")] == ["Brand New (2026)"]
+    assert rec.similar_items(999, 3)[0].item_id != 999
+
+
+def test_bad_new_items_are_refused(rec):
+    with pytest.raises(JointrecError, match="item id 101 already exists"):
+        rec.add_item(101, [(1, 4.0)])
+    with pytest.raises(JointrecError, match="wrong type"):
+        rec.add_item("x", [(1, 4.0)])
+    with pytest.raises(JointrecError, match="no ratings"):
+        rec.add_item(5000, [])
+    with pytest.raises(JointrecError, match="unknown user id 777"):
+        rec.add_item(5000, [(777, 4.0)])
+    with pytest.raises(JointrecError, match=r"must be in 1..5"):
+        rec.add_item(5000, [(1, 6.0)])

@@ -54,7 +54,10 @@ def planted_artifact(
             rng.normal(scale=0.3, size=(2 * dim, hidden)).astype(np.float32),
             np.asarray(rng.normal(scale=0.1, size=hidden), dtype=np.float32),
         ),
-        (rng.normal(scale=0.3, size=(hidden, 1)).astype(np.float32), np.array([0.5], dtype=np.float32)),
+        (
+            rng.normal(scale=0.3, size=(hidden, 1)).astype(np.float32),
+            np.array([0.5], dtype=np.float32),
+        ),
     ]
     exported = ExportedModel(
         user_embeddings=unit(users + 1),
