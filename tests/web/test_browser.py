@@ -95,6 +95,12 @@ def wait_for(driver, condition, timeout=20):
     return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
+def open_view(driver, server, view):
+    """A fresh page load (not just a hash change), so no state leaks between tests."""
+    driver.get("about:blank")
+    driver.get(f"{server}/#{view}")
+
+
 def rows(driver, container):
     from selenium.webdriver.common.by import By
 
@@ -113,7 +119,7 @@ def titles(driver, container):
 def test_user_view_shows_k_recommendations_and_history(browser, server):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server}/#user")
+    open_view(browser, server, "user")
     user = browser.find_element(By.ID, "user-id")
     user.send_keys("5")
     k = browser.find_element(By.ID, "user-k")
@@ -144,7 +150,7 @@ def test_new_visitor_rates_three_movies_and_list_changes(browser, server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    browser.get(f"{server}/#visitor")
+    open_view(browser, server, "visitor")
     wait_for(browser, lambda d: len(rows(d, "visitor-recs")) == 10)
     assert "popular" in browser.find_element(By.ID, "visitor-source").text
     lists = [titles(browser, "visitor-recs")]
@@ -185,13 +191,18 @@ def test_new_visitor_rates_three_movies_and_list_changes(browser, server):
 def test_item_view_shows_similar_movies(browser, server):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server}/#item")
+    open_view(browser, server, "item")
     box = browser.find_element(By.ID, "item-search")
     box.send_keys("star wars")
-    wait_for(
-        browser, lambda d: "Star Wars" in d.find_element(By.CSS_SELECTOR, "#item-results li").text
-    )
-    browser.find_element(By.CSS_SELECTOR, "#item-results li button.pick").click()
+
+    def pick(d):  # the list re-renders while typing: find and click in one go
+        first = d.find_element(By.CSS_SELECTOR, "#item-results li")
+        if "Star Wars" not in first.text:
+            return False
+        first.find_element(By.CSS_SELECTOR, "button.pick").click()
+        return True
+
+    wait_for(browser, pick)
     wait_for(browser, lambda d: len(rows(d, "item-similar")) == 10)
     assert "Star Wars (1977)" in browser.find_element(By.ID, "item-title").text
     assert "Star Wars (1977)" not in titles(browser, "item-similar")
@@ -201,7 +212,7 @@ def test_item_view_shows_similar_movies(browser, server):
 def test_report_shows_metrics_and_plot(browser, server):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server}/#report")
+    open_view(browser, server, "report")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#report-metrics td"))
     text = browser.find_element(By.ID, "report-metrics").text
     assert "RMSE" in text and "Recall@10" in text
@@ -215,7 +226,7 @@ def test_narrow_screen_stacks_columns(browser, server):
 
     browser.set_window_size(400, 900)
     try:
-        browser.get(f"{server}/#user")
+        open_view(browser, server, "user")
         browser.find_element(By.ID, "user-id").send_keys("5\n")
         wait_for(browser, lambda d: len(rows(d, "user-recs")) == 10)
         width = browser.execute_script("return document.documentElement.scrollWidth")

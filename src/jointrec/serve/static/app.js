@@ -34,10 +34,11 @@ function status(id, text, isError = false) {
 
 const fmt = (value, digits) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
 
-function itemTable(items, { rating = false, caption = "" } = {}) {
+function itemTable(items, { rating = false, similar = false, caption = "" } = {}) {
   if (!items.length) return el("p", { class: "muted" }, "Nothing to show.");
   const columns = [["#", "num"], ["Title", ""], ["Genres", ""], ["Year", "num"]];
   if (rating) columns.push(["Rating ★", "num"]);
+  else if (similar) columns.push(["Similarity (cosine)", "num"]);
   else columns.push(["Predicted ★", "num"], ["Retrieval score", "num"]);
   const table = el("table", { class: "cards" });
   if (caption) table.append(el("caption", { class: "muted" }, caption));
@@ -51,6 +52,7 @@ function itemTable(items, { rating = false, caption = "" } = {}) {
       el("td", { class: "num", "data-label": "Year" }, item.year ? String(item.year) : "–"),
     ];
     if (rating) cells.push(el("td", { class: "num", "data-label": "Rating ★" }, fmt(item.rating, 0)));
+    else if (similar) cells.push(el("td", { class: "num", "data-label": "Similarity" }, fmt(item.retrieval_score, 3)));
     else cells.push(
       el("td", { class: "num", "data-label": "Predicted ★" }, fmt(item.predicted_rating, 2)),
       el("td", { class: "num", "data-label": "Retrieval score" }, fmt(item.retrieval_score, 3)),
@@ -189,7 +191,7 @@ async function showSimilar(item) {
   try {
     const similar = await api(`/v1/items/${encodeURIComponent(item.item_id)}/similar?k=10`);
     $("item-title").textContent = `Most similar to ${similar.item.title}`;
-    $("item-similar").replaceChildren(itemTable(similar.items));
+    $("item-similar").replaceChildren(itemTable(similar.items, { similar: true }));
     status("item-status", "");
   } catch (error) {
     status("item-status", error.message, true);
@@ -258,8 +260,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("visitor-search").addEventListener("input", debounce(visitorSearch, 200));
   $("item-search").addEventListener("input", debounce(itemSearch, 200));
   renderRated();
-  const view = location.hash.slice(1);
-  showView(["user", "visitor", "item", "report"].includes(view) ? view : "user");
+  const fromHash = () => {
+    const view = location.hash.slice(1);
+    showView(["user", "visitor", "item", "report"].includes(view) ? view : "user");
+  };
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
   try {
     const health = await api("/health");
     $("model-name").textContent = `· ${health.users} users · ${health.items} movies · ${health.index} index`;
