@@ -143,6 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifact", type=Path)
     parser.add_argument("--catalogue", type=int, default=0, help="Scale to N synthetic items.")
+    parser.add_argument(
+        "--index", default="auto", help="auto (HNSW when the artifact has one), exact, hnsw."
+    )
     parser.add_argument("--noise", type=float, default=1.0, help="Synthetic item spread.")
     parser.add_argument("--ef-search", type=int, default=256)
     parser.add_argument("--m", type=int, default=32)
@@ -159,7 +162,7 @@ def main() -> None:
         "machine": machine(),
         "args": {k: str(v) for k, v in vars(args).items()},
     }
-    artifact, index = args.artifact, "exact"
+    artifact, index = args.artifact, args.index
     tmp = None
     if args.catalogue:
         from jointrec.retrieval.build import build_ann
@@ -237,7 +240,10 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=30)
     s = report["recommendations"]
-    if args.catalogue:
+    ann_report = Path(artifact) / "ann" / "report.json"
+    if "ann" not in report and report["served"]["index"] == "hnsw" and ann_report.is_file():
+        report["ann"] = json.loads(ann_report.read_text())
+    if report["served"]["index"] == "hnsw":
         goal = TARGETS["catalogue"]
         report["targets"] = {
             **goal,
