@@ -113,16 +113,21 @@ class HNSWIndex(VectorIndex):
         rows = self._rows_of(excluded)
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(self.ef_search, k)
-        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(rows))
+        batch = faiss.IDSelectorBatch(rows)  # kept referenced until the search returns:
+        selector = faiss.IDSelectorNot(batch)  # the C++ selectors do not own each other
         params.sel = selector
         k = min(k, len(self))
         scores, found = self._index.search(query, k, params=params)
         keep = found[0] >= 0
         return self.labels[found[0][keep]], scores[0][keep].astype(np.float32)
 
+    _row_of: np.ndarray | None = None
+    _row_of_size = -1
+
     def _rows_of(self, labels: np.ndarray) -> np.ndarray:
-        if getattr(self, "_row_of", None) is None or len(self._row_of_source) != len(self.labels):
-            self._row_of_source = self.labels
+        """Graph rows of item labels (the map is rebuilt after additions)."""
+        if self._row_of is None or self._row_of_size != len(self.labels):
+            self._row_of_size = len(self.labels)
             self._row_of = np.full(int(self.labels.max(initial=0)) + 1, -1, dtype=np.int64)
             self._row_of[self.labels] = np.arange(len(self.labels))
         inside = labels[(labels >= 0) & (labels < len(self._row_of))]
