@@ -96,7 +96,7 @@ class Similar(BaseModel):
 class RatedItem(Item):
     """An item the user rated in the training data."""
 
-    rating: float
+    rating: float | None
 
 
 class History(BaseModel):
