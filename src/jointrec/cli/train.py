@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from jointrec.cli import _data_options as d
+from jointrec.cli import _distributed as dist
 from jointrec.cli import options as o
 
 NAME = "train"
@@ -52,7 +53,7 @@ def command(
         typer.Option(
             "--checkpoint/--no-checkpoint",
             help="Save a checkpoint after every epoch in OUT.checkpoints, removed at the end "
-            "(default: on with the JAX backend).",
+            "(default: on with the JAX backend, in one process).",
         ),
     ] = None,
     resume: Annotated[
@@ -65,6 +66,12 @@ def command(
     ] = None,
     quiet: o.Quiet = False,
     json: o.Json = False,
+    num_processes: dist.NumProcesses = 1,
+    process_id: dist.ProcessId = 0,
+    coordinator: dist.Coordinator = None,
+    shard_embeddings: dist.ShardEmbeddings = False,
+    all_devices: dist.AllDevices = False,
+    cluster_timeout: dist.ClusterTimeout = 120.0,
 ) -> None:
     from jointrec.experiment import resolve_experiment, resume_experiment, run_experiment
     from jointrec.manifest import python_command
@@ -101,14 +108,22 @@ def command(
         seed=seed,
     )
     experiment = resolve_experiment(config, flags)
-    run = run_experiment(
-        experiment,
-        overwrite=overwrite,
-        progress=not quiet and not json,
-        command=python_command(),
-        notify=notify,
-        checkpoint=_jax_backend() if checkpoint is None else checkpoint,
+    cluster = dist.join_cluster(
+        num_processes, process_id, coordinator, shard_embeddings, all_devices, cluster_timeout
     )
+    chief = cluster is None or cluster.is_chief  # only process 0 writes and reports
+    with dist.fail_fast(cluster), dist.quiet_stdout(cluster):
+        run = run_experiment(
+            experiment,
+            overwrite=overwrite,
+            progress=chief and not quiet and not json,
+            command=python_command(),
+            write=chief,
+            notify=notify if chief else None,
+            checkpoint=_jax_backend() and cluster is None if checkpoint is None else checkpoint,
+        )
+    if not chief:
+        return
     _show(run, json)
 
 

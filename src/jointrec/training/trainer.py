@@ -93,6 +93,29 @@ def fit(
     """
     w_ret = model.retrieval_weight if retrieval_weight is None else float(retrieval_weight)
     w_rat = model.rating_weight if rating_weight is None else float(rating_weight)
+    from jointrec.training.cluster import active
+
+    cluster = active()
+    if cluster is not None:  # `jointrec train --num-processes ...`: training/distributed.py
+        from jointrec.training.distributed import fit_distributed
+
+        if checkpoints is not None or resume is not None:
+            raise JointrecError(
+                "checkpoints are not supported by multi-process training yet: train with "
+                "--no-checkpoint, or in one process"
+            )
+
+        return fit_distributed(
+            model,
+            data,
+            config,
+            cluster,
+            retrieval_weight=w_ret,
+            rating_weight=w_rat,
+            progress=progress,
+            on_epoch_end=on_epoch_end,
+            description=description,
+        )
     if keras.backend.backend() == "jax":
         return _fit_jax(
             model,
