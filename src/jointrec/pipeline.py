@@ -111,6 +111,8 @@ def train_model(
     progress: bool = True,
     evaluate_on: str | None = "test",
     monitor_validation: bool = False,
+    checkpoints: Any = None,
+    resume: Any = None,
 ) -> TrainedModel:
     """Builds, trains, exports and (optionally) evaluates one joint model.
 
@@ -124,6 +126,8 @@ def train_model(
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
         monitor_validation: Evaluate on the validation split after every epoch and log
             ``val_*`` metrics in the history (implied by ``config.train.early_stopping``).
+        checkpoints: A `CheckpointDir` to save a checkpoint to after every epoch.
+        resume: A `TrainingCheckpoint` of this run to continue from.
 
     Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the
     exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
@@ -201,6 +205,8 @@ def train_model(
         progress=progress,
         description=f"training {name}",
         on_epoch_end=stopper,
+        checkpoints=checkpoints,
+        resume=resume,
     )
     if stopper is not None and config.train.early_stopping > 0:
         stopper.restore_best()
