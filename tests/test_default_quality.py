@@ -28,3 +28,18 @@ def test_default_preset_recovers_the_checkerboard():
     raw_top = data.items.decode(scores.argmax(axis=1))
     # User u's only unseen item of its parity is u itself.
     assert (raw_top == raw_users).mean() >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_default_joint_model_quality_band_on_movielens(ml100k_dataset):
+    # Band around the numbers reached on the tutorial's split (seed 42, test split), see
+    # docs/quality.md and benchmarks/tune_defaults.json: RMSE RMSE_REACHED, Recall@10
+    # RECALL_REACHED, NDCG@10 NDCG_REACHED. The specialists it is measured against: tuned
+    # biased MF RMSE ~0.92, EASE Recall@10 ~0.27-0.28 / NDCG@10 ~0.35-0.36.
+    config = preset("default")
+    trained = train_model(prepare_data(ml100k_dataset, config.split), config, progress=False)
+    report = trained.report
+    assert RMSE_BAND[0] <= report["rmse"] <= RMSE_BAND[1]
+    assert RECALL_BAND[0] <= report["recall@10"] <= RECALL_BAND[1]
+    assert NDCG_BAND[0] <= report["ndcg@10"] <= NDCG_BAND[1]

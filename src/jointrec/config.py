@@ -339,7 +339,7 @@ def _default() -> RunConfig:
     """The tutorial's two towers and two tasks, fixed and tuned on a validation split
     (``benchmarks/tune_defaults.py``): side features and the user's history in the towers,
     a full softmax over the catalogue at temperature 0.2 with ratings >= 4 as positives and
-    the user's other liked items not used as negatives, a biased rating head, and the rating
+    the user's other training items not used as negatives, a biased rating head, and the rating
     loss weighted 20:1 (it is an MSE on a [0, 1] label, ~100x smaller than the softmax)."""
     return RunConfig(
         model=ModelConfig(
@@ -358,7 +358,7 @@ def _default() -> RunConfig:
             user_features=("auto",),
             item_features=("auto",),
             negatives="full",
-            exclude_seen="positives",
+            exclude_seen="all",
             embedding_l2=1e-5,
             user_history=64,
         ),
