@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any
 
 #: Candidates around the default: (name, {section: {field: value}}). The first is the
-#: default itself. Epoch counts are chosen from the per-epoch validation curves.
+#: default itself. Epoch counts are chosen from the per-epoch validation curves. The search
+#: ran in rounds: after round 1 (up to "embedding 128") the winner, "all seen items
+#: excluded", became the default, and later candidates change that new default; each trial
+#: in the JSON records its full config.
 CANDIDATES: list[tuple[str, dict[str, dict[str, Any]]]] = [
     ("default", {}),
     ("temperature 0.3", {"model": {"temperature": 0.3}}),
@@ -46,6 +49,8 @@ CANDIDATES: list[tuple[str, dict[str, dict[str, Any]]]] = [
     ("all seen items excluded", {"model": {"exclude_seen": "all"}}),
     ("rating-weighted positives", {"model": {"positive_weighting": "rating"}}),
     ("embedding 128", {"model": {"embedding_dim": 128}}),
+    ("item history 64", {"model": {"item_history": 64}}),
+    ("user history 128", {"model": {"user_history": 128}}),
 ]
 MAX_EPOCHS = 7
 SEEDS = (42, 43, 44)
@@ -108,6 +113,7 @@ def search(
             {
                 "name": name,
                 "changes": changes,
+                "config": config.to_dict(),
                 "seconds": time.perf_counter() - start,
                 "best_epoch": best["epoch"],
                 "best_score": score(best),
