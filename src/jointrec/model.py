@@ -89,7 +89,7 @@ class JointModel(keras.Model):
         self.rating_weight = float(rating_weight)
 
     def build(self, input_shape: Any = None) -> None:
-        if self.built:
+        if getattr(self, "built", False):
             return
         for tower in (self.query_tower, self.candidate_tower):
             if not tower.built:
