@@ -52,7 +52,7 @@ def user_history_table(
     ends = np.r_[starts[1:], len(users)]
     history = np.empty(len(ids), dtype=object)
     for j, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
-        history[j] = list(items[lo : min(hi, lo + max_items)])
+        history[j] = [str(v) for v in items[lo : min(hi, lo + max_items)]]
     return FeatureTable(ids=ids, columns={HISTORY: history}, source="user history")
 
 
