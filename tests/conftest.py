@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import jointrec  # noqa: F401  (selects the JAX backend before any test imports Keras)
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ML100K = ROOT.parent / "shared" / "data" / "movielens" / "ml-100k.zip"
 

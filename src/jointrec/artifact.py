@@ -103,13 +103,22 @@ def item_records(items: Vocabulary, table: FeatureTable | None) -> list[dict[str
         j = pos.get(record["id"])
         if j is None:
             continue
-        if titles is not None:
+        if titles is not None and titles[j] is not None:
             record["title"] = str(titles[j])
-        if years is not None and int(years[j]) > 0:
-            record["year"] = int(years[j])
+        year = None if years is None else _year(years[j])
+        if year is not None and year > 0:
+            record["year"] = year
         if genres is not None and names:
             record["genres"] = [names[g] for g in np.flatnonzero(genres[j])]
     return records
+
+
+def _year(value: Any) -> int | None:
+    """A year as an int; ``None`` when missing or not a number (own item tables)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _json_id(value: Any) -> Any:

@@ -34,6 +34,8 @@ class ExportedModel:
         rating_scale: ``(low, high)`` stars; labels map to ``low + (high - low) * label``.
         clip_predictions: Clip predicted labels to ``[0, 1]``.
         name: Shown in reports.
+        can_retrieve: Whether retrieval scores are meaningful.
+        can_rate: Whether the rating head was trained (``False`` for data without ratings).
     """
 
     user_embeddings: np.ndarray
@@ -129,8 +131,9 @@ class ExportedModel:
         rating_scale: tuple[float, float] = (1.0, 5.0),
         clip_predictions: bool = True,
         name: str = "joint",
+        can_rate: bool = True,
     ) -> ExportedModel:
-        """Extracts the arrays of a trained `JointModel`."""
+        """Extracts the arrays of a trained `JointModel` (``can_rate=False``: retrieval only)."""
         import keras
 
         def run(layer: Any, n: int) -> np.ndarray:
@@ -163,6 +166,7 @@ class ExportedModel:
             rating_scale=rating_scale,
             clip_predictions=clip_predictions,
             name=name,
+            can_rate=can_rate,
             **biases,
         )
 
@@ -176,6 +180,7 @@ class ExportedModel:
             "rating_scale": np.asarray(self.rating_scale, dtype=np.float32),
             "clip_predictions": np.bool_(self.clip_predictions),
             "num_layers": np.int32(len(self.mlp)),
+            "can_rate": np.bool_(self.can_rate),
         }
         for j, (kernel, bias) in enumerate(self.mlp):
             arrays[f"kernel_{j}"], arrays[f"bias_{j}"] = kernel, bias
@@ -202,6 +207,7 @@ class ExportedModel:
                 rating_scale=(float(arrays["rating_scale"][0]), float(arrays["rating_scale"][1])),
                 clip_predictions=bool(arrays["clip_predictions"]),
                 name=name,
+                can_rate=bool(arrays.get("can_rate", True)),
             )
         except (OSError, KeyError, ValueError) as err:
             raise JointrecError(

@@ -42,6 +42,11 @@ class PreparedData:
     train_rows: np.ndarray = field(repr=False)
 
     @property
+    def has_ratings(self) -> bool:
+        """Whether the interactions carry explicit ratings (else: retrieval only)."""
+        return self.dataset.interactions.has_ratings
+
+    @property
     def rating_scale(self) -> tuple[float, float]:
         """Lowest and highest rating."""
         return self.dataset.interactions.rating_scale
@@ -52,12 +57,11 @@ class PreparedData:
 
 
 def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
-    """Splits ``dataset`` and builds vocabularies (from training data and the catalogue)."""
+    """Splits ``dataset`` and builds vocabularies (from training data and the catalogue).
+
+    Data without ratings (implicit feedback) is fine: `train_model` then trains retrieval only.
+    """
     x = dataset.interactions
-    if x.rating is None:
-        raise JointrecError(
-            f"{x.source}: the joint model needs ratings for its rating task; this dataset has none"
-        )
     train_rows, val_rows, test_rows = split_rows(x, split)
     train = x.take(train_rows)
     user_ids = (
@@ -120,6 +124,9 @@ def train_model(
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
         monitor_validation: Evaluate on the validation split after every epoch and log
             ``val_*`` metrics in the history (implied by ``config.train.early_stopping``).
+
+    Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the
+    exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
     """
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.exported import ExportedModel
@@ -128,11 +135,19 @@ def train_model(
     from jointrec.training.batches import item_log_frequencies
 
     model_config = config.model
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v
         for k, v in (("retrieval_weight", retrieval_weight), ("rating_weight", rating_weight))
         if v is not None
     }
+    if not data.has_ratings:
+        if overrides.get("retrieval_weight", model_config.retrieval_weight) <= 0:
+            raise JointrecError(
+                f"{data.dataset.interactions.source} has no ratings, so a rating-only model "
+                f"({name!r}) cannot be trained: give a rating column or a retrieval weight > 0"
+            )
+        overrides["rating_weight"] = 0.0
+        overrides["retrieval_min_rating"] = None  # every interaction is a positive
     if overrides:
         model_config = config.replace(model=overrides).model
     labels = data.train.labels()
@@ -195,6 +210,7 @@ def train_model(
         rating_scale=data.rating_scale,
         clip_predictions=model_config.clip_predictions,
         name=name,
+        can_rate=data.has_ratings,
     )
     trained = TrainedModel(
         name=name,

@@ -22,11 +22,14 @@ MAX_K = 1000
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One recommended item: predicted stars from the rating head, score from retrieval."""
+    """One recommended item: predicted stars from the rating head, score from retrieval.
+
+    ``predicted_rating`` is ``None`` for a model trained without ratings (retrieval only).
+    """
 
     item_id: Any
     title: str
-    predicted_rating: float
+    predicted_rating: float | None
     retrieval_score: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,11 +39,11 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class RatedItem:
-    """An item the user rated in the training data."""
+    """An item the user rated (or, without ratings, interacted with) in the training data."""
 
     item_id: Any
     title: str
-    rating: float
+    rating: float | None
 
 
 class Recommender:
@@ -68,16 +71,19 @@ class Recommender:
         """Top ``k`` items for a known user.
 
         Retrieves ``candidates`` items by retrieval score (already-rated items removed when
-        ``exclude_seen``), ranks them by predicted rating, and returns the best ``k``.
+        ``exclude_seen``), ranks them by predicted rating, and returns the best ``k``. A model
+        trained without ratings ranks by retrieval score and predicts no stars.
 
         Args:
             user: Raw user id.
             k: Items to return, ``1 <= k <= candidates``.
             exclude_seen: Leave out items the user rated in the training data.
-            candidates: Items retrieved before ranking.
+            candidates: Items retrieved before ranking (at most the catalogue).
         """
         check_positive_int("k", k, maximum=MAX_K)
-        check_positive_int("candidates", candidates, maximum=self.model.num_items)
+        check_positive_int("candidates", candidates)
+        candidates = min(candidates, self.model.num_items - 1)  # the catalogue may be smaller
+        k = min(k, candidates)
         if k > candidates:
             raise JointrecError(
                 f"k={k} is larger than candidates={candidates}: expected k <= candidates"
@@ -89,6 +95,8 @@ class Recommender:
             scores[self.artifact.seen.items_of(u)] = -np.inf
         pool = top_k_rows(scores[None, :], candidates)[0]
         pool = pool[np.isfinite(scores[pool])]
+        if not self.model.can_rate:
+            return [self._recommendation(int(i), None, float(scores[i])) for i in pool[:k]]
         stars = self.model.predict_ratings(np.full(len(pool), u), pool)
         order = np.lexsort((-scores[pool], -stars))[:k]
         return [
@@ -98,6 +106,11 @@ class Recommender:
 
     def predict(self, user: Any, items: list[Any]) -> list[float]:
         """Predicted stars of ``user`` for raw item ids."""
+        if not self.model.can_rate:
+            raise JointrecError(
+                f"{self.artifact.path} was trained without ratings (retrieval only), so it "
+                "cannot predict ratings: retrain with a rating column, or use recommend()"
+            )
         u = self._user_index(user)
         idx = np.array(
             [self.artifact.items.index(_coerce_id(i, self.artifact.items.ids)) for i in items],
@@ -126,16 +139,17 @@ class Recommender:
             else np.zeros(len(items))
         )
         order = np.lexsort((items, -ratings))[:n]
+        has_ratings = self.artifact.seen.values is not None
         return [
             RatedItem(
                 self.artifact.items.decode(np.array([items[j]]))[0].item(),
                 self.artifact.title(int(items[j])),
-                float(ratings[j]),
+                float(ratings[j]) if has_ratings else None,
             )
             for j in order
         ]
 
-    def _recommendation(self, index: int, stars: float, score: float) -> Recommendation:
+    def _recommendation(self, index: int, stars: float | None, score: float) -> Recommendation:
         raw = self.artifact.items.decode(np.array([index]))[0]
         return Recommendation(
             raw.item() if isinstance(raw, np.generic) else raw,

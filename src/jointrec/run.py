@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,10 @@ def data_info(
     }
 
 
+#: ``(trained, data) -> {file name: writer(path)}``: more files for a run directory.
+ExtraFiles = Callable[[TrainedModel, PreparedData], Mapping[str, Callable[[Path], None]]]
+
+
 @dataclass
 class TrainResult:
     """What `train` produced."""
@@ -78,6 +83,8 @@ def train(
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    data_source: Mapping[str, Any] | None = None,
+    extra_files: ExtraFiles | None = None,
 ) -> TrainResult:
     """Trains the joint model, evaluates it on test and writes an artifact.
 
@@ -89,6 +96,10 @@ def train(
         out: Artifact directory; ``None`` writes nothing.
         overwrite: Replace an existing artifact.
         progress: Show progress bars.
+        data_source: How to read ``dataset`` again (a `DataConfig.to_dict`), saved with the
+            artifact so that `evaluate_artifact` can reload your own files.
+        extra_files: Called with the trained model and the prepared data; returns more
+            files for the artifact (name -> writer), written atomically with it.
     """
     from jointrec.artifact import item_records, save_artifact
     from jointrec.retrieval.seen import SeenItems
@@ -103,6 +114,9 @@ def train(
     trained = train_model(data, config, progress=progress)
     artifact = None
     if out is not None:
+        info = data_info(dataset, data, data_path)
+        if data_source is not None:
+            info["source"] = dict(data_source)
         artifact = save_artifact(
             out,
             config=trained.config,
@@ -115,9 +129,10 @@ def train(
             ),
             metrics=trained.report,
             history=trained.history.to_dict(),
-            data_info=data_info(dataset, data, data_path),
+            data_info=info,
             keras_model=trained.model,
             overwrite=overwrite,
+            extra_files=None if extra_files is None else dict(extra_files(trained, data)),
         )
     return TrainResult(artifact=artifact, trained=trained, data=data)
 
@@ -140,6 +155,10 @@ def evaluate_artifact(
 
     art = load_artifact(path)
     info = art.data_info
+    if dataset is None and data_path is None and info.get("source", {}).get("interactions"):
+        from jointrec.data.data_config import DataConfig, load_data
+
+        dataset, _ = load_data(DataConfig.from_dict(info["source"]), progress=False)
     if dataset is None:
         source = data_path if data_path is not None else info.get("path")
         dataset = load_dataset(str(info.get("dataset", "movielens-100k")), source)

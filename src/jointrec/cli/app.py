@@ -6,7 +6,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -32,20 +31,30 @@ class OneLineErrors(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
-        except click.UsageError as err:
-            where = f" ({err.ctx.command_path})" if err.ctx is not None else ""
-            typer.echo(f"error{where}: {err.format_message()}", err=True)
-            sys.exit(2)
         except JointrecError as err:
             typer.echo(f"error: {err}", err=True)
             sys.exit(1)
-        except click.ClickException as err:
-            typer.echo(f"error: {err.format_message()}", err=True)
-            sys.exit(err.exit_code)
-        except click.Abort:
+        except typer.Abort:
             typer.echo("aborted", err=True)
             sys.exit(130)
+        except typer.TyperException as err:  # usage errors: bad values, unknown options
+            typer.echo(f"error: {_usage_message(err)}", err=True)
+            sys.exit(int(getattr(err, "exit_code", 2)))
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(err: Exception) -> str:
+    message = err.format_message() if hasattr(err, "format_message") else str(err)
+    message = message.rstrip(".")
+    cause = err.__cause__
+    if cause is not None and hasattr(cause, "errors"):  # typer validates values with pydantic
+        details = cause.errors()
+        if details and "input" in details[0]:
+            message += f" (got {details[0]['input']!r})"
+    ctx = getattr(err, "ctx", None)
+    if ctx is not None:
+        message += f"; see '{ctx.command_path} --help'"
+    return message
 
 
 app = typer.Typer(

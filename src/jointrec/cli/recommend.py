@@ -60,7 +60,7 @@ def command(
         table.add_row(
             str(rank),
             r.title or str(r.item_id),
-            f"{r.predicted_rating:.2f}",
+            "-" if r.predicted_rating is None else f"{r.predicted_rating:.2f}",
             f"{r.retrieval_score:.3f}",
         )
     console.print(table)
@@ -68,5 +68,5 @@ def command(
     seen.add_column("title")
     seen.add_column("rating ★", justify="right")
     for h in history:
-        seen.add_row(h.title or str(h.item_id), f"{h.rating:g}")
+        seen.add_row(h.title or str(h.item_id), "-" if h.rating is None else f"{h.rating:g}")
     console.print(seen)

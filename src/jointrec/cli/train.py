@@ -1,26 +1,38 @@
-"""``jointrec train``: train one joint model and write an artifact."""
+"""``jointrec train``: train one joint model and write a run directory (artifact + manifest)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from jointrec.cli import _data_options as d
+from jointrec.cli import _distributed as dist
 from jointrec.cli import options as o
 
 NAME = "train"
 ORDER = 10
-HELP = "Train the joint model on a split, evaluate it on test and write an artifact directory."
+HELP = (
+    "Train the joint model on MovieLens or your own CSV/Parquet data (flags or an experiment "
+    "TOML file), evaluate it on test and write a run directory with a manifest."
+)
 
 
 def command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Artifact directory to write.")] = Path(
-        "runs/joint"
-    ),
-    preset: o.Preset = "default",
+    config: d.Config = None,
+    out: d.Out = None,
+    name: d.Name = None,
+    preset: d.Preset = None,
     data: o.DataPath = None,
-    dataset: o.DatasetName = "100k",
+    dataset: d.Dataset = None,
+    interactions: d.Interactions = None,
+    user_col: d.UserCol = None,
+    item_col: d.ItemCol = None,
+    rating_col: d.RatingCol = None,
+    time_col: d.TimeCol = None,
+    rating_scale: d.RatingScale = None,
+    user_features: d.UserFeatures = None,
+    item_features: d.ItemFeatures = None,
     epochs: o.Epochs = None,
     batch_size: o.BatchSize = None,
     learning_rate: o.LearningRate = None,
@@ -32,12 +44,31 @@ def command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out.")] = False,
     quiet: o.Quiet = False,
     json: o.Json = False,
+    num_processes: dist.NumProcesses = 1,
+    process_id: dist.ProcessId = 0,
+    coordinator: dist.Coordinator = None,
+    shard_embeddings: dist.ShardEmbeddings = False,
+    all_devices: dist.AllDevices = False,
+    cluster_timeout: dist.ClusterTimeout = 120.0,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table
-    from jointrec.run import train
+    from jointrec.experiment import resolve_experiment, run_experiment
+    from jointrec.manifest import python_command
 
-    config = o.build_config(
-        preset,
+    flags = d.flag_settings(
+        out=out,
+        name=name,
+        preset=preset,
+        data=data,
+        dataset=dataset,
+        interactions=interactions,
+        user_col=user_col,
+        item_col=item_col,
+        rating_col=rating_col,
+        time_col=time_col,
+        rating_scale=rating_scale,
+        user_features=user_features,
+        item_features=item_features,
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
@@ -47,16 +78,35 @@ def command(
         rating_weight=rating_weight,
         seed=seed,
     )
-    result = train(
-        config,
-        dataset_name=dataset,
-        data_path=data,
-        out=out,
-        overwrite=overwrite,
-        progress=not quiet and not json,
+    experiment = resolve_experiment(config, flags)
+    cluster = dist.join_cluster(
+        num_processes, process_id, coordinator, shard_embeddings, all_devices, cluster_timeout
     )
-    if json:
-        print_json({"artifact": str(result.artifact), "metrics": result.report})
+    chief = cluster is None or cluster.is_chief  # only process 0 writes and reports
+    with dist.fail_fast(cluster), dist.quiet_stdout(cluster):
+        run = run_experiment(
+            experiment,
+            overwrite=overwrite,
+            progress=chief and not quiet and not json,
+            command=python_command(),
+            write=chief,
+            notify=None if json or not chief else lambda n: typer.echo(f"note: {n}", err=True),
+        )
+    if not chief:
         return
-    console.print(report_table([("joint", result.report)], title=f"test report ({preset})"))
-    console.print(f"trained in {result.trained.train_seconds:.1f} s; artifact: {result.artifact}")
+    if json:
+        print_json(
+            {
+                "artifact": str(run.result.artifact),
+                "manifest": str(run.manifest),
+                "metrics": run.report,
+                "notes": run.notes,
+            }
+        )
+        return
+    title = f"test report ({run.experiment.run.preset}, {run.experiment.name})"
+    console.print(report_table([("joint", run.report)], title=title))
+    console.print(
+        f"trained in {run.result.trained.train_seconds:.1f} s; run directory: "
+        f"{run.result.artifact}; manifest: {run.manifest}"
+    )

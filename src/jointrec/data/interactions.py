@@ -32,7 +32,7 @@ def _as_id_array(name: str, values: np.ndarray, source: str) -> np.ndarray:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise JointrecError(
-                f"{source}: column {name!r} row {row} holds {arr[row]!r}: "
+                f"{source}: column {name!r} row {row} holds {arr[row].item()!r}: "
                 "expected an integer or string id"
             )
         return arr.astype(np.int64)
@@ -85,7 +85,7 @@ class Interactions:
                 row = int(np.flatnonzero(bad)[0])
                 raise JointrecError(
                     f"{self.source}: column 'rating' row {row} holds "
-                    f"{rating[row]!r}: expected a finite rating in "
+                    f"{float(rating[row])!r}: expected a finite rating in "
                     f"[{low:g}, {high:g}]"
                 )
             object.__setattr__(self, "rating", rating)
@@ -160,9 +160,9 @@ class FeatureTable:
         ids = _as_id_array("id", self.ids, self.source)
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            dup = uniq[counts > 1][0]
+            dup, times = uniq[counts > 1][0].item(), counts[counts > 1][0]
             raise JointrecError(
-                f"{self.source}: id {dup!r} appears {counts.max()} times: expected each id once"
+                f"{self.source}: id {dup!r} appears {times} times: expected each id once"
             )
         object.__setattr__(self, "ids", ids)
         for name, column in self.columns.items():

@@ -46,7 +46,7 @@ class Vocabulary:
         self._sorted = ids[self._order]
         if len(ids) > 1 and (self._sorted[1:] == self._sorted[:-1]).any():
             dup = self._sorted[1:][self._sorted[1:] == self._sorted[:-1]][0]
-            raise JointrecError(f"{name} vocabulary has duplicate id {dup!r}")
+            raise JointrecError(f"{name} vocabulary has duplicate id {dup.item()!r}")
 
     @classmethod
     def from_values(cls, values: np.ndarray, name: str = "id") -> Vocabulary:

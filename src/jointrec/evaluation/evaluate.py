@@ -64,7 +64,13 @@ def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float
     )
     low, high = test.rating_scale
     error = rmse(predicted, test.rating)
-    return {"rmse": error, "mae": mae(predicted, test.rating), "rmse_label": error / (high - low)}
+    absolute = mae(predicted, test.rating)
+    return {
+        "rmse": error,
+        "mae": absolute,
+        "rmse_label": error / (high - low),
+        "mae_label": absolute / (high - low),
+    }
 
 
 def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> SeenItems:
@@ -85,11 +91,11 @@ def ranking_metrics(
         test.item[known & (rating >= config.relevance_min_rating)],
         num_users,
     )
-    five_star = _csr(
-        test.user[known & (rating >= top_rating)],
-        test.item[known & (rating >= top_rating)],
-        num_users,
-    )
+    is_five = known & (rating >= top_rating)
+    five_star = _csr(test.user[is_five], test.item[is_five], num_users)
+    # The tutorial counts test examples, so duplicate pairs count as often as they occur.
+    five_order = np.argsort(test.user[is_five], kind="stable")
+    five_users, five_items = test.user[is_five][five_order], test.item[is_five][five_order]
     users = np.flatnonzero(
         (relevant.counts(np.arange(num_users)) > 0) | (five_star.counts(np.arange(num_users)) > 0)
     )
@@ -106,12 +112,15 @@ def ranking_metrics(
         scores[:, 0] = -np.inf
         # The tutorial's metric: unfiltered top-k, hit per 5-star test pair.
         tutorial_top = top_k_rows(scores, config.tutorial_k)
-        rows, cols = five_star.coordinates(batch)
-        tutorial_hits += int((tutorial_top[rows] == cols[:, None]).any(axis=1).sum())
+        lo_pair, hi_pair = np.searchsorted(five_users, [batch[0], batch[-1] + 1])
+        rows = np.searchsorted(batch, five_users[lo_pair:hi_pair])
+        pair_items = five_items[lo_pair:hi_pair, None]
+        tutorial_hits += int((tutorial_top[rows] == pair_items).any(axis=1).sum())
         if config.exclude_seen:
             seen.mask(scores, batch)
         top = top_k_rows(scores, k_max)
-        covered[top[:, :10].ravel()] = True
+        top10 = top[:, :10]
+        covered[top10[np.isfinite(np.take_along_axis(scores, top10, axis=1))]] = True
         rel = np.zeros(scores.shape, dtype=bool)
         rel_rows, rel_cols = relevant.coordinates(batch)
         rel[rel_rows, rel_cols] = True
@@ -120,7 +129,8 @@ def ranking_metrics(
             rel[seen_rows, seen_cols] = False
         n_rel = rel.sum(axis=1)
         has_rel = n_rel > 0
-        hits = np.take_along_axis(rel, top, axis=1)
+        hits = np.zeros((len(batch), k_max), dtype=bool)  # padded for tiny catalogues
+        hits[:, : top.shape[1]] = np.take_along_axis(rel, top, axis=1)
         for k in config.ks:
             _add(sums, f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
         dcg = (hits[:, :10] * discounts[:10]).sum(1)
@@ -143,7 +153,7 @@ def ranking_metrics(
         five_hits = np.take_along_axis(five, top[:, :10], axis=1).sum(1)
         _add(sums, "hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
         counts["five_star"] += int(has_five.sum())
-    n_five_pairs = int(five_star.counts(users).sum())
+    n_five_pairs = len(five_users)
     report = {
         name: total / max(counts["five_star" if name == "hr@10" else "relevant"], 1)
         for name, total in sums.items()

@@ -51,6 +51,8 @@ class EmbeddingTower(keras.layers.Layer):
         )
 
     def build(self, input_shape: Any = None) -> None:
+        if self.built:
+            return
         self.embedding.build(input_shape)
         self.built = True
 

@@ -74,6 +74,8 @@ class RatingHead(keras.layers.Layer):
             )
 
     def build(self, query_shape: Any, candidate_shape: Any = None, *args: Any) -> None:
+        if self.built:
+            return
         width = int(query_shape[-1]) + int((candidate_shape or query_shape)[-1])
         for layer in self.hidden:
             layer.build((None, width))

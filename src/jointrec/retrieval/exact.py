@@ -12,17 +12,23 @@ from jointrec.retrieval.seen import SeenItems
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest scores of each row, best first.
 
-    Ties are broken by the lower index, so results are deterministic.
+    Ties are broken by the lower index (also at the cut-off), so results are deterministic.
 
     Example:
         >>> top_k_rows(np.array([[0.1, 0.9, 0.5]]), 2).tolist()
         [[1, 2]]
     """
-    k = min(k, scores.shape[1])
-    if k < scores.shape[1]:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    n, m = scores.shape
+    k = min(k, m)
+    if k < m:
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # k-th largest per row
+        greater = scores > kth
+        equal = scores == kth
+        need = k - greater.sum(axis=1, keepdims=True)
+        take = greater | (equal & (np.cumsum(equal, axis=1) <= need))
+        part = np.nonzero(take)[1].reshape(n, k)
     else:
-        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
+        part = np.broadcast_to(np.arange(m), scores.shape).copy()
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     return np.take_along_axis(part, order, axis=1)

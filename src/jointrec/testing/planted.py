@@ -27,9 +27,15 @@ def checkerboard(n: int = 24, repeats: int = 1) -> Dataset:
     keep = ((users % 2) == (items % 2)) & (users != items)
     u = np.tile(users[keep], repeats)
     i = np.tile(items[keep], repeats)
-    x = Interactions(user=u, item=i, rating=np.full(len(u), 5.0, dtype=np.float32),
-                     timestamp=np.arange(len(u)), source="checkerboard")
+    x = Interactions(
+        user=u,
+        item=i,
+        rating=np.full(len(u), 5.0, dtype=np.float32),
+        timestamp=np.arange(len(u)),
+        source="checkerboard",
+    )
     titles = np.array([f"item {j}" for j in range(1, n + 1)])
-    items_table = FeatureTable(ids=np.arange(1, n + 1), columns={"title": titles},
-                               source="checkerboard items")
+    items_table = FeatureTable(
+        ids=np.arange(1, n + 1), columns={"title": titles}, source="checkerboard items"
+    )
     return Dataset(name="checkerboard", interactions=x, items=items_table)

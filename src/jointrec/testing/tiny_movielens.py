@@ -10,8 +10,15 @@ import numpy as np
 GENRES = 19
 
 
-def write_tiny_ml100k(path: Path, *, users: int = 6, items: int = 8, seed: int = 0,
-                      ratings_text: str | None = None, folder: str = "ml-100k") -> Path:
+def write_tiny_ml100k(
+    path: Path,
+    *,
+    users: int = 6,
+    items: int = 8,
+    seed: int = 0,
+    ratings_text: str | None = None,
+    folder: str = "ml-100k",
+) -> Path:
     """Writes a zip with ``u.data``, ``u.item``, ``u.user`` like the real release.
 
     Args:

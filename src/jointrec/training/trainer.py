@@ -85,6 +85,23 @@ def fit(
     """
     w_ret = model.retrieval_weight if retrieval_weight is None else float(retrieval_weight)
     w_rat = model.rating_weight if rating_weight is None else float(rating_weight)
+    from jointrec.training.cluster import active
+
+    cluster = active()
+    if cluster is not None:  # `jointrec train --num-processes ...`: training/distributed.py
+        from jointrec.training.distributed import fit_distributed
+
+        return fit_distributed(
+            model,
+            data,
+            config,
+            cluster,
+            retrieval_weight=w_ret,
+            rating_weight=w_rat,
+            progress=progress,
+            on_epoch_end=on_epoch_end,
+            description=description,
+        )
     if keras.backend.backend() == "jax":
         return _fit_jax(model, data, config, w_ret, w_rat, progress, on_epoch_end, description)
     return _fit_keras(model, data, config, w_ret, w_rat, progress, on_epoch_end)
@@ -127,7 +144,9 @@ def _fit_jax(
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
-            mean = np.concatenate(logs).mean(axis=0)
+            # Mean over steps weighted by real (unpadded) rows, as Keras reports it.
+            rows = batches["mask"].sum(axis=1)
+            mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
             entry = {
                 "epoch": epoch + 1,
                 "loss": float(mean[0]),

@@ -1,0 +1,349 @@
+"""Your own data: interaction logs from CSV or Parquet files, with a column mapping.
+
+`read_interactions` turns a file with user, item and optional rating and time columns into
+`Interactions`; ids may be integers or strings. `read_columns` is the shared reader (also
+used for feature tables): it reads only the named columns and raises `JointrecError` naming
+the file, the column and the line when something is missing or of the wrong type.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.csv"
+    >>> _ = path.write_text("who,what,stars\\nann,m1,5\\nbob,m1,3\\nann,m2,4\\n")
+    >>> x = read_interactions(path, user_col="who", item_col="what", rating_col="stars")
+    >>> x.user.tolist(), x.rating_scale
+    (['ann', 'bob', 'ann'], (3.0, 5.0))
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jointrec.data.interactions import Interactions
+from jointrec.errors import JointrecError
+
+#: File name endings -> format.
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = ("auto", "csv", "tsv", "parquet")
+_CANONICAL_INT = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A CSV or Parquet file and how to read it.
+
+    Args:
+        path: The file.
+        format: ``"auto"`` (from the extension), ``"csv"``, ``"tsv"`` or ``"parquet"``.
+        delimiter: CSV field separator (``None``: ``","`` for csv, tab for tsv).
+        role: What the file holds, for error messages (``"interactions"``, ``"user features"``).
+
+    Example:
+        >>> TableFile("logs/events.tsv").resolved_format
+        'tsv'
+    """
+
+    path: str | os.PathLike[str]
+    format: str = "auto"
+    delimiter: str | None = None
+    role: str = "interactions"
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise JointrecError(
+                f"{self.role} format {self.format!r} is invalid: expected one of {FORMATS}"
+            )
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise JointrecError(
+                f"{self.role} delimiter {self.delimiter!r} is invalid: expected one character"
+            )
+
+    @property
+    def resolved_format(self) -> str:
+        """``csv``, ``tsv`` or ``parquet``."""
+        if self.format != "auto":
+            return self.format
+        name = Path(self.path).name.lower()
+        for suffix in (".gz", ".bz2", ".zst"):
+            name = name.removesuffix(suffix)
+        fmt = SUFFIXES.get(Path(name).suffix)
+        if fmt is None:
+            raise JointrecError(
+                f"cannot tell the format of {self.role} file {str(self.path)!r} from its name: "
+                f"expected one of {', '.join(SUFFIXES)} (or set the format explicitly)"
+            )
+        return fmt
+
+    def where(self, row: int | None = None) -> str:
+        """``'events.csv line 7'`` for 0-based data ``row`` (header counted), for messages."""
+        name = str(self.path)
+        if row is None:
+            return name
+        if self.resolved_format == "parquet":
+            return f"{name} row {row + 1}"
+        return f"{name} line {row + 2}"
+
+
+def read_columns(
+    file: TableFile, columns: dict[str, str], *, strings: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Reads the named columns of ``file`` as pyarrow arrays (one chunk each).
+
+    Args:
+        file: The file.
+        columns: Column name -> the option that named it (e.g. ``"--user-col"``), quoted in
+            the error when the column is missing.
+        strings: Columns read as text from CSV (so ``007`` keeps its zeros).
+
+    Raises:
+        JointrecError: when the file is missing, empty or unreadable, or lacks a column.
+    """
+    import pyarrow as pa
+
+    path = Path(file.path).expanduser()
+    if not path.is_file():
+        raise JointrecError(
+            f"{file.role} file {str(file.path)!r} does not exist: expected a CSV or Parquet file"
+        )
+    fmt = file.resolved_format
+    wanted = list(dict.fromkeys(columns))
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            available = list(pq.read_schema(path).names)
+            _check_columns(file, columns, available)
+            table = pq.read_table(path, columns=wanted)
+        else:
+            table, available = _read_csv(file, path, fmt, wanted, strings)
+            _check_columns(file, columns, available)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as err:
+        message = " ".join(str(err).split())
+        if "Empty CSV file" in message or "zero rows" in message:
+            message = "the file is empty"
+        raise JointrecError(
+            f"{file.role} file {str(file.path)!r} cannot be read as {fmt}: {message}"
+        ) from None
+    if table.num_rows == 0:
+        raise JointrecError(
+            f"{file.role} file {str(file.path)!r} has no rows: expected a header and data rows"
+        )
+    return {name: table.column(name).combine_chunks() for name in wanted}
+
+
+def _read_csv(
+    file: TableFile, path: Path, fmt: str, wanted: list[str], strings: tuple[str, ...]
+) -> tuple[Any, list[str]]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = file.delimiter or ("\t" if fmt == "tsv" else ",")
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    with pacsv.open_csv(path, parse_options=parse) as reader:
+        available = list(reader.schema.names)
+    if not set(wanted) <= set(available):
+        return None, available
+    convert = pacsv.ConvertOptions(
+        include_columns=wanted,
+        column_types={name: pa.string() for name in strings if name in wanted},
+        strings_can_be_null=True,
+    )
+    return pacsv.read_csv(path, parse_options=parse, convert_options=convert), available
+
+
+def _check_columns(file: TableFile, columns: dict[str, str], available: list[str]) -> None:
+    for name, option in columns.items():
+        if name not in available:
+            shown = ", ".join(repr(c) for c in available[:20])
+            more = f" and {len(available) - 20} more" if len(available) > 20 else ""
+            raise JointrecError(
+                f"{file.role} file {str(file.path)!r} has no column {name!r} (named by {option}): "
+                f"its columns are {shown}{more}; pass the right name with {option}"
+            )
+
+
+def _first_null(file: TableFile, name: str, array: Any) -> None:
+    if array.null_count:
+        row = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
+        raise JointrecError(f"{file.where(row)}: column {name!r} is empty: expected a value")
+
+
+def id_column(file: TableFile, name: str, array: Any) -> np.ndarray:
+    """Integer or string ids as NumPy (int64, or str); canonical integer text becomes int64.
+
+    Raises:
+        JointrecError: for empty cells, or a column that holds neither integers nor text.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    _first_null(file, name, array)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_integer(array.type):
+        return array.to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        values = array.to_numpy(zero_copy_only=False).astype(str)
+        if len(values) and pc.all(pc.match_substring_regex(array, _CANONICAL_INT.pattern)).as_py():
+            return values.astype(np.int64)
+        return values
+    if pa.types.is_floating(array.type):
+        values = array.to_numpy(zero_copy_only=False)
+        bad = ~np.isfinite(values) | (values != np.round(values))
+        if not bad.any():
+            return values.astype(np.int64)
+        return wrong_type(file, name, array, "integer or string ids", int(np.flatnonzero(bad)[0]))
+    return wrong_type(file, name, array, "integer or string ids")
+
+
+def numeric_column(file: TableFile, name: str, array: Any, expected: str) -> np.ndarray:
+    """A numeric column as float64 NumPy, or a `JointrecError` naming the first bad value."""
+    import pyarrow as pa
+
+    _first_null(file, name, array)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        return array.to_numpy(zero_copy_only=False).astype(np.float64)
+    if pa.types.is_decimal(array.type) or pa.types.is_boolean(array.type):
+        return array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return wrong_type(file, name, array, expected)
+
+
+def time_column(file: TableFile, name: str, array: Any) -> np.ndarray:
+    """Seconds since the epoch (int64) from numbers, dates or timestamps."""
+    import pyarrow as pa
+
+    _first_null(file, name, array)
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        seconds = array.cast(pa.timestamp("s")) if pa.types.is_date(array.type) else array
+        if pa.types.is_timestamp(seconds.type) and seconds.type.unit != "s":
+            seconds = seconds.cast(pa.timestamp("s"), safe=False)
+        return seconds.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    expected = "seconds since the epoch or ISO-8601 date-times"
+    values = numeric_column(file, name, array, expected)
+    if not np.isfinite(values).all():
+        wrong_type(file, name, array, expected, int(np.flatnonzero(~np.isfinite(values))[0]))
+    return np.floor(values).astype(np.int64)
+
+
+def wrong_type(
+    file: TableFile, name: str, array: Any, expected: str, row: int | None = None
+) -> Any:
+    """Raises `JointrecError`: column ``name`` holds the wrong type, with its first bad value."""
+    if row is None:
+        row = _first_non_number(array)
+    example = "" if row is None else f", e.g. {array[row].as_py()!r} on {file.where(row)}"
+    raise JointrecError(
+        f"{file.role} file {str(file.path)!r}: column {name!r} holds {array.type}{example}: "
+        f"expected {expected}"
+    )
+
+
+def _first_non_number(array: Any) -> int | None:
+    for row, value in enumerate(array.to_pylist()):
+        if value is None:
+            continue
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return row
+    return None
+
+
+def read_interactions(
+    path: str | os.PathLike[str],
+    *,
+    user_col: str = "user",
+    item_col: str = "item",
+    rating_col: str | None = None,
+    time_col: str | None = None,
+    rating_scale: tuple[float, float] | None = None,
+    format: str = "auto",
+    delimiter: str | None = None,
+) -> Interactions:
+    """Reads an interaction log from a CSV or Parquet file.
+
+    Args:
+        path: The file (``.csv``, ``.tsv``, ``.parquet``, ``.pq``; ``.gz`` CSV too).
+        user_col: Column of user ids (integers or strings).
+        item_col: Column of item ids (integers or strings).
+        rating_col: Column of explicit ratings; ``None`` for implicit feedback (every row is
+            a positive; the model then trains retrieval only).
+        time_col: Column of times (seconds since the epoch, dates or timestamps), needed by
+            the ``temporal`` and ``leave_last_n`` splits.
+        rating_scale: ``(low, high)`` stars; ``None`` takes the lowest and highest rating.
+        format: ``"auto"`` (from the extension), ``"csv"``, ``"tsv"`` or ``"parquet"``.
+        delimiter: CSV separator when it is not ``","`` (or tab for ``.tsv``).
+
+    Raises:
+        JointrecError: naming the file, column and line for a missing column, an empty cell,
+            a value of the wrong type or a rating outside ``rating_scale``.
+    """
+    file = TableFile(path, format=format, delimiter=delimiter, role="interactions")
+    options = {user_col: "--user-col", item_col: "--item-col"}
+    if len(options) < 2:
+        raise JointrecError(
+            f"--user-col and --item-col are both {user_col!r}: expected two different columns"
+        )
+    if rating_col is not None:
+        options.setdefault(rating_col, "--rating-col")
+    if time_col is not None:
+        options.setdefault(time_col, "--time-col")
+    data = read_columns(file, options, strings=(user_col, item_col))
+    rating = None
+    if rating_col is not None:
+        rating = numeric_column(file, rating_col, data[rating_col], "numeric ratings")
+        if not np.isfinite(rating).all():
+            row = int(np.flatnonzero(~np.isfinite(rating))[0])
+            raise JointrecError(
+                f"{file.where(row)}: column {rating_col!r} holds {rating[row]!r}: "
+                "expected a finite rating"
+            )
+        rating_scale = _rating_scale(file, rating_col, rating, rating_scale)
+        rating = _check_scale(file, rating_col, rating, rating_scale)
+    return Interactions(
+        user=id_column(file, user_col, data[user_col]),
+        item=id_column(file, item_col, data[item_col]),
+        rating=rating,
+        timestamp=None if time_col is None else time_column(file, time_col, data[time_col]),
+        rating_scale=rating_scale or (1.0, 5.0),
+        source=str(path),
+    )
+
+
+def _rating_scale(
+    file: TableFile, name: str, rating: np.ndarray, given: tuple[float, float] | None
+) -> tuple[float, float]:
+    if given is not None:
+        low, high = (float(v) for v in given)
+        if not low < high:
+            raise JointrecError(
+                f"rating_scale={tuple(given)!r} is invalid: expected (low, high) with low < high"
+            )
+        return low, high
+    low, high = float(rating.min()), float(rating.max())
+    if not low < high:
+        raise JointrecError(
+            f"{file.path}: every value of column {name!r} is {low:g}, so the rating scale "
+            "cannot be inferred: set rating_scale = [low, high], or drop the rating column "
+            "to train retrieval only"
+        )
+    return low, high
+
+
+def _check_scale(
+    file: TableFile, name: str, rating: np.ndarray, scale: tuple[float, float]
+) -> np.ndarray:
+    low, high = scale
+    bad = (rating < low) | (rating > high)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise JointrecError(
+            f"{file.where(row)}: column {name!r} holds {rating[row]:g}: expected a rating "
+            f"in [{low:g}, {high:g}] (the rating_scale)"
+        )
+    return rating.astype(np.float32)
