@@ -238,7 +238,12 @@ def train_model(
 
 def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
     """Encoded side features of both towers (``None`` where a tower has none)."""
-    if not (model_config.user_features or model_config.item_features or model_config.user_history):
+    if not (
+        model_config.user_features
+        or model_config.item_features
+        or model_config.user_history
+        or model_config.item_history
+    ):
         return None, None
     from jointrec.features.prepare import encode_tower_features
 
@@ -250,6 +255,7 @@ def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
         model_config.user_features,
         model_config.item_features,
         model_config.user_history,
+        model_config.item_history,
     )
 
 
