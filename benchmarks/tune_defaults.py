@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any
 
 #: Candidates around the default: (name, {section: {field: value}}). The first is the
-#: default itself. Epoch counts are chosen from the per-epoch validation curves.
+#: default itself. Epoch counts are chosen from the per-epoch validation curves. The search
+#: ran in rounds: after round 1 (up to "embedding 128") the winner, "all seen items
+#: excluded", became the default, and later candidates change that new default; each trial
+#: in the JSON records its full config.
 CANDIDATES: list[tuple[str, dict[str, dict[str, Any]]]] = [
     ("default", {}),
     ("temperature 0.3", {"model": {"temperature": 0.3}}),
@@ -43,6 +46,11 @@ CANDIDATES: list[tuple[str, dict[str, dict[str, Any]]]] = [
     ("in-batch + logQ", {"model": {"negatives": "in_batch", "logq_correction": True}}),
     ("MLP 256-128", {"model": {"layer_sizes": (256, 128)}}),
     ("weight decay 0.2", {"train": {"weight_decay": 0.2}}),
+    ("all seen items excluded", {"model": {"exclude_seen": "all"}}),
+    ("rating-weighted positives", {"model": {"positive_weighting": "rating"}}),
+    ("embedding 128", {"model": {"embedding_dim": 128}}),
+    ("item history 64", {"model": {"item_history": 64}}),
+    ("user history 128", {"model": {"user_history": 128}}),
 ]
 MAX_EPOCHS = 7
 SEEDS = (42, 43, 44)
@@ -72,7 +80,9 @@ def score(entry: dict[str, float]) -> float:
     return entry["val_recall@10"] + entry["val_ndcg@10"] - entry["val_rmse"]
 
 
-def search(dataset: Any, progress: bool) -> dict[str, Any]:
+def search(
+    dataset: Any, progress: bool, only: list[str] | None = None, previous: Any = None
+) -> dict[str, Any]:
     from jointrec.config import preset
     from jointrec.pipeline import prepare_data, train_model
 
@@ -80,8 +90,15 @@ def search(dataset: Any, progress: bool) -> dict[str, Any]:
         split={"validation_fraction": 0.1}, train={"epochs": MAX_EPOCHS}
     )
     data = prepare_data(dataset, base.split)
-    trials = []
+    names = [n for n, _ in CANDIDATES]
+    unknown = set(only or []) - set(names)
+    if unknown:
+        raise SystemExit(f"unknown candidates {sorted(unknown)}: expected some of {names}")
+    kept = [t for t in (previous or {}).get("trials", []) if only and t["name"] not in only]
+    trials = list(kept)
     for name, changes in CANDIDATES:
+        if only and name not in only:
+            continue
         config = base.replace(**changes)
         start = time.perf_counter()
         trained = train_model(
@@ -96,6 +113,7 @@ def search(dataset: Any, progress: bool) -> dict[str, Any]:
             {
                 "name": name,
                 "changes": changes,
+                "config": config.to_dict(),
                 "seconds": time.perf_counter() - start,
                 "best_epoch": best["epoch"],
                 "best_score": score(best),
@@ -109,6 +127,7 @@ def search(dataset: Any, progress: bool) -> dict[str, Any]:
             f"score {score(best):.4f}",
             flush=True,
         )
+    trials.sort(key=lambda t: names.index(t["name"]) if t["name"] in names else len(names))
     chosen = max(trials, key=lambda t: t["best_score"])
     return {
         "criterion": "val recall@10 + val ndcg@10 - val rmse",
@@ -178,6 +197,9 @@ def main() -> None:
     parser.add_argument("--stage", choices=("search", "final", "all"), default="all")
     parser.add_argument("--out", default=str(Path(__file__).with_suffix(".json")))
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument(
+        "--only", help="comma-separated candidate names to (re)run; other trials are kept"
+    )
     args = parser.parse_args()
 
     from jointrec.data import load_movielens
@@ -187,7 +209,8 @@ def main() -> None:
     result = json.loads(out.read_text()) if out.exists() else {}
     result["machine"] = machine()
     if args.stage in ("search", "all"):
-        result["search"] = search(dataset, args.progress)
+        only = [n.strip() for n in args.only.split(",")] if args.only else None
+        result["search"] = search(dataset, args.progress, only, result.get("search"))
         out.write_text(json.dumps(result, indent=1))
     if args.stage in ("final", "all"):
         result["final"] = final(dataset, args.progress)

@@ -54,3 +54,14 @@ def tiny_zip(tmp_path: Path) -> Path:
     from jointrec.testing import write_tiny_ml100k
 
     return write_tiny_ml100k(tmp_path / "ml-100k.zip")
+
+
+@pytest.fixture(scope="session")
+def ml100k_artifact(ml100k: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default joint model trained on the real MovieLens 100k (serving and web tests)."""
+    from jointrec.config import preset
+    from jointrec.run import train
+
+    out = tmp_path_factory.mktemp("ml100k-artifact") / "joint"
+    train(preset("default"), data_path=ml100k, out=out, progress=False)
+    return out

@@ -37,7 +37,7 @@ def _features():
 
 def _model(**config) -> JointModel:
     u, i = _features()
-    cfg = ModelConfig(embedding_dim=4, layer_sizes=(8,), rating_biases=True, **config)
+    cfg = ModelConfig(**{"embedding_dim": 4, "layer_sizes": (8,), "rating_biases": True, **config})
     return build_model(cfg, NUM_USERS, NUM_ITEMS, seed=3, user_features=u, item_features=i)
 
 
@@ -139,3 +139,20 @@ def test_config_rejects_bad_values():
     with pytest.raises(JointrecError, match="loss_weighting"):
         ModelConfig(loss_weighting="learned")
     assert ModelConfig(user_features="age, gender").user_features == ("age", "gender")
+
+
+def test_models_differing_only_in_loss_weights_share_one_compiled_runner():
+    import keras
+
+    from jointrec.config import TrainConfig
+    from jointrec.training.jax_loop import runner_for
+    from jointrec.training.trainer import make_optimizer
+
+    train = TrainConfig()
+    opt_config = keras.optimizers.serialize(make_optimizer(train))
+    a = _model(retrieval_weight=1.0, rating_weight=0.0)
+    b = _model(retrieval_weight=0.0, rating_weight=1.0)
+    c = _model(embedding_dim=8)
+    make = lambda: make_optimizer(train)  # noqa: E731
+    assert runner_for(a, opt_config, make) is runner_for(b, opt_config, make)
+    assert runner_for(c, opt_config, make) is not runner_for(a, opt_config, make)

@@ -106,3 +106,32 @@ def test_compare_with_baselines_puts_all_models_in_one_table(small_zip, tmp_path
     kinds = {m["name"]: m["kind"] for m in data["models"]}
     assert kinds["ease"] == "baseline" and kinds["multi-task"] == "jointrec"
     assert "rmse" in data["models"][4]["metrics"] and "rmse" not in data["models"][3]["metrics"]
+
+
+@pytest.mark.slow
+def test_default_preset_trains_saves_and_recommends_end_to_end(small_zip, tmp_path):
+    """The default preset (features, history, full softmax) through train -> artifact ->
+    recommend, and the saved Keras model reproduces the exported scores."""
+    import numpy as np
+
+    from jointrec.artifact import load_artifact
+    from jointrec.cli.app import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(small_zip), "--epochs", "1", "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    rec = CliRunner().invoke(
+        app, ["recommend", str(out), "--user", "3", "-k", "3", "--candidates", "10"]
+    )
+    assert rec.exit_code == 0, rec.output
+    art = load_artifact(out)
+    model = art.keras_model()
+    users = np.arange(1, len(art.users))
+    import keras
+
+    q = keras.ops.convert_to_numpy(model.query_tower(users))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    c = art.exported.item_vectors
+    np.testing.assert_allclose(art.exported.score_users(users), q @ c.T, rtol=1e-4, atol=1e-5)

@@ -19,10 +19,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.atomic import atomic_directory, load_npz
 from jointrec.config import RunConfig
 from jointrec.data.interactions import FeatureTable
 from jointrec.data.vocabulary import Vocabulary
@@ -79,7 +79,14 @@ class Artifact:
                 f"{self.path} has no model.keras: it was saved without the "
                 "Keras model; retrain to get one"
             )
-        return keras.saving.load_model(path, safe_mode=True)
+        try:
+            return keras.saving.load_model(path, safe_mode=True)
+        except Exception as err:  # Keras raises many types for a bad or unsafe file
+            message = str(err).replace("\n", " ")[:300]
+            raise JointrecError(
+                f"{path} cannot be loaded in Keras safe mode ({type(err).__name__}: "
+                f"{message}): it is corrupt or holds code (e.g. a Lambda layer); retrain it"
+            ) from None
 
     def title(self, item_index: int) -> str:
         """Title of an item index ('' when unknown)."""
@@ -167,10 +174,7 @@ def save_artifact(
         raise JointrecError(
             f"{target} already exists: pass --overwrite to replace it or choose another --out"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        _write_json(tmp / "manifest.json", _manifest())
+    with atomic_directory(target, overwrite=overwrite) as tmp:
         _write_json(tmp / "config.json", {"run": config.to_dict(), "data": data_info or {}})
         exported.save(tmp / "exported.npz")
         _write_json(tmp / "vocab.json", {"users": users.to_json(), "items": items.to_json()})
@@ -186,27 +190,28 @@ def save_artifact(
             keras_model.save(tmp / "model.keras")
         for name, writer in (extra_files or {}).items():
             writer(tmp / name)
-        _fsync_tree(tmp)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        _write_json(tmp / "manifest.json", _manifest(_checksums(tmp)))  # last: lists the rest
     return target
 
 
 def load_artifact(path: str | os.PathLike[str]) -> Artifact:
-    """Loads an artifact, with a clear error when it is missing, partial, corrupt or too new."""
+    """Loads an artifact, with a clear error when it is missing, partial, corrupt or too new.
+
+    Every file listed in the manifest is checked against its SHA-256, arrays are read without
+    pickles, and the parts are checked against each other (vocabulary sizes, embedding rows,
+    seen-item indices), so a damaged artifact fails here instead of giving wrong answers.
+    """
     root = Path(path).expanduser()
     if not root.is_dir():
+        previous = sorted(root.parent.glob(f".{root.name}.old-*/{root.name}"))
+        hint = (
+            f" (a replacement was interrupted; the previous artifact is at {previous[-1]})"
+            if previous
+            else ""
+        )
         raise JointrecError(
             f"artifact {str(root)!r} does not exist: expected a directory "
-            "written by 'jointrec train'"
+            f"written by 'jointrec train'{hint}"
         )
     missing = [name for name in REQUIRED if not (root / name).is_file()]
     if missing:
@@ -216,42 +221,138 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
         )
     manifest = _read_json(root / "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise JointrecError(f"{root}/manifest.json does not describe a {FORMAT}")
+        raise JointrecError(
+            f"{root}/manifest.json does not describe a {FORMAT}: expected a directory "
+            "written by 'jointrec train'"
+        )
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise JointrecError(
+            f"artifact {root} has an invalid format version {version!r}: expected an "
+            f"integer in [1, {FORMAT_VERSION}]; the manifest is corrupt, retrain it"
+        )
+    if version > FORMAT_VERSION:
         raise JointrecError(
             f"artifact {root} has format version {version!r}; this jointrec "
             f"reads versions <= {FORMAT_VERSION}: upgrade jointrec"
         )
+    _verify_checksums(root, manifest.get("files"))
     config_data = _read_json(root / "config.json")
     vocab = _read_json(root / "vocab.json")
     try:
         config = RunConfig.from_dict(config_data["run"])
         users = Vocabulary.from_json(vocab["users"])
         items = Vocabulary.from_json(vocab["items"])
-        with np.load(root / "seen.npz", allow_pickle=False) as data:
-            seen = SeenItems.from_arrays(
-                data["indptr"], data["indices"], data["values"] if "values" in data.files else None
-            )
-    except (KeyError, TypeError, ValueError, OSError) as err:
+        seen_data = load_npz(root / "seen.npz", "artifact")
+        seen = SeenItems.from_arrays(
+            seen_data["indptr"], seen_data["indices"], seen_data.get("values")
+        )
+        data_info = dict(config_data.get("data", {}))
+    except (KeyError, TypeError, ValueError, OSError, AttributeError) as err:
+        if isinstance(err, JointrecError):
+            raise JointrecError(f"artifact {root} is corrupt: {err}") from None
         raise JointrecError(f"artifact {root} is corrupt ({err!r}): retrain it") from None
+    item_table = _read_json(root / "items.json")
+    metrics = _read_json(root / "metrics.json")
     history_path = root / "history.json"
-    return Artifact(
+    history = _read_json(history_path) if history_path.is_file() else {}
+    for name, value, kind in (
+        ("items.json", item_table, list),
+        ("metrics.json", metrics, dict),
+        ("history.json", history, dict),
+    ):
+        if not isinstance(value, kind):
+            raise JointrecError(
+                f"{root / name} is corrupt: expected a JSON {kind.__name__}, got "
+                f"{type(value).__name__}; retrain the artifact"
+            )
+    artifact = Artifact(
         path=root,
         manifest=manifest,
         config=config,
-        data_info=dict(config_data.get("data", {})),
+        data_info=data_info,
         exported=ExportedModel.load(root / "exported.npz"),
         users=users,
         items=items,
-        item_table=list(_read_json(root / "items.json")),
+        item_table=item_table,
         seen=seen,
-        metrics=dict(_read_json(root / "metrics.json")),
-        history=dict(_read_json(history_path)) if history_path.is_file() else {},
+        metrics=metrics,
+        history=history,
     )
+    _check_consistent(artifact)
+    return artifact
 
 
-def _manifest() -> dict[str, Any]:
+def _checksums(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root``, by relative POSIX path."""
+    return {
+        p.relative_to(root).as_posix(): _sha256(p) for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def _verify_checksums(root: Path, files: Any) -> None:
+    """Checks the files the manifest lists (artifacts from before checksums list none)."""
+    if files is None:
+        return
+    if not isinstance(files, dict):
+        raise JointrecError(f"{root}/manifest.json is corrupt: 'files' must map names to SHA-256")
+    for name, expected in files.items():
+        path = root / str(name)
+        if ".." in Path(str(name)).parts or not path.is_file():
+            raise JointrecError(
+                f"artifact {root} is incomplete: {name} is listed in the manifest but "
+                "missing; retrain it with 'jointrec train'"
+            )
+        if _sha256(path) != expected:
+            raise JointrecError(
+                f"artifact {root}: {name} is corrupt (its SHA-256 differs from the one in "
+                "manifest.json: the file was damaged or edited); retrain the artifact"
+            )
+
+
+def _check_consistent(art: Artifact) -> None:
+    """The parts of an artifact must describe the same users and items."""
+    ex, n_users, n_items = art.exported, len(art.users), len(art.items)
+    problems = []
+    if ex.user_embeddings.ndim != 2 or ex.num_users != n_users:
+        problems.append(f"exported user embeddings {ex.user_embeddings.shape} for {n_users} users")
+    if ex.item_embeddings.ndim != 2 or ex.num_items != n_items:
+        problems.append(f"exported item embeddings {ex.item_embeddings.shape} for {n_items} items")
+    for name, bias, n in (("user", ex.user_bias, n_users), ("item", ex.item_bias, n_items)):
+        if bias is not None and bias.shape != (n,):
+            problems.append(f"{name} biases of shape {bias.shape}, expected ({n},)")
+    width = ex.user_embeddings.shape[-1] + ex.item_embeddings.shape[-1]
+    for j, (kernel, bias) in enumerate(ex.mlp):
+        if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != (kernel.shape[1],):
+            problems.append(f"rating layer {j} of shape {kernel.shape} after width {width}")
+            break
+        width = kernel.shape[1]
+    else:
+        if width != 1:
+            problems.append(f"rating head output width {width}, expected 1")
+    seen = art.seen
+    indptr, indices = seen.indptr, seen.indices
+    if (
+        seen.num_users != n_users
+        or indptr[0] != 0
+        or (np.diff(indptr) < 0).any()
+        or indptr[-1] != len(indices)
+    ):
+        problems.append(f"seen items with {seen.num_users} users, expected {n_users}")
+    elif len(indices) and (indices.min() < 0 or indices.max() >= n_items):
+        problems.append(f"seen item indices outside [0, {n_items})")
+    elif seen.values is not None and len(seen.values) != len(indices):
+        problems.append(f"{len(seen.values)} seen ratings for {len(indices)} seen items")
+    if len(art.item_table) != n_items - 1:
+        problems.append(f"{len(art.item_table)} item records for {n_items - 1} items")
+    if problems:
+        raise JointrecError(
+            f"artifact {art.path} is corrupt: {'; '.join(problems)}; retrain it with "
+            "'jointrec train'"
+        )
+
+
+def _manifest(files: dict[str, str] | None = None) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     def v(name: str) -> str | None:
@@ -266,6 +367,7 @@ def _manifest() -> dict[str, Any]:
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": {name: v(name) for name in ("jointrec", "keras", "keras-rs", "jax", "numpy")},
         "backend": os.environ.get("KERAS_BACKEND", "jax"),
+        "files": files or {},
     }
 
 
@@ -279,17 +381,13 @@ def _write_json(path: Path, data: Any) -> None:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, RecursionError) as err:
         raise JointrecError(f"{path} is corrupt ({err}): retrain the artifact") from None
 
 
-def _fsync_tree(root: Path) -> None:
-    for path in root.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -64,6 +64,8 @@ class ModelConfig:
         embedding_l2: L2 penalty on the id and feature embeddings and the rating biases.
         user_history: Represent each user also by up to this many of the items they rated
             in training (an SVD++-like implicit-feedback feature); 0 turns it off.
+        item_history: Represent each item also by up to this many of its training raters
+            (the item-based, AutoRec-like counterpart); 0 turns it off.
     """
 
     embedding_dim: int = 32
@@ -89,6 +91,7 @@ class ModelConfig:
     loss_weighting: str = "fixed"
     embedding_l2: float = 0.0
     user_history: int = 0
+    item_history: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
@@ -108,6 +111,7 @@ class ModelConfig:
         _check(self.hard_negatives >= 0, "hard_negatives", self.hard_negatives, ">= 0")
         _check(self.embedding_l2 >= 0, "embedding_l2", self.embedding_l2, ">= 0")
         _check(self.user_history >= 0, "user_history", self.user_history, ">= 0")
+        _check(self.item_history >= 0, "item_history", self.item_history, ">= 0")
         _check(self.embedding_dim >= 1, "embedding_dim", self.embedding_dim, "an integer >= 1")
         _check(
             all(s >= 1 for s in self.layer_sizes),
@@ -351,7 +355,7 @@ def _default() -> RunConfig:
     """The tutorial's two towers and two tasks, fixed and tuned on a validation split
     (``benchmarks/tune_defaults.py``): side features and the user's history in the towers,
     a full softmax over the catalogue at temperature 0.2 with ratings >= 4 as positives and
-    the user's other liked items not used as negatives, a biased rating head, and the rating
+    the user's other training items not used as negatives, a biased rating head, and the rating
     loss weighted 20:1 (it is an MSE on a [0, 1] label, ~100x smaller than the softmax)."""
     return RunConfig(
         model=ModelConfig(
@@ -370,7 +374,7 @@ def _default() -> RunConfig:
             user_features=("auto",),
             item_features=("auto",),
             negatives="full",
-            exclude_seen="positives",
+            exclude_seen="all",
             embedding_l2=1e-5,
             user_history=64,
         ),

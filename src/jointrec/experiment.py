@@ -332,6 +332,8 @@ def run_experiment(
     command: str | None = None,
     write: bool = True,
     notify: Callable[[str], None] | None = None,
+    checkpoint: bool = False,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Loads the data, trains, evaluates on test and writes the run directory + manifest.
 
@@ -342,13 +344,17 @@ def run_experiment(
         command: The command line, recorded in the manifest.
         write: Write the run directory (``False``: train and evaluate only).
         notify: Called with each note as soon as it is known (before training).
+        checkpoint: Checkpoint every epoch, so that `resume_experiment` can finish the run
+            after a crash (see `jointrec.run.train`).
+        resume: Continue the interrupted run in the experiment's ``out`` (used by
+            `resume_experiment`).
     """
     from jointrec.data.data_config import load_data
     from jointrec.manifest import MANIFEST, build_manifest, changed_files, data_hashes
     from jointrec.run import data_info, train
 
     out = experiment.output_dir() if write else None
-    if out is not None and out.exists() and not overwrite:
+    if out is not None and out.exists() and not overwrite and not resume:
         raise JointrecError(
             f"{out} already exists: pass --overwrite to replace it or choose another --out"
         )
@@ -391,7 +397,58 @@ def run_experiment(
         progress=progress,
         data_source=data_config.to_dict(),
         extra_files=manifest_file,
+        checkpoint=checkpoint and out is not None,
+        resume=resume,
+        run_info={"experiment": resolved.to_dict(), "command": command},
     )
     resolved = dataclasses.replace(resolved, run=result.trained.config)
     manifest = None if result.artifact is None else result.artifact / MANIFEST
     return ExperimentResult(resolved, result, manifest, notes)
+
+
+def resume_experiment(
+    run: str | os.PathLike[str],
+    *,
+    data_path: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    notify: Callable[[str], None] | None = None,
+) -> ExperimentResult:
+    """Finishes a ``jointrec train`` run that was killed: ``jointrec train --resume RUN``.
+
+    The settings and data come from the run's checkpoints (``RUN.checkpoints/run.json``);
+    training continues after the last complete epoch and the run directory and manifest are
+    those an uninterrupted run would have written.
+
+    Args:
+        run: The run directory the interrupted run was writing (its ``--out``).
+        data_path: Where the MovieLens release lives now, if it moved (same content).
+        progress: Show progress bars.
+        notify: Called with each note before training.
+    """
+    from jointrec.run import resume as resume_run
+    from jointrec.run import run_info
+    from jointrec.training.checkpoint import SUFFIX, checkpoint_dir_for
+
+    store = checkpoint_dir_for(run)
+    out = store.with_name(store.name[: -len(SUFFIX)])
+    info = run_info(out)
+    settings = info.get("experiment")
+    if not isinstance(settings, dict):  # started by the library, not by `jointrec train`
+        result = resume_run(out, data_path=data_path, progress=progress)
+        experiment = Experiment(name=out.name, run=result.trained.config, data=DataConfig())
+        return ExperimentResult(experiment, result, None)
+    settings = {**settings, "out": str(out)}
+    if data_path is not None:
+        settings["data"] = {**settings.get("data", {}), "path": _absolute(data_path)}
+    experiment = resolve_experiment(None, settings)
+    return run_experiment(
+        experiment,
+        progress=progress,
+        command=info.get("command"),
+        notify=notify,
+        resume=True,
+    )
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    return str(Path(path).expanduser().resolve())

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.atomic import load_npz
 from jointrec.errors import JointrecError
 
 
@@ -192,9 +193,8 @@ class ExportedModel:
     @classmethod
     def load(cls, path: Path, name: str = "joint") -> ExportedModel:
         """Reads a file written by `save`."""
+        arrays = load_npz(path, "exported model")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
             layers = int(arrays["num_layers"])
             return cls(
                 user_embeddings=arrays["user_embeddings"],
@@ -209,7 +209,7 @@ class ExportedModel:
                 name=name,
                 can_rate=bool(arrays.get("can_rate", True)),
             )
-        except (OSError, KeyError, ValueError) as err:
+        except (KeyError, ValueError, IndexError, TypeError) as err:
             raise JointrecError(
                 f"{path} is not a valid exported model ({err}): re-run 'jointrec train'"
             ) from None

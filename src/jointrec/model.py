@@ -18,6 +18,7 @@ from keras import ops
 
 from jointrec import _backend  # noqa: F401  (selects JAX before Keras loads)
 from jointrec.config import ModelConfig
+from jointrec.errors import JointrecError
 from jointrec.layers.embedding_tower import PACKAGE, EmbeddingTower
 from jointrec.layers.rating_head import RatingHead
 from jointrec.tasks.rating import RatingTask
@@ -89,7 +90,7 @@ class JointModel(keras.Model):
         self.rating_weight = float(rating_weight)
 
     def build(self, input_shape: Any = None) -> None:
-        if self.built:
+        if getattr(self, "built", False):
             return
         for tower in (self.query_tower, self.candidate_tower):
             if not tower.built:
@@ -104,9 +105,11 @@ class JointModel(keras.Model):
         if self.negatives == "full" and self.exclude_seen != "none":
             num_users = int(self.query_tower.vocabulary_size)
             if num_users * self.num_items > MAX_SEEN_CELLS:
-                raise ValueError(
-                    f"exclude_seen needs a {num_users} x {self.num_items} table, more than "
-                    f"{MAX_SEEN_CELLS} cells: use negatives='in_batch' for this catalogue"
+                raise JointrecError(
+                    f"exclude_seen={self.exclude_seen!r} with a full softmax needs a "
+                    f"{num_users} x {self.num_items} table, more than {MAX_SEEN_CELLS} "
+                    "cells: set model negatives='in_batch' (with logq_correction) for this "
+                    "catalogue"
                 )
             self.seen = self.add_weight(
                 name="seen",

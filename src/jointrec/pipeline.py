@@ -111,6 +111,8 @@ def train_model(
     progress: bool = True,
     evaluate_on: str | None = "test",
     monitor_validation: bool = False,
+    checkpoints: Any = None,
+    resume: Any = None,
 ) -> TrainedModel:
     """Builds, trains, exports and (optionally) evaluates one joint model.
 
@@ -124,6 +126,8 @@ def train_model(
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
         monitor_validation: Evaluate on the validation split after every epoch and log
             ``val_*`` metrics in the history (implied by ``config.train.early_stopping``).
+        checkpoints: A `CheckpointDir` to save a checkpoint to after every epoch.
+        resume: A `TrainingCheckpoint` of this run to continue from.
 
     Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the
     exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
@@ -201,6 +205,8 @@ def train_model(
         progress=progress,
         description=f"training {name}",
         on_epoch_end=stopper,
+        checkpoints=checkpoints,
+        resume=resume,
     )
     if stopper is not None and config.train.early_stopping > 0:
         stopper.restore_best()
@@ -232,7 +238,12 @@ def train_model(
 
 def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
     """Encoded side features of both towers (``None`` where a tower has none)."""
-    if not (model_config.user_features or model_config.item_features or model_config.user_history):
+    if not (
+        model_config.user_features
+        or model_config.item_features
+        or model_config.user_history
+        or model_config.item_history
+    ):
         return None, None
     from jointrec.features.prepare import encode_tower_features
 
@@ -244,6 +255,7 @@ def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
         model_config.user_features,
         model_config.item_features,
         model_config.user_history,
+        model_config.item_history,
     )
 
 

@@ -185,57 +185,84 @@ def sweep(
     return result
 
 
+def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+    """Reads a ``sweep.json`` written by ``jointrec sweep`` (e.g. to re-plot it)."""
+    import json
+
+    data = json.loads(Path(path).read_text())
+    result = Sweep(RunConfig.from_dict(data["config"]), data["split"], seconds=data["seconds"])
+    for p in data["points"]:
+        result.points.append(
+            SweepPoint(
+                p["retrieval_weight"],
+                p["rating_weight"],
+                p["metrics"],
+                p["train_seconds"],
+                p["on_frontier"],
+                p["is_default"],
+            )
+        )
+    return result
+
+
 def plot_sweep(result: Sweep, path: str | os.PathLike[str]) -> Path:
-    """Writes a PNG: RMSE (x) against Recall@10 (y), the frontier joined, the default starred."""
+    """Writes a PNG of RMSE (x) against Recall@10 (y): all points on the left, the region
+    around the frontier enlarged on the right; frontier joined, default starred."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5))
     rated = [p for p in result.points if "rmse" in p.report and "recall@10" in p.report]
-    for p in rated:
-        ax.scatter(
-            p.report["rmse"],
-            p.report["recall@10"],
-            color="tab:blue" if p.on_frontier else "tab:gray",
-            zorder=3,
-        )
-        ax.annotate(
-            p.ratio,
-            (p.report["rmse"], p.report["recall@10"]),
-            textcoords="offset points",
-            xytext=(5, 4),
-            fontsize=8,
-        )
     front = result.frontier()
-    if front:
-        ax.plot(
-            [p.report["rmse"] for p in front],
-            [p.report["recall@10"] for p in front],
-            color="tab:blue",
-            label="frontier",
-            zorder=2,
-        )
-    for p in rated:
-        if p.is_default:
-            ax.scatter(
-                p.report["rmse"],
-                p.report["recall@10"],
-                marker="*",
-                s=250,
-                color="tab:red",
-                label=f"default {p.ratio}",
-                zorder=4,
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for ax in axes:
+        for p in rated:
+            x, y = p.report["rmse"], p.report["recall@10"]
+            ax.scatter(x, y, color="tab:blue" if p.on_frontier else "tab:gray", zorder=3)
+            ax.annotate(p.ratio, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        if front:
+            ax.plot(
+                [p.report["rmse"] for p in front],
+                [p.report["recall@10"] for p in front],
+                color="tab:blue",
+                label="frontier",
+                zorder=2,
             )
-    ax.set_xlabel(f"RMSE, stars ({result.split_name}; lower is better)")
-    ax.set_ylabel(f"Recall@10 ({result.split_name}; higher is better)")
-    ax.set_title(f"retrieval:rating loss-weight sweep, preset {result.config.preset!r}")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+        for p in rated:
+            if p.is_default:
+                ax.scatter(
+                    p.report["rmse"],
+                    p.report["recall@10"],
+                    marker="*",
+                    s=250,
+                    color="tab:red",
+                    label=f"default {p.ratio}",
+                    zorder=4,
+                )
+        ax.set_xlabel(f"RMSE, stars ({result.split_name}; lower is better)")
+        ax.set_ylabel(f"Recall@10 ({result.split_name}; higher is better)")
+        ax.grid(alpha=0.3)
+    axes[0].set_title("all ratios")
+    axes[1].set_title("near the frontier")
+    if rated:
+        best_rmse = min(p.report["rmse"] for p in rated)
+        best_recall = max(p.report["recall@10"] for p in rated)
+        near = [
+            p
+            for p in rated
+            if p.report["rmse"] <= best_rmse + 0.03 and p.report["recall@10"] >= best_recall - 0.03
+        ] or rated
+        xs = [p.report["rmse"] for p in near]
+        ys = [p.report["recall@10"] for p in near]
+        pad_x, pad_y = max(0.002, (max(xs) - min(xs)) * 0.2), max(0.002, (max(ys) - min(ys)) * 0.2)
+        axes[1].set_xlim(min(xs) - pad_x, max(xs) + pad_x)
+        axes[1].set_ylim(min(ys) - pad_y, max(ys) + pad_y)
+    axes[1].legend(loc="best", fontsize=8)
+    fig.suptitle(f"retrieval:rating loss-weight sweep, preset {result.config.preset!r}")
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

@@ -125,9 +125,9 @@ def test_missing_member_is_named(tmp_path):
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("1\t2\t5\n", "Expected 4 columns"),
+        ("1\t2\t5\n", "line 1 has 3 fields: expected 4"),
         ("1\t2\tfive\t0\n", "rating|float"),
-        ("1\t2\t9\t0\n", r"row 0 holds 9.0: expected a finite rating in \[1, 5\]"),
+        ("1\t2\t9\t0\n", r"line 1, column 'rating': got 9.0; expected a finite number in \[1, 5\]"),
         ("", "is empty"),
     ],
 )

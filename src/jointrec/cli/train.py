@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from jointrec.cli import _data_options as d
+from jointrec.cli import _distributed as dist
 from jointrec.cli import options as o
 
 NAME = "train"
@@ -17,7 +19,12 @@ HELP = (
 )
 
 
+# What --resume accepts besides RUN: everything else is read from the run's checkpoints.
+_RESUME_FLAGS = {"resume", "data", "quiet", "json"}
+
+
 def command(
+    ctx: typer.Context,
     config: d.Config = None,
     out: d.Out = None,
     name: d.Name = None,
@@ -41,13 +48,42 @@ def command(
     rating_weight: o.RatingWeight = None,
     seed: o.Seed = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out.")] = False,
+    checkpoint: Annotated[
+        bool | None,
+        typer.Option(
+            "--checkpoint/--no-checkpoint",
+            help="Save a checkpoint after every epoch in OUT.checkpoints, removed at the end "
+            "(default: on with the JAX backend, in one process).",
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN",
+            help="Finish the killed run whose --out was RUN, with its saved settings and data.",
+        ),
+    ] = None,
     quiet: o.Quiet = False,
     json: o.Json = False,
+    num_processes: dist.NumProcesses = 1,
+    process_id: dist.ProcessId = 0,
+    coordinator: dist.Coordinator = None,
+    shard_embeddings: dist.ShardEmbeddings = False,
+    all_devices: dist.AllDevices = False,
+    cluster_timeout: dist.ClusterTimeout = 120.0,
 ) -> None:
-    from jointrec.cli.render import console, print_json, report_table
-    from jointrec.experiment import resolve_experiment, run_experiment
+    from jointrec.experiment import resolve_experiment, resume_experiment, run_experiment
     from jointrec.manifest import python_command
 
+    notify = None if json else lambda note: typer.echo(f"note: {note}", err=True)
+    if resume is not None:
+        _refuse_new_settings(ctx)
+        run = resume_experiment(
+            resume, data_path=data, progress=not quiet and not json, notify=notify
+        )
+        _show(run, json)
+        return
     flags = d.flag_settings(
         out=out,
         name=name,
@@ -72,13 +108,28 @@ def command(
         seed=seed,
     )
     experiment = resolve_experiment(config, flags)
-    run = run_experiment(
-        experiment,
-        overwrite=overwrite,
-        progress=not quiet and not json,
-        command=python_command(),
-        notify=None if json else lambda note: typer.echo(f"note: {note}", err=True),
+    cluster = dist.join_cluster(
+        num_processes, process_id, coordinator, shard_embeddings, all_devices, cluster_timeout
     )
+    chief = cluster is None or cluster.is_chief  # only process 0 writes and reports
+    with dist.fail_fast(cluster), dist.quiet_stdout(cluster):
+        run = run_experiment(
+            experiment,
+            overwrite=overwrite,
+            progress=chief and not quiet and not json,
+            command=python_command(),
+            write=chief,
+            notify=notify if chief else None,
+            checkpoint=_jax_backend() and cluster is None if checkpoint is None else checkpoint,
+        )
+    if not chief:
+        return
+    _show(run, json)
+
+
+def _show(run: Any, json: bool) -> None:
+    from jointrec.cli.render import console, print_json, report_table
+
     if json:
         print_json(
             {
@@ -95,3 +146,25 @@ def command(
         f"trained in {run.result.trained.train_seconds:.1f} s; run directory: "
         f"{run.result.artifact}; manifest: {run.manifest}"
     )
+
+
+def _refuse_new_settings(ctx: typer.Context) -> None:
+    from jointrec.errors import JointrecError
+
+    given = [
+        "--" + name.replace("_", "-")
+        for name in ctx.params
+        if name not in _RESUME_FLAGS
+        and getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if given:
+        raise JointrecError(
+            f"--resume finishes a run with the settings it started with, but got "
+            f"{', '.join(given)}: drop them (only --data, --quiet and --json apply)"
+        )
+
+
+def _jax_backend() -> bool:
+    import os
+
+    return os.environ.get("KERAS_BACKEND", "jax") == "jax"

@@ -16,29 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.data.validation import check_ids, check_numeric
 from jointrec.errors import JointrecError
 
 
 def _as_id_array(name: str, values: np.ndarray, source: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise JointrecError(f"{source}: column {name!r} must be 1-D, got shape {arr.shape}")
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64, copy=False)
-    if arr.dtype.kind in "UO":
-        return arr.astype(str)
-    if arr.dtype.kind == "f":
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise JointrecError(
-                f"{source}: column {name!r} row {row} holds {arr[row].item()!r}: "
-                "expected an integer or string id"
-            )
-        return arr.astype(np.int64)
-    raise JointrecError(
-        f"{source}: column {name!r} has dtype {arr.dtype}: expected integer or string ids"
-    )
+    return check_ids(source, name, values)
 
 
 @dataclass(frozen=True)
@@ -71,31 +54,27 @@ class Interactions:
                 f"({len(self.item)} rows) differ in length"
             )
         low, high = (float(v) for v in self.rating_scale)
-        if not low < high:
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
             raise JointrecError(
                 f"{self.source}: rating_scale={self.rating_scale!r} "
                 "must be (low, high) with low < high"
             )
         object.__setattr__(self, "rating_scale", (low, high))
         if self.rating is not None:
-            rating = np.asarray(self.rating, dtype=np.float32)
+            rating = np.asarray(self.rating)
             self._check_column("rating", rating, n)
-            bad = ~np.isfinite(rating) | (rating < low) | (rating > high)
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
-                raise JointrecError(
-                    f"{self.source}: column 'rating' row {row} holds "
-                    f"{float(rating[row])!r}: expected a finite rating in "
-                    f"[{low:g}, {high:g}]"
-                )
+            rating = check_numeric(
+                self.source, "rating", rating, low=low, high=high, dtype=np.float32
+            )
             object.__setattr__(self, "rating", rating)
         if self.timestamp is not None:
             ts = np.asarray(self.timestamp)
             self._check_column("timestamp", ts, n)
-            if ts.dtype.kind == "f" and not np.isfinite(ts).all():
-                row = int(np.flatnonzero(~np.isfinite(ts))[0])
-                raise JointrecError(f"{self.source}: column 'timestamp' row {row} is not finite")
-            object.__setattr__(self, "timestamp", ts.astype(np.int64))
+            if ts.dtype.kind != "i":  # whole seconds: fractions are truncated
+                ts = check_numeric(
+                    self.source, "timestamp", ts, low=-(2.0**62), high=2.0**62
+                ).astype(np.int64)
+            object.__setattr__(self, "timestamp", ts.astype(np.int64, copy=False))
 
     def _check_column(self, name: str, column: np.ndarray, n: int) -> None:
         if column.ndim != 1 or len(column) != n:
@@ -166,9 +145,10 @@ class FeatureTable:
             )
         object.__setattr__(self, "ids", ids)
         for name, column in self.columns.items():
-            if len(column) != len(ids):
+            if np.ndim(column) == 0 or len(column) != len(ids):
+                rows = len(column) if np.ndim(column) else "no"
                 raise JointrecError(
-                    f"{self.source}: feature {name!r} has {len(column)} rows: "
+                    f"{self.source}: feature {name!r} has {rows} rows: "
                     f"expected {len(ids)} like the ids"
                 )
 

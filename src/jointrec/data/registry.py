@@ -52,6 +52,8 @@ class TableFile:
         header: Whether the first line is a header.
         encoding: Text encoding of the file.
         quoted: Whether fields may be double-quoted (CSV style).
+        header_names: The header the file must have, so that swapped or renamed columns are
+            an error instead of silently misread data (``None``: not checked).
     """
 
     name: str
@@ -60,6 +62,7 @@ class TableFile:
     header: bool = False
     encoding: str = "utf-8"
     quoted: bool = False
+    header_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,21 @@ class MovieLensSpec:
 
 
 _RATINGS = ("user_id", "item_id", "rating", "timestamp")
-_CSV_RATINGS = TableFile("ratings.csv", ",", _RATINGS, header=True)
-_CSV_MOVIES = TableFile("movies.csv", ",", ("item_id", "title", "genres"), header=True, quoted=True)
+_CSV_RATINGS = TableFile(
+    "ratings.csv",
+    ",",
+    _RATINGS,
+    header=True,
+    header_names=("userId", "movieId", "rating", "timestamp"),
+)
+_CSV_MOVIES = TableFile(
+    "movies.csv",
+    ",",
+    ("item_id", "title", "genres"),
+    header=True,
+    quoted=True,
+    header_names=("movieId", "title", "genres"),
+)
 
 MOVIELENS: dict[str, MovieLensSpec] = {
     "100k": MovieLensSpec(

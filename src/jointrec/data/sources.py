@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import struct
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -67,6 +69,11 @@ class FileSource:
         """Returns the content of file ``name``."""
         if self._zip_names is not None:
             member = self._zip_names.get(name)
+            if member is _AMBIGUOUS:
+                raise JointrecError(
+                    f"{self.path} holds several files named {name!r} in different folders: "
+                    "expected one; pass the folder of the release you mean"
+                )
             if member is None:
                 raise JointrecError(
                     f"{self.path} has no file {name!r}: expected the "
@@ -75,9 +82,10 @@ class FileSource:
             try:
                 with zipfile.ZipFile(self.path) as zf:
                     return zf.read(member)
-            except (zipfile.BadZipFile, OSError, EOFError) as err:
+            except _ZIP_ERRORS as err:
                 raise JointrecError(
-                    f"{self.path} is corrupt or truncated ({err}): download it again"
+                    f"{self.path} is corrupt or truncated (reading {member!r}: {err}): "
+                    "download it again"
                 ) from None
         path = self._find(name)
         if not path.is_file():
@@ -85,7 +93,10 @@ class FileSource:
                 f"{self.path} has no file {name!r}: expected the dataset's "
                 "files in this folder or one sub-folder"
             )
-        return path.read_bytes()
+        try:
+            return path.read_bytes()
+        except OSError as err:
+            raise JointrecError(f"{path} cannot be read ({err}): check its permissions") from None
 
     def _find(self, name: str) -> Path:
         direct = self.path / name
@@ -102,25 +113,51 @@ def _zip_members(path: Path) -> dict[str, str]:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except zipfile.BadZipFile:
+    except PermissionError as err:
+        raise JointrecError(f"{path} cannot be read: {err}") from None
+    except _ZIP_ERRORS:
         raise JointrecError(
             f"{path} is not a valid zip (corrupt or truncated): "
             "download it again or pass the extracted folder"
         ) from None
-    except OSError as err:
-        raise JointrecError(f"{path} cannot be read: {err}") from None
     names: dict[str, str] = {}
     for info in infos:
         check_member_name(path, info.filename)
-        if not info.is_dir():
-            names.setdefault(PurePosixPath(info.filename).name, info.filename)
+        if info.is_dir() or info.filename.startswith("__MACOSX/"):
+            continue
+        base = PurePosixPath(info.filename.replace("\\", "/")).name
+        if base in names and names[base] != info.filename:
+            names[base] = _AMBIGUOUS
+        else:
+            names[base] = info.filename
     return names
+
+
+# A base name that several members share: reading it is refused rather than guessed.
+_AMBIGUOUS = "\0ambiguous"
+# What zipfile raises on damaged archives, besides BadZipFile.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    struct.error,
+)
 
 
 def check_member_name(archive: Path, name: str) -> None:
     """Raises `JointrecError` for absolute or ``..`` member names (path traversal)."""
     pure = PurePosixPath(name.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts or (len(name) > 1 and name[1] == ":"):
+    if (
+        pure.is_absolute()
+        or ".." in pure.parts
+        or (len(name) > 1 and name[1] == ":")
+        or "\0" in name
+    ):
         raise JointrecError(
             f"{archive} holds an unsafe entry {name!r} (absolute path or '..'): "
             "refusing to read this archive"
@@ -153,6 +190,10 @@ def extract_atomically(archive: Path, target: Path) -> Path:
                     "(corrupt download): download it again"
                 )
             for base, member in members.items():
+                if member is _AMBIGUOUS:
+                    raise JointrecError(
+                        f"{archive} holds several files named {base!r}: expected one"
+                    )
                 with zf.open(member) as src, open(tmp / base, "wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
                     dst.flush()
@@ -160,7 +201,7 @@ def extract_atomically(archive: Path, target: Path) -> Path:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
+    except _ZIP_ERRORS as err:
         raise JointrecError(
             f"{archive} could not be extracted ({err}): download it again"
         ) from None

@@ -157,8 +157,8 @@ class FeatureEncoder:
                 known = np.isfinite(numbers)
                 if spec.kind == "numeric":
                     dims[spec.name] = 0
-                    values = np.where(known, (numbers - state.mean) / state.std, 0.0)
-                    arrays[spec.name] = values.astype(np.float32)
+                    scaled = np.where(known, (numbers - state.mean) / state.std, 0.0)
+                    arrays[spec.name] = scaled.astype(np.float32)
                 else:
                     dims[spec.name] = len(state.edges) + 2
                     bucket = 1 + np.searchsorted(

@@ -64,7 +64,7 @@ class FeatureTower(keras.layers.Layer):
             raise ValueError(f"combiner={combiner!r}: expected one of {COMBINERS}")
         self.vocabulary_size = int(vocabulary_size)
         self.embedding_dim = int(embedding_dim)
-        self.features = {
+        self.features: dict[str, dict[str, Any]] = {
             name: {
                 "kind": str(spec["kind"]),
                 "input_dim": int(spec["input_dim"]),
@@ -112,7 +112,7 @@ class FeatureTower(keras.layers.Layer):
         self.numeric_kernels: dict[str, Any] = {}
         for name, spec in self.features.items():
             numeric = spec["kind"] == "numeric"
-            shape = (self.vocabulary_size,)
+            shape: tuple[int, ...] = (self.vocabulary_size,)
             if spec["kind"] in MULTI_KINDS:
                 shape = (self.vocabulary_size, spec["width"])
             self.tables[name] = self.add_weight(

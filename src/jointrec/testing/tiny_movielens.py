@@ -47,7 +47,10 @@ def write_tiny_ml100k(
         flags[1 + i % (GENRES - 1)] = "1"
         title = f"Movie {i} ({1990 + i})" if i != items else "Caf\xe9 Society (1996)"
         movie_lines.append(f"{i}|{title}|01-Jan-{1990 + i}||http://x|" + "|".join(flags))
-    user_lines = [f"{u}|{20 + u}|{'MF'[u % 2]}|engineer|{10000 + u}" for u in range(1, users + 1)]
+    ages = [20 + u % 50 for u in range(1, users + 1)]  # plausible ages (checked on load)
+    user_lines = [
+        f"{u}|{ages[u - 1]}|{'MF'[u % 2]}|engineer|{10000 + u}" for u in range(1, users + 1)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(f"{folder}/u.data", data)

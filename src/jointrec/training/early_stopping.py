@@ -64,6 +64,20 @@ class ValidationMonitor:
         self.waited += 1
         return self.patience > 0 and self.waited >= self.patience
 
+    def checkpoint_state(self) -> tuple[dict[str, Any], list[Any]]:
+        """What a training checkpoint must keep so that a resumed run stops where this one
+        would: the best score and epoch, the patience used, and the best weights."""
+        state = {"best": self.best, "best_epoch": self.best_epoch, "waited": self.waited}
+        state["has_best_weights"] = self.best_weights is not None
+        return state, list(self.best_weights or [])
+
+    def restore_checkpoint_state(self, state: dict[str, Any], values: list[Any]) -> None:
+        """Restores what `checkpoint_state` returned."""
+        self.best = None if state.get("best") is None else float(state["best"])
+        self.best_epoch = int(state.get("best_epoch", 0))
+        self.waited = int(state.get("waited", 0))
+        self.best_weights = list(values) if state.get("has_best_weights") else None
+
     def restore_best(self) -> None:
         """Puts the best epoch's weights back into the model."""
         if self.best_weights is not None:

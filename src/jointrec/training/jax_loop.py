@@ -68,8 +68,11 @@ _RUNNERS: dict[str, _Runner] = {}
 def _key(model: JointModel, optimizer_config: dict[str, Any], extra: Any = None) -> str:
     settings = dict(optimizer_config.get("config", {}))
     settings.pop("name", None)  # Keras numbers optimizer names: adagrad, adagrad_1, ...
+    config = model.get_config()
+    for name in ("retrieval_weight", "rating_weight"):  # traced scalars, not architecture
+        config.pop(name, None)
     return json.dumps(
-        [model.get_config(), optimizer_config.get("class_name"), settings, extra],
+        [config, optimizer_config.get("class_name"), settings, extra],
         sort_keys=True,
         default=str,
     )

@@ -22,9 +22,11 @@ import keras
 import numpy as np
 
 from jointrec.config import TrainConfig
+from jointrec.errors import JointrecError
 from jointrec.model import JointModel
 from jointrec.progress import progress_task
 from jointrec.training.batches import TrainingArrays, epoch_chunks, num_steps
+from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint
 
 MAX_STEPS_PER_CALL = 500
 EpochCallback = Callable[[int, dict[str, float]], bool | None]
@@ -66,6 +68,8 @@ def fit(
     progress: bool = True,
     on_epoch_end: EpochCallback | None = None,
     description: str = "training",
+    checkpoints: CheckpointDir | None = None,
+    resume: TrainingCheckpoint | None = None,
 ) -> History:
     """Trains ``model`` in place.
 
@@ -79,14 +83,57 @@ def fit(
         on_epoch_end: Called with ``(epoch, logs)`` after each epoch (the model holds the
             epoch's weights); may add entries to ``logs``; returning ``True`` stops training.
         description: Label of the progress bar.
+        checkpoints: Where to save a checkpoint after every epoch (JAX backend).
+        resume: A checkpoint of this run to continue from: training picks up after its
+            epoch with its weights, optimizer state, shuffler state and history, and ends as
+            an uninterrupted run would (bit-for-bit on CPU).
 
     Returns:
         The per-epoch `History`.
     """
     w_ret = model.retrieval_weight if retrieval_weight is None else float(retrieval_weight)
     w_rat = model.rating_weight if rating_weight is None else float(rating_weight)
+    from jointrec.training.cluster import active
+
+    cluster = active()
+    if cluster is not None:  # `jointrec train --num-processes ...`: training/distributed.py
+        from jointrec.training.distributed import fit_distributed
+
+        if checkpoints is not None or resume is not None:
+            raise JointrecError(
+                "checkpoints are not supported by multi-process training yet: train with "
+                "--no-checkpoint, or in one process"
+            )
+
+        return fit_distributed(
+            model,
+            data,
+            config,
+            cluster,
+            retrieval_weight=w_ret,
+            rating_weight=w_rat,
+            progress=progress,
+            on_epoch_end=on_epoch_end,
+            description=description,
+        )
     if keras.backend.backend() == "jax":
-        return _fit_jax(model, data, config, w_ret, w_rat, progress, on_epoch_end, description)
+        return _fit_jax(
+            model,
+            data,
+            config,
+            w_ret,
+            w_rat,
+            progress,
+            on_epoch_end,
+            description,
+            checkpoints,
+            resume,
+        )
+    if checkpoints is not None or resume is not None:
+        raise JointrecError(
+            f"checkpoints need the JAX backend, got {keras.backend.backend()!r}: set "
+            "KERAS_BACKEND=jax or train without checkpoints"
+        )
     return _fit_keras(model, data, config, w_ret, w_rat, progress, on_epoch_end)
 
 
@@ -104,9 +151,13 @@ def _fit_jax(
     progress: bool,
     on_epoch_end: EpochCallback | None,
     description: str,
+    checkpoints: CheckpointDir | None = None,
+    resume: TrainingCheckpoint | None = None,
 ) -> History:
     from jointrec.training.jax_loop import JaxTrainingState
 
+    if resume is not None:
+        resume.restore_model(model)  # before the training state copies the weights
     opt_config = keras.optimizers.serialize(make_optimizer(config))
     state = JaxTrainingState(
         model, opt_config, lambda: make_optimizer(config), config.embedding_updates
@@ -114,8 +165,11 @@ def _fit_jax(
     rng = np.random.default_rng(config.seed)
     steps = num_steps(len(data), config.batch_size)
     history = History()
-    with progress_task(description, total=steps * config.epochs, enabled=progress) as bar:
-        for epoch in range(config.epochs):
+    first = 0
+    if resume is not None:
+        first = resume.restore_training(state, rng, history, config.epochs, on_epoch_end)
+    with progress_task(description, total=steps * (config.epochs - first), enabled=progress) as bar:
+        for epoch in range(first, config.epochs):
             start = time.perf_counter()
             order = epoch_order(len(data), epoch, config, rng)
             chunks = epoch_chunks(data, order, config.batch_size, MAX_STEPS_PER_CALL)
@@ -139,10 +193,25 @@ def _fit_jax(
                 "seconds": time.perf_counter() - start,
             }
             history.epochs.append(entry)
-            if on_epoch_end is not None:
+            stop = False
+            if on_epoch_end is not None or checkpoints is not None:
                 state.write_back()
-                if on_epoch_end(epoch, entry):
-                    break
+            if on_epoch_end is not None:
+                stop = bool(on_epoch_end(epoch, entry))
+            if checkpoints is not None:
+                checkpoints.save(
+                    TrainingCheckpoint.capture(
+                        epoch + 1,
+                        model,
+                        state.optimizer_values(),
+                        rng,
+                        history.epochs,
+                        stop,
+                        callback=on_epoch_end,
+                    )
+                )
+            if stop:
+                break
     state.write_back()
     return history
 

@@ -1,0 +1,153 @@
+"""`create_app`: the FastAPI application serving one artifact.
+
+The artifact is loaded once, in the lifespan hook (never at import), into
+``app.state.recommender``. Every error is a JSON ``{"error": "..."}`` with a 4xx status
+(5xx only for bugs, without a stack trace); bodies are size- and time-limited
+(`jointrec.serve.limits`) and every request is counted on ``/metrics``. The web page
+(``static/``: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) is served at
+``/``.
+
+Example:
+    >>> from fastapi.testclient import TestClient  # doctest: +SKIP
+    >>> with TestClient(create_app("runs/joint")) as client:  # doctest: +SKIP
+    ...     client.get("/v1/users/5/recommendations?k=3").json()["items"]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from jointrec.errors import JointrecError
+from jointrec.serve.limits import BodyLimit
+from jointrec.serve.metrics import Metrics, MetricsMiddleware
+from jointrec.serve.routes import NotFoundError, json_response, router
+
+log = logging.getLogger("jointrec.serve")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    artifact: str | os.PathLike[str],
+    *,
+    index: str = "auto",
+    ef_search: int | None = None,
+    max_body_bytes: int = 65536,
+    read_timeout: float = 10.0,
+    blas_threads: int | None = 1,
+) -> FastAPI:
+    """The HTTP API for the artifact at ``artifact`` (loaded when the app starts).
+
+    Args:
+        artifact: Artifact directory written by ``jointrec train``.
+        index: ``"auto"``, ``"exact"`` or ``"hnsw"`` (see `Recommender.load`).
+        ef_search: HNSW search breadth override.
+        max_body_bytes: Largest accepted request body (413 above).
+        read_timeout: Seconds a client may take to send a body (408 after).
+        blas_threads: BLAS threads while serving; one is fastest for single small queries
+            and keeps a shared machine responsive. ``None`` leaves the default.
+    """
+    path = Path(artifact)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from jointrec.recommender import Recommender
+
+        app.state.recommender = Recommender.load(path, index=index, ef_search=ef_search)
+        limiter = _limit_threads(blas_threads)  # after loading: faiss brings its own BLAS
+        app.state.metrics = metrics
+        metrics.gauges["jointrec_catalogue_items"] = app.state.recommender.model.num_items - 1
+        try:
+            yield
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
+
+    app = FastAPI(
+        title="jointrec",
+        summary="Retrieve, rank and filter with one jointly trained model.",
+        version=_version(),
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="web")
+    _add_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, read_timeout=read_timeout)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return json_response({"error": str(exc)}, 404)
+
+    @app.exception_handler(JointrecError)
+    async def bad_input(request: Request, exc: JointrecError) -> Response:
+        return json_response({"error": str(exc)}, 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return json_response({"error": validation_message(exc.errors())}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.url.path!r}: see /docs for the API"
+        return json_response({"error": message}, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response({"error": "internal server error (logged on the server)"}, 500)
+
+
+def validation_message(errors: Any) -> str:
+    """One readable line from pydantic's validation errors.
+
+    Example:
+        >>> validation_message([{"loc": ("query", "k"), "msg": "Input should be less than "
+        ...     "or equal to 100", "input": "500"}])
+        "query parameter 'k'='500' is invalid: Input should be less than or equal to 100"
+    """
+    parts = []
+    for error in list(errors)[:3]:
+        loc = [str(x) for x in error.get("loc", ())]
+        where = {"query": "query parameter", "path": "path parameter", "body": "body field"}.get(
+            loc[0] if loc else "", "value"
+        )
+        name = ".".join(loc[1:]) or "body"
+        received = error.get("input")
+        shown = repr(received) if isinstance(received, str | int | float | bool) else None
+        value = f"{name!r}={shown}" if shown is not None and len(shown) <= 40 else repr(name)
+        parts.append(f"{where} {value} is invalid: {error.get('msg', 'bad value')}")
+    more = len(list(errors)) - 3
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _limit_threads(threads: int | None) -> Any:
+    if threads is None:
+        return None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with the serve extra
+        return None
+    return threadpool_limits(limits=threads)
+
+
+def _version() -> str:
+    from jointrec import __version__
+
+    return __version__
