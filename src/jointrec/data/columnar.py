@@ -84,7 +84,7 @@ class ColumnStore:
         def column(name: str) -> np.ndarray | None:
             if name not in meta["columns"]:
                 return None
-            return np.load(folder / f"{name}.npy", mmap_mode="r")
+            return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
 
         user, item = column("user"), column("item")
         assert user is not None and item is not None
@@ -94,8 +94,8 @@ class ColumnStore:
             item=item,
             rating=column("rating"),
             timestamp=column("timestamp"),
-            users=Vocabulary(np.load(folder / "user_ids.npy"), name="user"),
-            items=Vocabulary(np.load(folder / "item_ids.npy"), name="item"),
+            users=Vocabulary(np.load(folder / "user_ids.npy", allow_pickle=False), name="user"),
+            items=Vocabulary(np.load(folder / "item_ids.npy", allow_pickle=False), name="item"),
             rating_scale=(float(meta["rating_scale"][0]), float(meta["rating_scale"][1])),
             source=str(meta["source"]),
         )
@@ -186,7 +186,7 @@ class ColumnStore:
                 out[lo : lo + len(values)] = values
             out.flush()
             del out
-            columns[name] = np.load(folder / f"{name}.npy", mmap_mode="r")
+            columns[name] = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
         return EncodedInteractions(
             columns["user"], columns["item"], columns.get("rating"), self.rating_scale
         )
