@@ -182,7 +182,7 @@ def _fit_jax(
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
             # Mean over steps weighted by real (unpadded) rows, as Keras reports it.
-            rows = np.full(steps, config.batch_size, dtype=np.float64)
+            rows = np.full(steps, config.batch_size, dtype=np.float32)  # as the mask sums were
             rows[-1] = len(data) - (steps - 1) * config.batch_size
             mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
             entry = {
