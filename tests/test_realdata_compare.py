@@ -12,8 +12,9 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 def test_tutorial_preset_reproduces_the_tutorials_table(ml100k_dataset):
     result = compare(preset("tutorial"), dataset=ml100k_dataset, progress=False)
-    rating, retrieval, joint = (result.row(n).report for n in
-                                ("rating-specialised", "retrieval-specialised", "multi-task"))
+    rating, retrieval, joint = (
+        result.row(n).report for n in ("rating-specialised", "retrieval-specialised", "multi-task")
+    )
     # The tutorial: RMSE 0.26 / 0.78 / 0.25 on the (r-1)/4 label; top-10 accuracy
     # 0.005 / 0.020 / 0.022 on 5-star test ratings, unfiltered.
     assert 0.24 <= joint["rmse_label"] <= 0.27

@@ -22,6 +22,7 @@ from jointrec.errors import JointrecError
 Reduction = Literal["sum", "mean"]
 SplitMethod = Literal["random", "temporal", "leave_last_n"]
 OPTIMIZERS = ("adam", "adamw", "adagrad", "sgd", "rmsprop")
+EMBEDDING_UPDATES = ("auto", "dense", "sparse")
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,10 @@ class TrainConfig:
             weights (0: off; needs ``validation_fraction > 0``).
         early_stopping_metric: ``rmse`` (lower is better) or a ranking metric such as
             ``recall@10`` or ``ndcg@10`` (higher is better).
+        embedding_updates: How the JAX fast path updates the user and item tables:
+            ``"dense"`` (every row, every step), ``"sparse"`` (only the rows the batch
+            touches: exact for Adagrad and SGD, "lazy" moments for Adam-like optimizers) or
+            ``"auto"`` (sparse where that is exact and the tables are large).
     """
 
     optimizer: str = "adam"
@@ -163,8 +168,15 @@ class TrainConfig:
     weight_decay: float = 0.0
     early_stopping: int = 0
     early_stopping_metric: str = "rmse"
+    embedding_updates: str = "auto"
 
     def __post_init__(self) -> None:
+        _check(
+            self.embedding_updates in EMBEDDING_UPDATES,
+            "embedding_updates",
+            self.embedding_updates,
+            f"one of {EMBEDDING_UPDATES}",
+        )
         _check(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
         _check(self.learning_rate > 0, "learning_rate", self.learning_rate, "> 0")
         _check(self.batch_size >= 2, "batch_size", self.batch_size, "an integer >= 2")

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from jointrec.config import EvalConfig
@@ -21,6 +23,8 @@ from jointrec.retrieval.seen import SeenItems
 from jointrec.scoring import Scorer
 
 RATING_CHUNK = 1 << 16
+#: Users x items from which the compiled JAX ranker is used (below, NumPy is quicker).
+JAX_MIN_WORK = 1 << 25
 
 
 def evaluate(
@@ -80,57 +84,53 @@ def _csr(users: np.ndarray, items: np.ndarray, num_users: int) -> SeenItems:
 def ranking_metrics(
     scorer: Scorer, train: EncodedInteractions, test: EncodedInteractions, config: EvalConfig
 ) -> dict[str, float]:
-    """Ranking metrics, vectorised over chunks of users."""
+    """Ranking metrics, vectorised over chunks of users.
+
+    Each chunk is ranked by `jointrec.evaluation.jax_ranker.JaxRanker` (one compiled call)
+    when the scorer is a dot-product model on the JAX backend, else by NumPy; the metrics are
+    then computed from the top lists and the CSR sets of relevant and seen items, never from
+    dense ``[chunk, num_items]`` masks.
+    """
     num_users = int(max(train.user.max(initial=0), test.user.max(initial=0))) + 1
+    num_items = scorer.num_items
     seen = _csr(train.user, train.item, num_users)
     known = (test.user > 0) & (test.item > 0)
     rating = test.rating if test.rating is not None else np.full(len(test), np.inf)
     top_rating = test.rating_scale[1]
-    relevant = _csr(
-        test.user[known & (rating >= config.relevance_min_rating)],
-        test.item[known & (rating >= config.relevance_min_rating)],
-        num_users,
-    )
+    is_relevant = known & (rating >= config.relevance_min_rating)
     is_five = known & (rating >= top_rating)
+    relevant = _csr(test.user[is_relevant], test.item[is_relevant], num_users)
     five_star = _csr(test.user[is_five], test.item[is_five], num_users)
     # The tutorial counts test examples, so duplicate pairs count as often as they occur.
     five_order = np.argsort(test.user[is_five], kind="stable")
     five_users, five_items = test.user[is_five][five_order], test.item[is_five][five_order]
-    users = np.flatnonzero(
-        (relevant.counts(np.arange(num_users)) > 0) | (five_star.counts(np.arange(num_users)) > 0)
-    )
+    all_users = np.arange(num_users)
+    users = np.flatnonzero((relevant.counts(all_users) > 0) | (five_star.counts(all_users) > 0))
     users = users[users > 0]
     k_max = max(max(config.ks), 10, config.tutorial_k)
+    ranker = _ranker(scorer, k_max, work=len(users) * num_items)
     sums: dict[str, float] = {}
     counts = {"relevant": 0, "five_star": 0}
     tutorial_hits = 0
-    covered = np.zeros(scorer.num_items, dtype=bool)
+    covered = np.zeros(num_items, dtype=bool)
     discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
     for lo in range(0, len(users), config.user_chunk):
         batch = users[lo : lo + config.user_chunk]
-        scores = np.array(scorer.score_users(batch), dtype=np.float32, copy=True)
-        scores[:, 0] = -np.inf
+        seen_rc = seen.coordinates(batch) if config.exclude_seen else _EMPTY
+        rel_rc = _minus(relevant.coordinates(batch), seen_rc, num_items)
+        five_rc = _minus(five_star.coordinates(batch), seen_rc, num_items)
+        top, valid, tutorial_top, rank = ranker(batch, seen_rc, rel_rc, config.tutorial_k, config)
         # The tutorial's metric: unfiltered top-k, hit per 5-star test pair.
-        tutorial_top = top_k_rows(scores, config.tutorial_k)
         lo_pair, hi_pair = np.searchsorted(five_users, [batch[0], batch[-1] + 1])
         rows = np.searchsorted(batch, five_users[lo_pair:hi_pair])
         pair_items = five_items[lo_pair:hi_pair, None]
         tutorial_hits += int((tutorial_top[rows] == pair_items).any(axis=1).sum())
-        if config.exclude_seen:
-            seen.mask(scores, batch)
-        top = top_k_rows(scores, k_max)
         top10 = top[:, :10]
-        covered[top10[np.isfinite(np.take_along_axis(scores, top10, axis=1))]] = True
-        rel = np.zeros(scores.shape, dtype=bool)
-        rel_rows, rel_cols = relevant.coordinates(batch)
-        rel[rel_rows, rel_cols] = True
-        if config.exclude_seen:
-            seen_rows, seen_cols = seen.coordinates(batch)
-            rel[seen_rows, seen_cols] = False
-        n_rel = rel.sum(axis=1)
+        covered[top10[valid[:, :10]]] = True
+        n_rel = np.bincount(rel_rc[0], minlength=len(batch))
         has_rel = n_rel > 0
         hits = np.zeros((len(batch), k_max), dtype=bool)  # padded for tiny catalogues
-        hits[:, : top.shape[1]] = np.take_along_axis(rel, top, axis=1)
+        hits[:, : top.shape[1]] = _member(top, rel_rc, num_items)
         for k in config.ks:
             _add(sums, f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
         dcg = (hits[:, :10] * discounts[:10]).sum(1)
@@ -139,18 +139,11 @@ def ranking_metrics(
         precision = np.cumsum(hits[:, :10], axis=1) / np.arange(1, 11)
         ap = (precision * hits[:, :10]).sum(1) / np.maximum(np.minimum(n_rel, 10), 1)
         _add(sums, "map@10", ap[has_rel])
-        best_relevant = np.where(rel, scores, -np.inf).max(axis=1, initial=-np.inf)
-        rank = (scores > best_relevant[:, None]).sum(1) + 1
         _add(sums, "mrr", (1.0 / rank)[has_rel])
         counts["relevant"] += int(has_rel.sum())
-        five = np.zeros(scores.shape, dtype=bool)
-        five_rows, five_cols = five_star.coordinates(batch)
-        five[five_rows, five_cols] = True
-        if config.exclude_seen:
-            five[seen_rows, seen_cols] = False
-        n_five = five.sum(axis=1)
+        n_five = np.bincount(five_rc[0], minlength=len(batch))
         has_five = n_five > 0
-        five_hits = np.take_along_axis(five, top[:, :10], axis=1).sum(1)
+        five_hits = _member(top10, five_rc, num_items).sum(1)
         _add(sums, "hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
         counts["five_star"] += int(has_five.sum())
     n_five_pairs = len(five_users)
@@ -159,9 +152,74 @@ def ranking_metrics(
         for name, total in sums.items()
     }
     report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / max(n_five_pairs, 1)
-    report["coverage@10"] = float(covered[1:].sum() / max(scorer.num_items - 1, 1))
+    report["coverage@10"] = float(covered[1:].sum() / max(num_items - 1, 1))
     report["users_evaluated"] = float(counts["relevant"])
     return report
+
+
+Coordinates = tuple[np.ndarray, np.ndarray]
+#: ``(users, seen, relevant, tutorial_k, config) -> (top, top is finite, tutorial top, rank)``
+Ranker = Callable[
+    [np.ndarray, Coordinates, Coordinates, int, EvalConfig],
+    tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+]
+_EMPTY: Coordinates = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
+def _ranker(scorer: Scorer, k: int, work: int = JAX_MIN_WORK) -> Ranker:
+    """The fastest available way to rank the catalogue for chunks of users: the compiled
+    JAX ranker for dot-product models when ``work`` (users x items) repays its compilation,
+    else NumPy."""
+    from jointrec.exported import ExportedModel
+
+    if isinstance(scorer, ExportedModel) and work >= JAX_MIN_WORK and _jax_backend():
+        from jointrec.evaluation.jax_ranker import JaxRanker
+
+        jax_ranker = JaxRanker(scorer.user_vectors, scorer.item_vectors, k)
+
+        def rank_jax(
+            users: np.ndarray, seen: Coordinates, rel: Coordinates, tk: int, config: EvalConfig
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            return jax_ranker.rank(users, seen, rel, tk, chunk=config.user_chunk)
+
+        return rank_jax
+
+    def rank_numpy(
+        users: np.ndarray, seen: Coordinates, rel: Coordinates, tk: int, config: EvalConfig
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        scores = np.array(scorer.score_users(users), dtype=np.float32, copy=True)
+        scores[:, 0] = -np.inf
+        tutorial_top = top_k_rows(scores, tk)
+        scores[seen[0], seen[1]] = -np.inf
+        top = top_k_rows(scores, k)
+        valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
+        best = np.full(len(users), -np.inf, dtype=np.float32)
+        np.maximum.at(best, rel[0], scores[rel[0], rel[1]])
+        rank = (scores > best[:, None]).sum(axis=1) + 1
+        return top, valid, tutorial_top, rank
+
+    return rank_numpy
+
+
+def _jax_backend() -> bool:
+    import keras
+
+    return bool(keras.backend.backend() == "jax")
+
+
+def _minus(coords: Coordinates, removed: Coordinates, width: int) -> Coordinates:
+    """(row, item) pairs of ``coords`` that are not in ``removed``."""
+    if len(removed[0]) == 0 or len(coords[0]) == 0:
+        return coords
+    keys = coords[0].astype(np.int64) * width + coords[1]
+    drop = np.isin(keys, removed[0].astype(np.int64) * width + removed[1])
+    return coords[0][~drop], coords[1][~drop]
+
+
+def _member(top: np.ndarray, coords: Coordinates, width: int) -> np.ndarray:
+    """``[rows, k]`` booleans: whether ``top[r, j]`` is among row ``r``'s ``coords`` items."""
+    keys = np.arange(len(top), dtype=np.int64)[:, None] * width + top
+    return np.isin(keys, coords[0].astype(np.int64) * width + coords[1])
 
 
 def _add(sums: dict[str, float], name: str, values: np.ndarray) -> None:

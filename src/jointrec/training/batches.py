@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,25 @@ def epoch_batches(
     if data.log_q is not None:
         batches["log_q"] = data.log_q[order].reshape(shape)
     return batches
+
+
+def epoch_chunks(
+    data: TrainingArrays, order: np.ndarray, batch_size: int, max_steps: int
+) -> Iterator[dict[str, np.ndarray]]:
+    """`epoch_batches` cut into pieces of at most ``max_steps`` batches, built lazily.
+
+    Only one piece of the shuffled epoch exists at a time, so memory stays bounded for
+    epochs of tens of millions of examples (and memory-mapped columns are read piece by
+    piece); the pieces concatenated equal ``epoch_batches(data, order, batch_size)``.
+
+    Example:
+        >>> d = TrainingArrays(np.arange(5), np.arange(5), np.zeros(5))
+        >>> [c["user"].tolist() for c in epoch_chunks(d, np.arange(5), 2, max_steps=2)]
+        [[[0, 1], [2, 3]], [[4, 0]]]
+    """
+    rows_per_chunk = max_steps * batch_size
+    for lo in range(0, len(order), rows_per_chunk):
+        yield epoch_batches(data, order[lo : lo + rows_per_chunk], batch_size)
 
 
 def item_log_frequencies(items: np.ndarray, num_items: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from jointrec.config import TrainConfig
 from jointrec.errors import JointrecError
 from jointrec.model import JointModel
 from jointrec.progress import progress_task
-from jointrec.training.batches import TrainingArrays, epoch_batches, num_steps
+from jointrec.training.batches import TrainingArrays, epoch_chunks, num_steps
 from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint
 
 MAX_STEPS_PER_CALL = 500
@@ -159,7 +159,9 @@ def _fit_jax(
     if resume is not None:
         resume.restore_model(model)  # before the training state copies the weights
     opt_config = keras.optimizers.serialize(make_optimizer(config))
-    state = JaxTrainingState(model, opt_config, lambda: make_optimizer(config))
+    state = JaxTrainingState(
+        model, opt_config, lambda: make_optimizer(config), config.embedding_updates
+    )
     rng = np.random.default_rng(config.seed)
     steps = num_steps(len(data), config.batch_size)
     history = History()
@@ -169,20 +171,19 @@ def _fit_jax(
     with progress_task(description, total=steps * (config.epochs - first), enabled=progress) as bar:
         for epoch in range(first, config.epochs):
             start = time.perf_counter()
-            batches = epoch_batches(
-                data, epoch_order(len(data), epoch, config, rng), config.batch_size
-            )
+            order = epoch_order(len(data), epoch, config, rng)
+            chunks = epoch_chunks(data, order, config.batch_size, MAX_STEPS_PER_CALL)
             logs = []
-            for lo in range(0, steps, MAX_STEPS_PER_CALL):
-                chunk = {k: v[lo : lo + MAX_STEPS_PER_CALL] for k, v in batches.items()}
-                logs.append(state.run(chunk, w_ret, w_rat))
+            for chunk_logs in state.run_overlapped(chunks, w_ret, w_rat):
+                logs.append(chunk_logs)
                 bar.advance(
-                    len(chunk["user"]),
+                    len(chunk_logs),
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
             # Mean over steps weighted by real (unpadded) rows, as Keras reports it.
-            rows = batches["mask"].sum(axis=1)
+            rows = np.full(steps, config.batch_size, dtype=np.float32)  # as the mask sums were
+            rows[-1] = len(data) - (steps - 1) * config.batch_size
             mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
             entry = {
                 "epoch": epoch + 1,

@@ -1,0 +1,132 @@
+"""Evaluation with the compiled JAX ranker and the NumPy ranker against per-user references."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from jointrec.config import EvalConfig
+from jointrec.data.encoded import EncodedInteractions
+from jointrec.evaluation import evaluate as ev
+from jointrec.evaluation.jax_ranker import JaxRanker
+from jointrec.evaluation.metrics import (
+    average_precision_at_k,
+    hit_rate_at_k,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
+from jointrec.exported import ExportedModel
+
+USERS, ITEMS = 41, 61  # indices 0..40 and 0..60; index 0 is "unknown"
+
+
+def _model(rng: np.random.Generator) -> ExportedModel:
+    # Scores are exact in float32 and all distinct: a coarse part (multiples of 1/16) plus
+    # item j's own j/1024 (< 1/16), so no ranker can disagree on an order.
+    coarse_u = rng.integers(-2, 3, size=(USERS, 3)) / 4
+    coarse_v = rng.integers(-2, 3, size=(ITEMS, 3)) / 4
+    users = np.hstack([np.ones((USERS, 1)), coarse_u]).astype(np.float32)
+    items = np.hstack([(np.arange(ITEMS) / 1024)[:, None], coarse_v]).astype(np.float32)
+    return ExportedModel(users, items, mlp=[(np.zeros((8, 1), "f4"), np.zeros(1, "f4"))],
+                         can_rate=False)  # fmt: skip
+
+
+def _interactions(rng: np.random.Generator, n: int) -> EncodedInteractions:
+    return EncodedInteractions(
+        rng.integers(1, USERS, n).astype(np.int32),
+        rng.integers(1, ITEMS, n).astype(np.int32),
+        rng.choice([1.0, 2.0, 3.0, 4.0, 5.0], n).astype(np.float32),
+    )
+
+
+def _reference(model, train, test, config: EvalConfig) -> dict[str, float]:
+    """The protocol written per user with the reference metric functions."""
+    sums: dict[str, list[float]] = {}
+    tutorial_hits = five_pairs = 0
+    covered: set[int] = set()
+    for user in range(1, USERS):
+        seen = set(train.item[train.user == user].tolist()) if config.exclude_seen else set()
+        mine = test.user == user
+        relevant = set(test.item[mine & (test.rating >= config.relevance_min_rating)].tolist())
+        five = set(test.item[mine & (test.rating >= 5.0)].tolist())
+        if not relevant and not five:
+            continue
+        scores = model.score_users(np.array([user]))[0]
+        unfiltered = [j for j in np.argsort(-scores, kind="stable") if j != 0]
+        # The tutorial counts test examples: a repeated 5-star pair counts each time.
+        five_rows = test.item[mine & (test.rating >= 5.0)].tolist()
+        tutorial_hits += sum(j in unfiltered[: config.tutorial_k] for j in five_rows)
+        five_pairs += len(five_rows)
+        ranked = [j for j in unfiltered if j not in seen]
+        covered |= set(ranked[:10])
+        relevant, five = relevant - seen, five - seen
+        if relevant:
+            for k in config.ks:
+                sums.setdefault(f"recall@{k}", []).append(recall_at_k(ranked, relevant, k))
+            sums.setdefault("ndcg@10", []).append(ndcg_at_k(ranked, relevant, 10))
+            sums.setdefault("map@10", []).append(average_precision_at_k(ranked, relevant, 10))
+            sums.setdefault("mrr", []).append(reciprocal_rank(ranked, relevant))
+        if five:
+            sums.setdefault("hr@10", []).append(hit_rate_at_k(ranked, five, 10))
+    report = {name: float(np.mean(values)) for name, values in sums.items()}
+    report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / five_pairs
+    report["coverage@10"] = len(covered) / (ITEMS - 1)
+    report["users_evaluated"] = float(len(sums["mrr"]))
+    return report
+
+
+@pytest.mark.parametrize("ranker", ["numpy", "jax"])
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_report_matches_per_user_reference(rng, monkeypatch, ranker, exclude_seen):
+    monkeypatch.setattr(ev, "JAX_MIN_WORK", 0 if ranker == "jax" else 1 << 62)
+    model = _model(rng)
+    train, test = _interactions(rng, 900), _interactions(rng, 300)
+    # Chunks of 7 users: several chunks, the last one partial (padded by the JAX ranker).
+    config = EvalConfig(ks=(5, 10, 20), exclude_seen=exclude_seen, user_chunk=7)
+    report = ev.ranking_metrics(model, train, test, config)
+    expected = _reference(model, train, test, config)
+    assert set(expected) <= set(report)
+    for name, value in expected.items():
+        assert report[name] == pytest.approx(value, abs=1e-9), name
+
+
+def test_jax_ranker_padding_and_buckets_do_not_change_results(rng):
+    model = _model(rng)
+    ranker = JaxRanker(model.user_vectors, model.item_vectors, k=10)
+    users = np.array([3, 7, 9])
+    seen = (np.array([0, 0, 2]), np.array([5, 6, 7]))
+    relevant = (np.array([1, 2]), np.array([4, 8]))
+    plain = ranker.rank(users, seen, relevant, tutorial_k=5)
+    padded = ranker.rank(users, seen, relevant, tutorial_k=5, chunk=16)
+    for a, b in zip(plain, padded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    top, valid, tutorial, rank = plain
+    scores = model.score_users(users)
+    scores[:, 0] = -np.inf
+    np.testing.assert_array_equal(tutorial, np.argsort(-scores, axis=1, kind="stable")[:, :5])
+    scores[seen] = -np.inf
+    np.testing.assert_array_equal(top, np.argsort(-scores, axis=1, kind="stable")[:, :10])
+    np.testing.assert_array_equal(valid, np.isfinite(np.take_along_axis(scores, top, axis=1)))
+    best = scores[relevant]
+    np.testing.assert_array_equal(rank[1:], (scores[1:] > best[:, None]).sum(1) + 1)
+
+
+def test_large_catalogue_uses_the_compiled_ranker(rng, monkeypatch):
+    calls = []
+    original = JaxRanker.rank
+
+    def spy(self, *args, **kwargs):
+        calls.append(len(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(JaxRanker, "rank", spy)
+    model = _model(rng)
+    train, test = _interactions(rng, 900), _interactions(rng, 300)
+    ev.ranking_metrics(model, train, test, EvalConfig())
+    assert calls == []  # 40 users x 61 items: NumPy is quicker than compiling
+    monkeypatch.setattr(ev, "JAX_MIN_WORK", 1000)
+    ev.ranking_metrics(model, train, test, dataclasses.replace(EvalConfig(), user_chunk=16))
+    assert calls and max(calls) <= 16
