@@ -118,6 +118,7 @@ class Recommender:
         self._popular = np.argsort(-self.catalogue.popularity[1:], kind="stable") + 1
         self._average = self._average_user()
         self._folded_titles = [t.casefold() for t in self.catalogue.titles]
+        self._user_of_text = {str(u): j for j, u in enumerate(artifact.users.ids.tolist(), 1)}
 
     @classmethod
     def load(
@@ -439,11 +440,7 @@ class Recommender:
         candidates: int,
         exclude: np.ndarray | None,
     ) -> list[Recommendation]:
-        labels, scores = self.index.search(
-            query[None, :], candidates, exclude=None if exclude is None else [exclude]
-        )
-        keep = labels[0] >= 0
-        pool, pool_scores = labels[0][keep], scores[0][keep]
+        pool, pool_scores = self.index.search_one(query, candidates, exclude)
         if not self.model.can_rate:  # retrieval only: keep the retrieval order, no stars
             return [
                 self._recommendation(int(i), None, float(v))
@@ -492,6 +489,10 @@ class Recommender:
         return np.asarray(items, dtype=np.int64), np.asarray(stars, dtype=np.float32)
 
     def _maybe_user_index(self, user: Any) -> int | None:
+        if type(user) is str:  # URL ids: one dict lookup (the general path costs ~20 us)
+            found = self._user_of_text.get(user)
+            if found is not None:
+                return found
         try:
             value = _coerce_id(user, self.artifact.users.ids)
         except JointrecError:

@@ -27,8 +27,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from jointrec.errors import JointrecError
+from jointrec.serve.fastpath import FastPath
 from jointrec.serve.limits import BodyLimit
 from jointrec.serve.metrics import Metrics, MetricsMiddleware
 from jointrec.serve.routes import NotFoundError, json_response, router
@@ -45,7 +47,8 @@ def create_app(
     max_body_bytes: int = 65536,
     read_timeout: float = 10.0,
     blas_threads: int | None = 1,
-) -> FastAPI:
+    fast_path: bool = True,
+) -> JointrecApp:
     """The HTTP API for the artifact at ``artifact`` (loaded when the app starts).
 
     Args:
@@ -56,6 +59,8 @@ def create_app(
         read_timeout: Seconds a client may take to send a body (408 after).
         blas_threads: BLAS threads while serving; one is fastest for single small queries
             and keeps a shared machine responsive. ``None`` leaves the default.
+        fast_path: Answer ``GET /v1/users/{user_id}/recommendations`` ahead of FastAPI
+            (`jointrec.serve.fastpath`); ``False`` leaves it to the FastAPI route.
     """
     path = Path(artifact)
     metrics = Metrics()
@@ -74,7 +79,7 @@ def create_app(
             if limiter is not None:
                 limiter.restore_original_limits()
 
-    app = FastAPI(
+    app = JointrecApp(
         title="jointrec",
         summary="Retrieve, rank and filter with one jointly trained model.",
         version=_version(),
@@ -85,7 +90,29 @@ def create_app(
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, read_timeout=read_timeout)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.fast_path = FastPath(metrics) if fast_path else None
     return app
+
+
+class JointrecApp(FastAPI):
+    """FastAPI with the hot route answered before the framework sees it (`FastPath`).
+
+    Everything `FastPath.match` does not claim, and every request before the lifespan has
+    loaded the recommender, goes through FastAPI unchanged.
+    """
+
+    fast_path: FastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast_path
+        if fast is not None:
+            user_id = fast.match(scope)
+            if user_id is not None:
+                recommender = getattr(self.state, "recommender", None)
+                if recommender is not None:
+                    await fast.respond(scope, send, user_id, recommender)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
