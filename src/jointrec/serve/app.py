@@ -5,7 +5,8 @@ The artifact is loaded once, in the lifespan hook (never at import), into
 (5xx only for bugs, without a stack trace); bodies are size- and time-limited
 (`jointrec.serve.limits`) and every request is counted on ``/metrics``. The web page
 (``static/``: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) is served at
-``/``.
+``/``. ``GET /v1/users/{user_id}/recommendations`` is answered by an ASGI fast path ahead
+of FastAPI (`jointrec.serve.fastpath`), with the same results, errors and metrics.
 
 Example:
     >>> from fastapi.testclient import TestClient  # doctest: +SKIP
@@ -15,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -73,9 +75,15 @@ def create_app(
         limiter = _limit_threads(blas_threads)  # after loading: faiss brings its own BLAS
         app.state.metrics = metrics
         metrics.gauges["jointrec_catalogue_items"] = app.state.recommender.model.num_items - 1
+        # What was just loaded lives as long as the server: moved out of the cyclic
+        # collector's view, a full collection no longer walks a large catalogue's objects
+        # (a pause of tenths of a second with a million items) in the middle of a request.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             if limiter is not None:
                 limiter.restore_original_limits()
 

@@ -3,11 +3,11 @@
 The hot route costs a fraction of what FastAPI's routing, dependency solving and
 middleware stack add to every request, so `jointrec.serve.app.create_app` answers it here
 first. It keeps the route's contract: the same parameter rules and error messages
-(`jointrec.serve.params`), the same JSON bytes (item fields are serialised once per item
-and reused), the same statuses (422 for bad input, 500 without a stack trace for bugs) and
-the same ``/metrics`` counts. Everything else, including ``HEAD``, a ``root_path`` and any
-path that is not exactly ``/v1/users/{id}/recommendations``, goes to FastAPI, which also
-keeps the route itself (and its OpenAPI entry) as the reference the tests compare against.
+(`jointrec.serve.params`), the same JSON bytes and headers, the same statuses (422 for bad
+input, 500 without a stack trace for bugs) and the same ``/metrics`` counts. Everything
+else, including ``HEAD``, a ``root_path`` and any path that is not exactly
+``/v1/users/{id}/recommendations``, goes to FastAPI, which also keeps the route itself (and
+its OpenAPI entry) as the reference the tests compare against.
 
 Example:
     >>> fast = FastPath(Metrics())
@@ -36,7 +36,6 @@ log = logging.getLogger("jointrec.serve")
 ROUTE = "/v1/users/{user_id}/recommendations"
 PREFIX = "/v1/users/"
 SUFFIX = "/recommendations"
-MAX_CACHED_ITEMS = 200_000  # per-item JSON fragments kept (bounded for huge catalogues)
 INTERNAL_ERROR = orjson.dumps({"error": "internal server error (logged on the server)"})
 _JSON = b"application/json"
 
@@ -54,7 +53,6 @@ class FastPath:
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
-        self._fragments: dict[Any, tuple[bytes, bytes]] = {}
 
     def match(self, scope: dict[str, Any]) -> str | None:
         """The user id of a request this path answers; ``None`` leaves it to FastAPI."""
@@ -108,40 +106,12 @@ class FastPath:
             return 500, INTERNAL_ERROR
 
     def body(self, user_id: str, result: Recommendations) -> bytes:
-        """The route's JSON, byte for byte what ``orjson.dumps`` gives for its dict form."""
-        items = result.items
-        numbers = _dumps([x for r in items for x in (r.predicted_rating, r.retrieval_score)])[
-            1:-1
-        ].split(b",")  # floats (or null for NaN and None) hold no commas
-        parts = []
-        for j, r in enumerate(items):
-            head, tail = self._fragments.get(r.item_id) or self._fragment(r)
-            parts.append(head + numbers[2 * j] + b',"retrieval_score":' + numbers[2 * j + 1] + tail)
-        return b"".join(
-            (
-                b'{"user_id":',
-                _dumps(user_id),
-                b',"source":',
-                _dumps(result.source),
-                b',"fallback":true' if result.fallback else b',"fallback":false',
-                b',"items":[',
-                b",".join(parts),
-                b"]}",
-            )
+        """The route's JSON (the FastAPI route's payload, serialised the same way)."""
+        return _dumps(
+            {
+                "user_id": user_id,
+                "source": result.source,
+                "fallback": result.fallback,
+                "items": [r.to_dict() for r in result.items],
+            }
         )
-
-    def _fragment(self, r: Any) -> tuple[bytes, bytes]:
-        """The fixed JSON around an item's two numbers (``Recommendation.to_dict`` order)."""
-        head = b"".join(
-            (
-                b'{"item_id":',
-                _dumps(r.item_id),
-                b',"title":',
-                _dumps(r.title),
-                b',"predicted_rating":',
-            )
-        )
-        tail = b"".join((b',"year":', _dumps(r.year), b',"genres":', _dumps(list(r.genres)), b"}"))
-        if len(self._fragments) < MAX_CACHED_ITEMS:
-            self._fragments[r.item_id] = (head, tail)
-        return head, tail
