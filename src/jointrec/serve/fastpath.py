@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -54,7 +55,7 @@ class FastPath:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def match(self, scope: dict[str, Any]) -> str | None:
+    def match(self, scope: MutableMapping[str, Any]) -> str | None:
         """The user id of a request this path answers; ``None`` leaves it to FastAPI."""
         if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
             return None
@@ -69,7 +70,7 @@ class FastPath:
         return None if "/" in user_id else user_id
 
     async def respond(
-        self, scope: dict[str, Any], send: Any, user_id: str, recommender: Recommender
+        self, scope: MutableMapping[str, Any], send: Any, user_id: str, recommender: Recommender
     ) -> None:
         """Sends the answer for ``user_id`` and counts it on ``/metrics``."""
         start = time.perf_counter()
