@@ -133,6 +133,7 @@ def prepare_catalogue(args: argparse.Namespace, work: Path, report: dict[str, An
         "seed": 0,
         "m": args.m,
         "ef_construction": args.ef_construction,
+        "storage": args.storage,
     }
     key_file = work / f"catalogue-{args.catalogue}.key.json"
     saved = artifact / "ann" / "report.json"
@@ -153,6 +154,7 @@ def prepare_catalogue(args: argparse.Namespace, work: Path, report: dict[str, An
         k=10,
         queries=500,
         threads=args.build_threads,
+        storage=args.storage,
         plot=importlib.util.find_spec("matplotlib") is not None,
     )
     report["ann"]["build_and_measure_cpu_seconds"] = time.process_time() - cpu
@@ -283,10 +285,13 @@ def app_users(artifact: Path) -> list[Any]:
     return list(load_artifact(artifact).users.ids.tolist())
 
 
-def start_server(artifact: Path, port: int, index: str, ef_search: int | None) -> Any:
+def start_server(
+    artifact: Path, port: int, index: str, ef_search: int | None, threads: int = 0
+) -> Any:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     command = [sys.executable, "-m", "jointrec", "serve", str(artifact), "--port", str(port)]
-    command += ["--index", index] + (["--ef-search", str(ef_search)] if ef_search else [])
+    command += ["--index", index, "--threads", str(threads)]
+    command += ["--ef-search", str(ef_search)] if ef_search else []
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -326,7 +331,7 @@ def measure_load(
     """Warm-up, the recommendations run and the ``/health`` floor against one server."""
     port = free_port()
     start = time.perf_counter()
-    proc = start_server(artifact, port, index, ef_search)
+    proc = start_server(artifact, port, index, ef_search, args.threads)
     out: dict[str, Any] = {"server_start_seconds": time.perf_counter() - start}
     try:
         paths = [f"/v1/users/{u}/recommendations?k=10" for u in app_users(artifact)]
@@ -368,6 +373,10 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=48, help="HNSW neighbours per node.")
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--build-threads", type=int, default=1, help="HNSW build threads.")
+    parser.add_argument("--storage", default="fp16", help="HNSW vectors: flat or fp16.")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="Server threads computing recommendations."
+    )
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--requests", type=int, default=100_000, help="Bound (python client).")

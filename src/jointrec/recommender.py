@@ -276,9 +276,7 @@ class Recommender:
         j = self.item_index(item)
         vectors = self.model.item_vectors
         if self.model.l2_normalize:  # unit vectors: the index's inner product is the cosine
-            labels, scores = self.index.search(vectors[j][None, :], k, exclude=[np.array([j])])
-            keep = labels[0] >= 0
-            top, values = labels[0][keep], scores[0][keep]
+            top, values = self._candidates(vectors[j], k, np.array([j]))
         else:
             norms = np.linalg.norm(vectors, axis=1) + 1e-12
             cosine = (vectors @ vectors[j]) / (norms * norms[j])
@@ -440,7 +438,7 @@ class Recommender:
         candidates: int,
         exclude: np.ndarray | None,
     ) -> list[Recommendation]:
-        pool, pool_scores = self.index.search_one(query, candidates, exclude)
+        pool, pool_scores = self._candidates(query, candidates, exclude)
         if not self.model.can_rate:  # retrieval only: keep the retrieval order, no stars
             return [
                 self._recommendation(int(i), None, float(v))
@@ -452,6 +450,18 @@ class Recommender:
             self._recommendation(int(pool[j]), float(stars[j]), float(pool_scores[j]))
             for j in order
         ]
+
+    def _candidates(
+        self, query: np.ndarray, n: int, exclude: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The index's ``n`` best items for ``query`` with exact scores, best first (an index
+        storing compressed vectors is re-scored from the model's vectors)."""
+        pool, scores = self.index.search_one(query, n, exclude)
+        if not self.index.exact_scores and len(pool):
+            scores = self.model.item_vectors[pool] @ np.asarray(query, dtype=np.float32)
+            order = np.lexsort((pool, -scores))
+            pool, scores = pool[order], scores[order]
+        return pool, scores
 
     def _stars(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
         """Rating head for one user embedding (and bias) against item indices."""

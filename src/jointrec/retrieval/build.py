@@ -55,9 +55,10 @@ def build_hnsw(
     progress: bool = True,
     chunks: int = 20,
     threads: int | None = None,
+    storage: str = "flat",
 ) -> Any:
     """An `HNSWIndex` over ``vectors``, added in chunks under a progress bar (``threads``:
-    build threads, default all)."""
+    build threads, default all; ``storage``: ``"flat"`` or ``"fp16"``)."""
     from jointrec.retrieval.hnsw import HNSWIndex
 
     index = HNSWIndex(
@@ -66,6 +67,7 @@ def build_hnsw(
         ef_construction=ef_construction,
         ef_search=ef_search,
         threads=threads,
+        storage=storage,
     )
     step = max(1, -(-len(vectors) // chunks))
     with progress_task("building HNSW graph", total=len(vectors), enabled=progress) as task:
@@ -86,6 +88,7 @@ def build_ann(
     progress: bool = True,
     plot: bool = True,
     threads: int | None = None,
+    storage: str = "flat",
 ) -> dict[str, Any]:
     """Builds ``ARTIFACT/ann/`` and returns its report (recall@k against exact search).
 
@@ -99,6 +102,7 @@ def build_ann(
         progress: Show a progress bar.
         plot: Also draw ``recall.png``.
         threads: Threads building the graph (default: all cores).
+        storage: ``"flat"`` (float32) or ``"fp16"`` vectors in the index.
     """
     from jointrec.artifact import load_artifact
     from jointrec.recommender import ANN_DIR, ANN_FILE
@@ -118,6 +122,7 @@ def build_ann(
         ef_search=ef_search,
         progress=progress,
         threads=threads,
+        storage=storage,
     )
     seconds = time.perf_counter() - start
     exact = ExactIndex(vectors, labels, chunk=max(1, 2**26 // len(vectors)))  # <= 256 MiB
@@ -137,6 +142,7 @@ def build_ann(
         "ef_search": ef_search,
         "build_seconds": seconds,
         "build_threads": threads,
+        "storage": storage,
         "recall": sweep[ef_search]["recall"],
         "exact": measure(exact, truth, sample, k),
         "sweep": {str(ef): v for ef, v in sweep.items()},

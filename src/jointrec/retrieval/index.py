@@ -34,6 +34,7 @@ class VectorIndex:
     """
 
     kind = "base"
+    exact_scores = True  # whether returned scores are the vectors' exact inner products
 
     def __init__(self, dim: int) -> None:
         if dim < 1:

@@ -20,6 +20,7 @@ import gc
 import logging
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ def create_app(
     read_timeout: float = 10.0,
     blas_threads: int | None = 1,
     fast_path: bool = True,
+    threads: int = 0,
 ) -> JointrecApp:
     """The HTTP API for the artifact at ``artifact`` (loaded when the app starts).
 
@@ -63,12 +65,17 @@ def create_app(
             and keeps a shared machine responsive. ``None`` leaves the default.
         fast_path: Answer ``GET /v1/users/{user_id}/recommendations`` ahead of FastAPI
             (`jointrec.serve.fastpath`); ``False`` leaves it to the FastAPI route.
+        threads: Threads computing the fast path's recommendations, so a long HNSW search
+            (which releases the GIL) can use a second core; 0 computes them on the event
+            loop (best when a request takes well under a millisecond).
     """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise JointrecError(f"threads={threads!r} is invalid: expected an integer >= 0")
     path = Path(artifact)
     metrics = Metrics()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: JointrecApp) -> AsyncIterator[None]:
         from jointrec.recommender import Recommender
 
         app.state.recommender = Recommender.load(path, index=index, ef_search=ef_search)
@@ -80,9 +87,16 @@ def create_app(
         # (a pause of tenths of a second with a million items) in the middle of a request.
         gc.collect()
         gc.freeze()
+        executor = None
+        if threads and app.fast_path is not None:
+            executor = ThreadPoolExecutor(threads, thread_name_prefix="jointrec-recommend")
+            app.fast_path.executor = executor
         try:
             yield
         finally:
+            if executor is not None:
+                app.fast_path.executor = None
+                executor.shutdown(wait=True)
             gc.unfreeze()
             if limiter is not None:
                 limiter.restore_original_limits()

@@ -19,9 +19,11 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import MutableMapping
+from concurrent.futures import Executor
 from typing import Any
 
 import orjson
@@ -50,10 +52,14 @@ class FastPath:
 
     Args:
         metrics: Where each answered request is counted (as `MetricsMiddleware` would).
+        executor: Threads that compute the answers (``None``: on the event loop). Worth it
+            when the search itself is long and releases the GIL (HNSW over a large
+            catalogue) and a second core is free; each hop costs tens of microseconds.
     """
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, executor: Executor | None = None) -> None:
         self.metrics = metrics
+        self.executor = executor
 
     def match(self, scope: MutableMapping[str, Any]) -> str | None:
         """The user id of a request this path answers; ``None`` leaves it to FastAPI."""
@@ -76,7 +82,12 @@ class FastPath:
         start = time.perf_counter()
         status = 500
         try:
-            status, body = self.answer(recommender, user_id, scope["query_string"])
+            if self.executor is None:
+                status, body = self.answer(recommender, user_id, scope["query_string"])
+            else:
+                status, body = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, self.answer, recommender, user_id, scope["query_string"]
+                )
             await send(
                 {
                     "type": "http.response.start",
