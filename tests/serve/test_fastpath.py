@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jointrec.errors import JointrecError
 from jointrec.serve import create_app
 from jointrec.serve.fastpath import FastPath
 from jointrec.serve.metrics import Metrics
@@ -168,6 +169,22 @@ def test_fast_path_never_reaches_fastapi(planted):
         response = client.get("/v1/users/3/recommendations?k=2")
         assert response.status_code == 200 and len(response.json()["items"]) == 2
         assert client.get("/health").status_code == 404
+
+
+def test_threads_answer_the_same(planted, pair):
+    urls = [
+        "/v1/users/3/recommendations?k=7",
+        "/v1/users/nobody/recommendations",
+        "/v1/users/3/recommendations?k=0",
+    ]
+    with TestClient(create_app(planted, threads=2)) as threaded:
+        fast = threaded.app.fast_path
+        assert fast.executor is not None
+        for url in urls:
+            assert answer(threaded, "GET", url) == answer(pair[1], "GET", url), url
+    assert fast.executor is None  # shut down with the lifespan
+    with pytest.raises(JointrecError, match="threads=-1 is invalid: expected an integer >= 0"):
+        create_app(planted, threads=-1)
 
 
 def test_match_claims_only_the_route():
