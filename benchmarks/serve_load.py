@@ -286,11 +286,18 @@ def app_users(artifact: Path) -> list[Any]:
 
 
 def start_server(
-    artifact: Path, port: int, index: str, ef_search: int | None, threads: int = 0
+    artifact: Path,
+    port: int,
+    index: str,
+    ef_search: int | None,
+    threads: int = 0,
+    src: Path | None = None,
 ) -> Any:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    """``jointrec serve`` from this checkout's ``src`` (or ``src``: another checkout)."""
+    src = src or Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
     command = [sys.executable, "-m", "jointrec", "serve", str(artifact), "--port", str(port)]
-    command += ["--index", index, "--threads", str(threads)]
+    command += ["--index", index] + (["--threads", str(threads)] if threads else [])
     command += ["--ef-search", str(ef_search)] if ef_search else []
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 300
@@ -326,12 +333,16 @@ def drive(
 
 
 def measure_load(
-    args: argparse.Namespace, artifact: Path, index: str, ef_search: int | None
+    args: argparse.Namespace,
+    artifact: Path,
+    index: str,
+    ef_search: int | None,
+    src: Path | None = None,
 ) -> dict[str, Any]:
     """Warm-up, the recommendations run and the ``/health`` floor against one server."""
     port = free_port()
     start = time.perf_counter()
-    proc = start_server(artifact, port, index, ef_search, args.threads)
+    proc = start_server(artifact, port, index, ef_search, 0 if src else args.threads, src)
     out: dict[str, Any] = {"server_start_seconds": time.perf_counter() - start}
     try:
         paths = [f"/v1/users/{u}/recommendations?k=10" for u in app_users(artifact)]
@@ -384,6 +395,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="Keep/reuse the scaled catalogue.")
     parser.add_argument("--cpus", default=None, help="Pin server and load to these CPUs: 0,1")
     parser.add_argument("--skip-in-process", action="store_true", help="No in-process costs.")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="Also load a server run from another checkout's src (e.g. main), after this one.",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.client == "auto":
@@ -413,6 +430,13 @@ def main() -> None:
         if not args.skip_in_process and not args.catalogue:
             report["in_process"] = asgi_costs(artifact)
         report.update(measure_load(args, artifact, index, ef_search if hnsw else None))
+        if args.baseline_src:
+            report["baseline"] = {
+                "src": str(args.baseline_src),
+                **measure_load(
+                    args, artifact, index, ef_search if hnsw else None, args.baseline_src
+                ),
+            }
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -441,6 +465,12 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     keys = ("recommendations", "health_floor", "in_process", "served_quality", "targets")
+    if "baseline" in report:
+        b = report["baseline"]["recommendations"]
+        report["baseline_summary"] = {
+            k: b[k] for k in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
+        }
+        keys += ("baseline_summary",)
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=2))
 
 
