@@ -72,5 +72,13 @@ class RatingRanker:
         return out
 
     def stars(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
-        """Predicted ratings in stars."""
-        return self.model.labels_to_stars(self.labels(embedding, bias, items))
+        """Predicted ratings in stars (`ExportedModel.labels_to_stars`, in place)."""
+        out = self.labels(embedding, bias, items)  # a fresh array
+        m = self.model
+        if m.clip_predictions:
+            np.maximum(out, 0.0, out=out)
+            np.minimum(out, 1.0, out=out)
+        low, high = m.rating_scale
+        out *= high - low
+        out += low
+        return out

@@ -118,6 +118,7 @@ class Recommender:
         self._popular = np.argsort(-self.catalogue.popularity[1:], kind="stable") + 1
         self._average = self._average_user()
         self._folded_titles = [t.casefold() for t in self.catalogue.titles]
+        self._user_of_text = {str(u): j for j, u in enumerate(artifact.users.ids.tolist(), 1)}
 
     @classmethod
     def load(
@@ -275,9 +276,7 @@ class Recommender:
         j = self.item_index(item)
         vectors = self.model.item_vectors
         if self.model.l2_normalize:  # unit vectors: the index's inner product is the cosine
-            labels, scores = self.index.search(vectors[j][None, :], k, exclude=[np.array([j])])
-            keep = labels[0] >= 0
-            top, values = labels[0][keep], scores[0][keep]
+            top, values = self._candidates(vectors[j], k, np.array([j]))
         else:
             norms = np.linalg.norm(vectors, axis=1) + 1e-12
             cosine = (vectors @ vectors[j]) / (norms * norms[j])
@@ -439,11 +438,7 @@ class Recommender:
         candidates: int,
         exclude: np.ndarray | None,
     ) -> list[Recommendation]:
-        labels, scores = self.index.search(
-            query[None, :], candidates, exclude=None if exclude is None else [exclude]
-        )
-        keep = labels[0] >= 0
-        pool, pool_scores = labels[0][keep], scores[0][keep]
+        pool, pool_scores = self._candidates(query, candidates, exclude)
         if not self.model.can_rate:  # retrieval only: keep the retrieval order, no stars
             return [
                 self._recommendation(int(i), None, float(v))
@@ -455,6 +450,18 @@ class Recommender:
             self._recommendation(int(pool[j]), float(stars[j]), float(pool_scores[j]))
             for j in order
         ]
+
+    def _candidates(
+        self, query: np.ndarray, n: int, exclude: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The index's ``n`` best items for ``query`` with exact scores, best first (an index
+        storing compressed vectors is re-scored from the model's vectors)."""
+        pool, scores = self.index.search_one(query, n, exclude)
+        if not self.index.exact_scores and len(pool):
+            scores = self.model.item_vectors[pool] @ np.asarray(query, dtype=np.float32)
+            order = np.lexsort((pool, -scores))
+            pool, scores = pool[order], scores[order]
+        return pool, scores
 
     def _stars(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
         """Rating head for one user embedding (and bias) against item indices."""
@@ -492,6 +499,10 @@ class Recommender:
         return np.asarray(items, dtype=np.int64), np.asarray(stars, dtype=np.float32)
 
     def _maybe_user_index(self, user: Any) -> int | None:
+        if type(user) is str:  # URL ids: one dict lookup (the general path costs ~20 us)
+            found = self._user_of_text.get(user)
+            if found is not None:
+                return found
         try:
             value = _coerce_id(user, self.artifact.users.ids)
         except JointrecError:

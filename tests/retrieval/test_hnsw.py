@@ -60,3 +60,24 @@ def test_bad_settings_and_files(tmp_path):
     (tmp_path / "broken.faiss").write_bytes(b"not an index")
     with pytest.raises(JointrecError, match="rebuild it with 'jointrec index --ann'"):
         HNSWIndex.load(tmp_path / "broken.faiss")
+
+
+def test_fp16_storage_same_neighbours_approximate_scores(tmp_path, catalogue):
+    items, queries = catalogue
+    labels = np.arange(1, len(items) + 1)
+    flat = HNSWIndex(16, m=16, ef_construction=80, ef_search=64)
+    half = HNSWIndex(16, m=16, ef_construction=80, ef_search=64, storage="fp16")
+    flat.add(items, labels)
+    half.add(items, labels)
+    assert flat.exact_scores and not half.exact_scores
+    exact = ExactIndex(items, labels).search(queries, 10)[0]
+    assert recall_against(half.search(queries, 10)[0], exact) >= 0.95
+    found, scores = half.search_one(queries[0], 10)
+    # half precision: scores within fp16 rounding of the exact inner products
+    np.testing.assert_allclose(scores, items[found - 1] @ queries[0], atol=2e-3)
+    half.save(tmp_path / "half.faiss")
+    again = HNSWIndex.load(tmp_path / "half.faiss")
+    assert again.storage == "fp16" and not again.exact_scores
+    np.testing.assert_array_equal(again.search(queries, 10)[0], half.search(queries, 10)[0])
+    with pytest.raises(JointrecError, match="storage='int4' is invalid"):
+        HNSWIndex(16, storage="int4")

@@ -100,3 +100,24 @@ def test_recall_against_hand_example():
     approx = np.array([[1, 2, 9], [4, 5, -1]])
     exact = np.array([[1, 2, 3], [5, 4, -1]])
     assert recall_against(approx, exact) == pytest.approx((2 / 3 + 1) / 2)
+
+
+def test_search_one_matches_reference_without_padding(rng):
+    vectors = rng.normal(size=(200, 6)).astype(np.float32)
+    labels = np.arange(5, 205)
+    index = ExactIndex(vectors, labels)
+    for q in rng.normal(size=(10, 6)).astype(np.float32):
+        excluded = rng.choice(labels, size=30, replace=False)
+        found, scores = index.search_one(q, 25, excluded)
+        np.testing.assert_array_equal(found, reference(vectors, labels, q[None], 25, [excluded])[0])
+        np.testing.assert_allclose(scores, vectors[found - 5] @ q, rtol=1e-5)
+        assert np.all(np.diff(scores) <= 0)
+    # more than remain: every eligible label once, best first, no -1 padding
+    found, _ = index.search_one(vectors[0], 500, labels[:150])
+    assert sorted(found.tolist()) == labels[150:].tolist()
+    with pytest.raises(JointrecError, match=r"query has shape \(2,\)"):
+        index.search_one(np.zeros(2), 3)
+    with pytest.raises(JointrecError, match="non-finite"):
+        index.search_one(np.full(6, np.nan), 3)
+    with pytest.raises(JointrecError, match="k=0 is invalid"):
+        index.search_one(vectors[0], 0)

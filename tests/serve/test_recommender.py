@@ -149,6 +149,31 @@ def test_hnsw_index_is_used_when_built(planted, tmp_path):
     ]
 
 
+def test_fp16_index_serves_exact_retrieval_scores(planted, tmp_path):
+    copy = shutil.copytree(planted, tmp_path / "art")
+    from jointrec.retrieval.build import build_ann
+
+    build_ann(copy, m=8, ef_search=64, k=5, progress=False, plot=False, storage="fp16")
+    half = Recommender.load(copy)
+    exact = Recommender.load(copy, index="exact")
+    assert half.index.storage == "fp16" and not half.index.exact_scores
+    for user in (1, 5, 17):
+        got, want = half.for_user(user, 5).items, exact.for_user(user, 5).items
+        assert [r.item_id for r in got] == [r.item_id for r in want]
+        # re-scored from the model's float32 vectors, not the index's half precision
+        np.testing.assert_allclose(
+            [r.retrieval_score for r in got], [r.retrieval_score for r in want], rtol=1e-5
+        )
+    similar = half.similar_items(101, 4)
+    assert [r.item_id for r in similar] == [r.item_id for r in exact.similar_items(101, 4)]
+    vectors = half.model.item_vectors
+    np.testing.assert_allclose(
+        [r.retrieval_score for r in similar],
+        [vectors[half.item_index(r.item_id)] @ vectors[1] for r in similar],
+        rtol=1e-5,
+    )
+
+
 @pytest.mark.parametrize("index", ["exact", "hnsw"])
 def test_new_item_is_served_without_retraining(planted, tmp_path, index):
     copy = shutil.copytree(planted, tmp_path / "art")

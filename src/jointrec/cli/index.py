@@ -31,6 +31,12 @@ def command(
     queries: Annotated[
         int, typer.Option("--queries", min=1, help="User vectors used to measure recall.")
     ] = 1000,
+    storage: Annotated[
+        str,
+        typer.Option(
+            "--storage", help="Vectors in the index: flat (float32) or fp16 (half the memory)."
+        ),
+    ] = "flat",
     quiet: o.Quiet = False,
     json: o.Json = False,
 ) -> None:
@@ -51,6 +57,7 @@ def command(
             k=k,
             queries=queries,
             progress=not quiet and not json,
+            storage=storage,
         )
     else:
         from jointrec.artifact import load_artifact

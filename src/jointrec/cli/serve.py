@@ -38,6 +38,15 @@ def command(
         float, typer.Option("--keep-alive", min=0.1, help="Seconds an idle connection stays open.")
     ] = 5.0,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=0,
+            help="Threads computing user recommendations (0: on the event loop). Helps a "
+            "large HNSW catalogue use a second core.",
+        ),
+    ] = 0,
 ) -> None:
     from jointrec.artifact import load_artifact
     from jointrec.errors import JointrecError
@@ -62,4 +71,5 @@ def command(
         read_timeout=read_timeout,
         keep_alive_timeout=keep_alive,
         access_log=access_log,
+        threads=threads,
     )

@@ -54,11 +54,21 @@ def build_hnsw(
     ef_search: int = 128,
     progress: bool = True,
     chunks: int = 20,
+    threads: int | None = None,
+    storage: str = "flat",
 ) -> Any:
-    """An `HNSWIndex` over ``vectors``, added in chunks under a progress bar."""
+    """An `HNSWIndex` over ``vectors``, added in chunks under a progress bar (``threads``:
+    build threads, default all; ``storage``: ``"flat"`` or ``"fp16"``)."""
     from jointrec.retrieval.hnsw import HNSWIndex
 
-    index = HNSWIndex(vectors.shape[1], m=m, ef_construction=ef_construction, ef_search=ef_search)
+    index = HNSWIndex(
+        vectors.shape[1],
+        m=m,
+        ef_construction=ef_construction,
+        ef_search=ef_search,
+        threads=threads,
+        storage=storage,
+    )
     step = max(1, -(-len(vectors) // chunks))
     with progress_task("building HNSW graph", total=len(vectors), enabled=progress) as task:
         for lo in range(0, len(vectors), step):
@@ -77,6 +87,8 @@ def build_ann(
     queries: int = 1000,
     progress: bool = True,
     plot: bool = True,
+    threads: int | None = None,
+    storage: str = "flat",
 ) -> dict[str, Any]:
     """Builds ``ARTIFACT/ann/`` and returns its report (recall@k against exact search).
 
@@ -89,6 +101,8 @@ def build_ann(
         queries: Users whose query vectors measure recall (the first ``queries``).
         progress: Show a progress bar.
         plot: Also draw ``recall.png``.
+        threads: Threads building the graph (default: all cores).
+        storage: ``"flat"`` (float32) or ``"fp16"`` vectors in the index.
     """
     from jointrec.artifact import load_artifact
     from jointrec.recommender import ANN_DIR, ANN_FILE
@@ -107,9 +121,11 @@ def build_ann(
         ef_construction=ef_construction,
         ef_search=ef_search,
         progress=progress,
+        threads=threads,
+        storage=storage,
     )
     seconds = time.perf_counter() - start
-    exact = ExactIndex(vectors, labels)
+    exact = ExactIndex(vectors, labels, chunk=max(1, 2**26 // len(vectors)))  # <= 256 MiB
     sample = model.user_vectors[1 : 1 + queries]
     truth = exact.search(sample, k)[0]
     sweep = {}
@@ -125,6 +141,8 @@ def build_ann(
         "ef_construction": ef_construction,
         "ef_search": ef_search,
         "build_seconds": seconds,
+        "build_threads": threads,
+        "storage": storage,
         "recall": sweep[ef_search]["recall"],
         "exact": measure(exact, truth, sample, k),
         "sweep": {str(ef): v for ef, v in sweep.items()},

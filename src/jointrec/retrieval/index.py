@@ -23,6 +23,8 @@ import numpy as np
 
 from jointrec.errors import JointrecError
 
+_NONE = np.zeros(0, dtype=np.int64)
+
 
 class VectorIndex:
     """Shared validation and exclusion for top-k indexes.
@@ -32,6 +34,7 @@ class VectorIndex:
     """
 
     kind = "base"
+    exact_scores = True  # whether returned scores are the vectors' exact inner products
 
     def __init__(self, dim: int) -> None:
         if dim < 1:
@@ -99,6 +102,40 @@ class VectorIndex:
             out_labels[r, : len(labels_r)] = labels_r
             out_scores[r, : len(labels_r)] = scores_r
         return out_labels, out_scores
+
+    def search_one(
+        self, query: np.ndarray, k: int, exclude: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` highest inner products of one query, best first (the serving path).
+
+        Like `search` for a single ``[dim]`` query, without the padding: when fewer than
+        ``k`` items are eligible, fewer are returned.
+
+        Args:
+            query: ``[dim]`` query vector.
+            k: Results wanted.
+            exclude: Labels that must not be returned (e.g. already rated items).
+
+        Returns:
+            ``(labels, scores)``, each ``[<= k]``.
+
+        Example:
+            >>> index = ExactIndex(np.eye(3, dtype=np.float32), labels=np.array([1, 2, 3]))
+            >>> index.search_one(np.array([0.0, 1.0, 0.5]), 5, exclude=np.array([2]))[0].tolist()
+            [3, 1]
+        """
+        query = np.asarray(query, dtype=np.float32)
+        if query.shape != (self.dim,) or not np.isfinite(query).all():
+            raise JointrecError(
+                f"query has shape {query.shape} or non-finite values: expected [{self.dim}] "
+                "finite numbers for this index"
+            )
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise JointrecError(f"k={k!r} is invalid: expected a positive integer")
+        if len(self) == 0:
+            return self.labels[:0], np.zeros(0, dtype=np.float32)
+        excluded = _NONE if exclude is None else np.asarray(exclude).reshape(-1)
+        return self._search_one(query[None, :], k, excluded)
 
     def _search_one(
         self, query: np.ndarray, k: int, excluded: np.ndarray
@@ -176,13 +213,19 @@ class ExactIndex(VectorIndex):
     def _search_one(
         self, query: np.ndarray, k: int, excluded: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Masks the excluded rows in the score buffer instead of over-fetching."""
+        """Masks the excluded rows in the score buffer instead of over-fetching, and
+        partitions the buffer in place of sorting it."""
         scores = np.dot(self.vectors, query[0], out=self._buffer())
-        inside = excluded[(excluded >= 0) & (excluded < len(self._row_of))]
-        rows = self._row_of[inside]
-        scores[rows[rows >= 0]] = -np.inf
-        top = _top_k(scores[None, :], min(k, len(scores)))[0]
-        values = scores[top]
+        if len(excluded):
+            inside = excluded[(excluded >= 0) & (excluded < len(self._row_of))]
+            rows = self._row_of[inside]
+            scores[rows[rows >= 0]] = -np.inf
+        n = len(scores)
+        k = min(k, n)
+        part = np.argpartition(scores, n - k)[n - k :] if k < n else np.arange(n)
+        values = scores[part]
+        order = np.lexsort((part, -values))  # best first, ties by the lower row
+        top, values = part[order], values[order]
         keep = np.isfinite(values)
         return self.labels[top[keep]], values[keep]
 

@@ -19,9 +19,10 @@ from fastapi.responses import Response
 from jointrec.errors import JointrecError
 from jointrec.recommender import Recommender
 from jointrec.serve import schemas as s
+from jointrec.serve.params import user_query
 
 router = APIRouter()
-IdPath = Annotated[str, PathParam(min_length=1, max_length=64)]
+IdPath = Annotated[str, PathParam(min_length=1, max_length=s.MAX_ID_LENGTH)]
 
 
 class NotFoundError(JointrecError):
@@ -52,34 +53,6 @@ def _page(items: list[Any]) -> list[dict[str, Any]]:
     return [r.to_dict() for r in items]
 
 
-def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise JointrecError(
-            f"query parameter {name!r}={raw[:40]!r} is invalid: expected an integer "
-            f"{low} <= {name} <= {high}"
-        )
-    return value
-
-
-def _query_bool(request: Request, name: str, default: bool) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    lowered = raw.lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    raise JointrecError(f"query parameter {name!r}={raw[:40]!r} is invalid: expected true or false")
-
-
 def _parameter(name: str, where: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -96,7 +69,7 @@ USER_RECOMMENDATION_PARAMETERS = [
     _parameter(
         "user_id",
         "path",
-        {"type": "string", "minLength": 1, "maxLength": 64},
+        {"type": "string", "minLength": 1, "maxLength": s.MAX_ID_LENGTH},
         "Raw user id; an unknown id gets the popularity fallback.",
     ),
     _parameter(
@@ -128,20 +101,16 @@ USER_RECOMMENDATION_PARAMETERS = [
     openapi_extra={"parameters": USER_RECOMMENDATION_PARAMETERS},
 )
 async def user_recommendations(request: Request) -> Response:
+    # Served by jointrec.serve.fastpath unless create_app(fast_path=False); this handler is
+    # the reference the fast path is tested against (and answers HEAD).
     user_id = request.path_params["user_id"]
-    if not 1 <= len(user_id) <= 64:
-        raise JointrecError(
-            f"path parameter 'user_id' has {len(user_id)} characters: expected 1 to 64"
-        )
-    k = _query_int(request, "k", 10, 1, s.MAX_K)
-    candidates = _query_int(request, "candidates", 100, 1, s.MAX_CANDIDATES)
-    exclude_seen = _query_bool(request, "exclude_seen", True)
+    q = user_query(user_id, request.query_params)
     rec = _recommender(request)
     result = rec.for_user(
         user_id,
-        k,
-        exclude_seen=exclude_seen,
-        candidates=max(candidates, k),
+        q.k,
+        exclude_seen=q.exclude_seen,
+        candidates=max(q.candidates, q.k),
     )
     return json_response(
         {

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Id = int | str
 MAX_K = 100
+MAX_ID_LENGTH = 64
 MAX_CANDIDATES = 1000
 MAX_RATINGS = 100
 MAX_PAIRS = 1000

@@ -68,6 +68,7 @@ def run_server(
     limit_concurrency: int = 1024,
     access_log: bool = False,
     log_level: str = "info",
+    threads: int = 0,
 ) -> None:
     """Serves ``artifact`` over HTTP with one uvicorn worker until interrupted.
 
@@ -86,6 +87,8 @@ def run_server(
         limit_concurrency: Connections plus in-flight requests before answering 503.
         access_log: Log every request.
         log_level: uvicorn's log level.
+        threads: Threads computing user recommendations (0: on the event loop); see
+            `jointrec.serve.app.create_app`.
     """
     import uvicorn
 
@@ -97,6 +100,7 @@ def run_server(
         ef_search=ef_search,
         max_body_bytes=max_body_bytes,
         read_timeout=read_timeout,
+        threads=threads,
     )
     options: dict[str, Any] = {
         "host": host,

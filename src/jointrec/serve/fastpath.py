@@ -1,0 +1,129 @@
+"""`FastPath`: ``GET /v1/users/{user_id}/recommendations`` as plain ASGI, ahead of FastAPI.
+
+The hot route costs a fraction of what FastAPI's routing, dependency solving and
+middleware stack add to every request, so `jointrec.serve.app.create_app` answers it here
+first. It keeps the route's contract: the same parameter rules and error messages
+(`jointrec.serve.params`), the same JSON bytes and headers, the same statuses (422 for bad
+input, 500 without a stack trace for bugs) and the same ``/metrics`` counts. Everything
+else, including ``HEAD``, a ``root_path`` and any path that is not exactly
+``/v1/users/{id}/recommendations``, goes to FastAPI, which also keeps the route itself (and
+its OpenAPI entry) as the reference the tests compare against.
+
+Example:
+    >>> fast = FastPath(Metrics())
+    >>> fast.match({"type": "http", "method": "GET", "path": "/v1/users/5/recommendations"})
+    '5'
+    >>> fast.match({"type": "http", "method": "GET", "path": "/v1/users/5/history"}) is None
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import MutableMapping
+from concurrent.futures import Executor
+from typing import Any
+
+import orjson
+
+from jointrec.errors import JointrecError
+from jointrec.recommender import Recommendations, Recommender
+from jointrec.serve.metrics import Metrics
+from jointrec.serve.params import query_params, user_query
+from jointrec.serve.routes import NotFoundError
+
+log = logging.getLogger("jointrec.serve")
+
+ROUTE = "/v1/users/{user_id}/recommendations"
+PREFIX = "/v1/users/"
+SUFFIX = "/recommendations"
+INTERNAL_ERROR = orjson.dumps({"error": "internal server error (logged on the server)"})
+_JSON = b"application/json"
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class FastPath:
+    """Answers user recommendation requests without going through FastAPI.
+
+    Args:
+        metrics: Where each answered request is counted (as `MetricsMiddleware` would).
+        executor: Threads that compute the answers (``None``: on the event loop). Worth it
+            when the search itself is long and releases the GIL (HNSW over a large
+            catalogue) and a second core is free; each hop costs tens of microseconds.
+    """
+
+    def __init__(self, metrics: Metrics, executor: Executor | None = None) -> None:
+        self.metrics = metrics
+        self.executor = executor
+
+    def match(self, scope: MutableMapping[str, Any]) -> str | None:
+        """The user id of a request this path answers; ``None`` leaves it to FastAPI."""
+        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
+            return None
+        path: str = scope["path"]
+        if (
+            len(path) <= len(PREFIX) + len(SUFFIX)
+            or not path.startswith(PREFIX)
+            or not path.endswith(SUFFIX)
+        ):
+            return None
+        user_id = path[len(PREFIX) : -len(SUFFIX)]
+        return None if "/" in user_id else user_id
+
+    async def respond(
+        self, scope: MutableMapping[str, Any], send: Any, user_id: str, recommender: Recommender
+    ) -> None:
+        """Sends the answer for ``user_id`` and counts it on ``/metrics``."""
+        start = time.perf_counter()
+        status = 500
+        try:
+            if self.executor is None:
+                status, body = self.answer(recommender, user_id, scope["query_string"])
+            else:
+                status, body = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, self.answer, recommender, user_id, scope["query_string"]
+                )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-length", str(len(body)).encode()),
+                        (b"content-type", _JSON),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            self.metrics.observe("GET", ROUTE, status, time.perf_counter() - start)
+
+    def answer(self, recommender: Recommender, user_id: str, query: bytes) -> tuple[int, bytes]:
+        """Status and JSON body for one request (never raises)."""
+        try:
+            q = user_query(user_id, query_params(query))
+            result = recommender.for_user(
+                user_id, q.k, exclude_seen=q.exclude_seen, candidates=max(q.candidates, q.k)
+            )
+            return 200, self.body(user_id, result)
+        except JointrecError as err:
+            status = 404 if isinstance(err, NotFoundError) else 422
+            return status, _dumps({"error": str(err)})
+        except Exception:
+            log.exception("unhandled error on GET %s%s", PREFIX, user_id + SUFFIX)
+            return 500, INTERNAL_ERROR
+
+    def body(self, user_id: str, result: Recommendations) -> bytes:
+        """The route's JSON (the FastAPI route's payload, serialised the same way)."""
+        return _dumps(
+            {
+                "user_id": user_id,
+                "source": result.source,
+                "fallback": result.fallback,
+                "items": [r.to_dict() for r in result.items],
+            }
+        )
