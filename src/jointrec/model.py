@@ -28,8 +28,11 @@ from jointrec.tasks.retrieval import RetrievalTask
 
 #: Largest users x items table of seen pairs for ``exclude_seen`` (int8 cells).
 MAX_SEEN_CELLS = 200_000_000
-#: Largest catalogue that ``negatives="auto"`` trains with a full softmax (docs/quality.md).
-FULL_SOFTMAX_MAX_ITEMS = 20_000
+#: Largest catalogue that ``negatives="auto"`` trains with a full softmax. Measured
+#: (benchmarks/full_softmax_threshold.py, 2 cores): an epoch costs 1.0x the in-batch one at
+#: 2k items, 1.7x at 5k, 2.7x at 10k, 3.5x at 20k and 5.5x at 100k; above 10k in-batch
+#: negatives with logQ correction are the better use of time (docs/quality.md).
+FULL_SOFTMAX_MAX_ITEMS = 10_000
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
