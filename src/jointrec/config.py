@@ -70,6 +70,7 @@ class ModelConfig:
         item_popularity: Give the item tower the item's ``log(1 + training interactions)``
             as a numeric feature, so items nobody interacted with (which a full softmax
             does not use as negatives) rank by their features below popular items.
+        rating_dropout: Dropout rate on the rating head's input while training.
     """
 
     embedding_dim: int = 32
@@ -97,6 +98,7 @@ class ModelConfig:
     user_history: int = 0
     item_history: int = 0
     item_popularity: bool = False
+    rating_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
@@ -117,6 +119,9 @@ class ModelConfig:
         _check(self.embedding_l2 >= 0, "embedding_l2", self.embedding_l2, ">= 0")
         _check(self.user_history >= 0, "user_history", self.user_history, ">= 0")
         _check(self.item_history >= 0, "item_history", self.item_history, ">= 0")
+        _check(
+            0.0 <= self.rating_dropout < 1.0, "rating_dropout", self.rating_dropout, "in [0, 1)"
+        )
         _check(self.embedding_dim >= 1, "embedding_dim", self.embedding_dim, "an integer >= 1")
         _check(
             all(s >= 1 for s in self.layer_sizes),

@@ -423,6 +423,7 @@ def build_model(
             num_items=num_items if config.rating_biases else 0,
             global_mean=global_mean if config.rating_biases else 0.0,
             embeddings_regularizer=regularizer,
+            dropout=config.rating_dropout,
             name="rating_head",
         ),
         retrieval_task=RetrievalTask(
