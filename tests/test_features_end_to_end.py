@@ -26,11 +26,9 @@ features = { age = "numeric", country = "categorical", interests = "multi_catego
 path = "data/items.csv"
 features = { category = "categorical", price = "numeric", title = "text", released = "timestamp" }
 [model]
-# In-batch negatives: a full softmax over the catalogue (the default preset) makes items that
-# nobody interacted with negatives of every user, which buries cold items whatever their
-# features say (measured: 2% of users then prefer their own category's cold items).
-negatives = "in_batch"
-logq_correction = true
+# The default negatives: a full softmax over this small catalogue, in which items nobody
+# interacted with are nobody's negatives (before they were, and buried the cold items
+# whatever their features said: 2% of users preferred their own category's cold items).
 user_history = 0
 [train]
 epochs = 10

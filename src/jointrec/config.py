@@ -51,8 +51,10 @@ class ModelConfig:
             ``title``).
         feature_combiner: How a tower combines id and feature embeddings: ``sum`` or
             ``concat`` (then a linear projection).
-        negatives: ``in_batch`` softmax (any catalogue size) or ``full`` softmax over the
-            whole catalogue (small catalogues; no logQ correction needed).
+        negatives: ``in_batch`` softmax (any catalogue size), ``full`` softmax over the
+            whole catalogue (small catalogues; no logQ correction needed; items without
+            training interactions are nobody's negatives), or ``auto``: ``full`` up to
+            ``model.FULL_SOFTMAX_MAX_ITEMS`` items, else ``in_batch`` with logQ correction.
         exclude_seen: With ``full`` negatives, which of the user's other training items are
             not used as negatives: ``none``, ``positives`` (rated >= ``retrieval_min_rating``)
             or ``all``.
@@ -66,6 +68,10 @@ class ModelConfig:
             in training (an SVD++-like implicit-feedback feature); 0 turns it off.
         item_history: Represent each item also by up to this many of its training raters
             (the item-based, AutoRec-like counterpart); 0 turns it off.
+        item_popularity: Give the item tower the item's ``log(1 + training interactions)``
+            as a numeric feature, so items nobody interacted with (which a full softmax
+            does not use as negatives) rank by their features below popular items.
+        rating_dropout: Dropout rate on the rating head's input while training.
     """
 
     embedding_dim: int = 32
@@ -92,6 +98,8 @@ class ModelConfig:
     embedding_l2: float = 0.0
     user_history: int = 0
     item_history: int = 0
+    item_popularity: bool = False
+    rating_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
@@ -102,7 +110,7 @@ class ModelConfig:
             object.__setattr__(self, name, tuple(str(v) for v in value))
         for name, value, allowed in (
             ("feature_combiner", self.feature_combiner, ("sum", "concat")),
-            ("negatives", self.negatives, ("in_batch", "full")),
+            ("negatives", self.negatives, ("in_batch", "full", "auto")),
             ("exclude_seen", self.exclude_seen, ("none", "positives", "all")),
             ("positive_weighting", self.positive_weighting, ("none", "rating")),
             ("loss_weighting", self.loss_weighting, ("fixed", "uncertainty")),
@@ -112,6 +120,9 @@ class ModelConfig:
         _check(self.embedding_l2 >= 0, "embedding_l2", self.embedding_l2, ">= 0")
         _check(self.user_history >= 0, "user_history", self.user_history, ">= 0")
         _check(self.item_history >= 0, "item_history", self.item_history, ">= 0")
+        _check(
+            0.0 <= self.rating_dropout < 1.0, "rating_dropout", self.rating_dropout, "in [0, 1)"
+        )
         _check(self.embedding_dim >= 1, "embedding_dim", self.embedding_dim, "an integer >= 1")
         _check(
             all(s >= 1 for s in self.layer_sizes),
@@ -354,7 +365,8 @@ def _tutorial() -> RunConfig:
 def _default() -> RunConfig:
     """The tutorial's two towers and two tasks, fixed and tuned on a validation split
     (``benchmarks/tune_defaults.py``): side features and the user's history in the towers,
-    a full softmax over the catalogue at temperature 0.2 with ratings >= 4 as positives and
+    a full softmax over the catalogue (in-batch with logQ correction for large catalogues)
+    at temperature 0.2 with ratings >= 4 as positives and
     the user's other training items not used as negatives, a biased rating head, and the rating
     loss weighted 20:1 (it is an MSE on a [0, 1] label, ~100x smaller than the softmax)."""
     return RunConfig(
@@ -373,10 +385,11 @@ def _default() -> RunConfig:
             logq_correction=False,
             user_features=("auto",),
             item_features=("auto",),
-            negatives="full",
+            negatives="auto",
             exclude_seen="all",
             embedding_l2=1e-5,
             user_history=64,
+            item_popularity=True,
         ),
         train=TrainConfig(
             optimizer="adam",

@@ -135,15 +135,7 @@ class ExportedModel:
         can_rate: bool = True,
     ) -> ExportedModel:
         """Extracts the arrays of a trained `JointModel` (``can_rate=False``: retrieval only)."""
-        import keras
-
-        def run(layer: Any, n: int) -> np.ndarray:
-            return np.concatenate(
-                [
-                    keras.ops.convert_to_numpy(layer(np.arange(lo, min(lo + 65536, n))))
-                    for lo in range(0, n, 65536)
-                ]
-            ).astype(np.float32)
+        from jointrec.layers.jax_forward import tower_outputs as run
 
         head = model.rating_head
         num_users = int(model.query_tower.vocabulary_size)

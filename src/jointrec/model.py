@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import keras
@@ -26,6 +28,11 @@ from jointrec.tasks.retrieval import RetrievalTask
 
 #: Largest users x items table of seen pairs for ``exclude_seen`` (int8 cells).
 MAX_SEEN_CELLS = 200_000_000
+#: Largest catalogue that ``negatives="auto"`` trains with a full softmax. Measured
+#: (benchmarks/full_softmax_threshold.py, 2 cores): an epoch costs 1.0x the in-batch one at
+#: 2k items, 1.7x at 5k, 2.7x at 10k, 3.5x at 20k and 5.5x at 100k; above 10k in-batch
+#: negatives with logQ correction are the better use of time (docs/quality.md).
+FULL_SOFTMAX_MAX_ITEMS = 10_000
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -51,6 +58,14 @@ class JointModel(keras.Model):
             Set the pairs with `set_seen`.
         loss_weighting: ``"fixed"`` (the weights as given) or ``"uncertainty"`` (Kendall et
             al.: each task's loss is scaled by a learned ``exp(-s)`` and ``s`` is added).
+        mask_cold_items: With ``"full"``: items without training interactions (set the
+            others with `set_trained_items`) are nobody's negatives, so they are not pushed
+            down for every user and their side features can place them.
+        retrieval_rows: Compute the retrieval loss on at most this many rows of each batch,
+            the retrieval positives first (0: every row). Rows below the positive threshold
+            weigh 0 in that loss anyway; `positive_rows_bound` picks a bound that a shuffled
+            batch exceeds with negligible probability (a positive beyond it would sit out
+            that step's retrieval loss).
         **kwargs: Passed to `keras.Model`.
 
     References:
@@ -69,6 +84,8 @@ class JointModel(keras.Model):
         negatives: str = "in_batch",
         exclude_seen: str = "none",
         loss_weighting: str = "fixed",
+        mask_cold_items: bool = False,
+        retrieval_rows: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,9 +95,13 @@ class JointModel(keras.Model):
             raise ValueError(f"exclude_seen={exclude_seen!r}: expected none/positives/all")
         if loss_weighting not in ("fixed", "uncertainty"):
             raise ValueError(f"loss_weighting={loss_weighting!r}: expected fixed/uncertainty")
+        if retrieval_rows < 0:
+            raise ValueError(f"retrieval_rows={retrieval_rows!r}: expected >= 0")
         self.negatives = negatives
         self.exclude_seen = exclude_seen
         self.loss_weighting = loss_weighting
+        self.mask_cold_items = bool(mask_cold_items)
+        self.retrieval_rows = int(retrieval_rows)
         self.query_tower = query_tower
         self.candidate_tower = candidate_tower
         self.rating_head = rating_head
@@ -118,6 +139,14 @@ class JointModel(keras.Model):
                 initializer="zeros",
                 trainable=False,
             )
+        if self.negatives == "full" and self.mask_cold_items:
+            self.trained_items = self.add_weight(
+                name="trained_items",
+                shape=(self.num_items,),
+                dtype="int8",
+                initializer="ones",
+                trainable=False,
+            )
         if self.loss_weighting == "uncertainty":
             self.log_variances = self.add_weight(
                 name="log_variances", shape=(2,), initializer="zeros"
@@ -142,6 +171,18 @@ class JointModel(keras.Model):
         table[np.asarray(users), np.asarray(items)] = 1
         table[:, 0] = 1
         self.seen.assign(table)
+
+    def set_trained_items(self, items: Any) -> None:
+        """Marks the items that have training interactions; with ``mask_cold_items`` the
+        others (and the unknown item 0) are not negatives in the full softmax."""
+        import numpy as np
+
+        if not hasattr(self, "trained_items"):
+            return
+        flags = np.zeros(tuple(self.trained_items.shape), dtype=np.int8)
+        flags[np.asarray(items)] = 1
+        flags[0] = 0
+        self.trained_items.assign(flags)
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
         query = self.query_tower(inputs["user"], training=training)
@@ -177,17 +218,27 @@ class JointModel(keras.Model):
             log_q: ``[batch]`` log sampling probability of each item, for logQ correction.
         """
         if self.negatives == "full":
+            users, items, query = inputs["user"], inputs["item"], outputs["query"]
+            row_labels, row_mask = labels, mask
+            rows = self._positive_rows(labels, mask)
+            if rows is not None:
+                users, items, row_labels = (
+                    ops.take(x, rows, axis=0) for x in (users, items, labels)
+                )
+                query = ops.take(query, rows, axis=0)
+                row_mask = None if mask is None else ops.take(mask, rows, axis=0)
             exclude = None
             if hasattr(self, "seen"):
-                exclude = ops.take(self.seen, ops.cast(inputs["user"], "int32"), axis=0)
+                exclude = ops.take(self.seen, ops.cast(users, "int32"), axis=0)
             retrieval = self.retrieval_task(
-                outputs["query"],
+                query,
                 outputs["all_candidates"],
                 ops.arange(self.num_items),
-                labels=labels,
-                sample_weight=mask,
-                positive_index=inputs["item"],
+                labels=row_labels,
+                sample_weight=row_mask,
+                positive_index=items,
                 exclude=exclude,
+                candidate_mask=getattr(self, "trained_items", None),
             )
         else:
             retrieval = self.retrieval_task(
@@ -200,6 +251,18 @@ class JointModel(keras.Model):
             )
         rating = self.rating_task(labels, outputs["rating"], sample_weight=mask)
         return {"retrieval": retrieval, "rating": rating}
+
+    def _positive_rows(self, labels: Any, mask: Any) -> Any:
+        """Indices of the ``retrieval_rows`` rows the retrieval loss uses (positives first),
+        or ``None`` for every row."""
+        threshold = self.retrieval_task.min_positive_label
+        batch = int(ops.shape(labels)[0])
+        if not self.retrieval_rows or self.retrieval_rows >= batch or threshold is None:
+            return None
+        positive = ops.cast(ops.greater_equal(labels, threshold), "float32")
+        if mask is not None:
+            positive = positive * ops.cast(mask, "float32")
+        return ops.top_k(positive, self.retrieval_rows, sorted=False)[1]
 
     def total_loss(
         self, losses: dict[str, Any], retrieval_weight: Any = None, rating_weight: Any = None
@@ -247,6 +310,8 @@ class JointModel(keras.Model):
                 "negatives": self.negatives,
                 "exclude_seen": self.exclude_seen,
                 "loss_weighting": self.loss_weighting,
+                "mask_cold_items": self.mask_cold_items,
+                "retrieval_rows": self.retrieval_rows,
             }
         )
         return config
@@ -265,6 +330,52 @@ class JointModel(keras.Model):
         return cls(**config)
 
 
+def resolve_negatives(config: ModelConfig, num_users: int, num_items: int) -> ModelConfig:
+    """``negatives="auto"`` made concrete for a catalogue: a full softmax when it is small
+    (at most `FULL_SOFTMAX_MAX_ITEMS` items, and a ``seen`` table within `MAX_SEEN_CELLS`
+    when ``exclude_seen`` needs one), else in-batch negatives with logQ correction.
+
+    Example:
+        >>> resolve_negatives(ModelConfig(negatives="auto"), 944, 1683).negatives
+        'full'
+        >>> big = resolve_negatives(ModelConfig(negatives="auto"), 10_000, 60_000)
+        >>> big.negatives, big.logq_correction
+        ('in_batch', True)
+    """
+    if config.negatives != "auto":
+        return config
+    cells = num_users * num_items if config.exclude_seen != "none" else 0
+    if num_items <= FULL_SOFTMAX_MAX_ITEMS and cells <= MAX_SEEN_CELLS:
+        return dataclasses.replace(config, negatives="full")
+    return dataclasses.replace(config, negatives="in_batch", logq_correction=True)
+
+
+def positive_rows_bound(positives: int, examples: int, batch_size: int) -> int:
+    """Rows per batch that hold a shuffled batch's retrieval positives but for a negligible
+    chance: the expected count plus 6 standard deviations (hypergeometric), rounded up to
+    a multiple of 8; ``batch_size`` when that is not smaller.
+
+    Args:
+        positives: Training examples that are retrieval positives.
+        examples: All training examples.
+        batch_size: Rows per batch.
+
+    Example:
+        >>> positive_rows_bound(44_000, 80_000, 1000)
+        648
+        >>> positive_rows_bound(80_000, 80_000, 1000)
+        1000
+    """
+    if examples <= 0 or positives >= examples:
+        return batch_size
+    p = positives / examples
+    n = min(batch_size, examples)
+    finite = (examples - n) / max(examples - 1, 1)
+    sd = math.sqrt(n * p * (1 - p) * finite)
+    bound = math.ceil((n * p + 6 * sd + 1) / 8.0) * 8
+    return batch_size if bound >= batch_size else bound
+
+
 def build_model(
     config: ModelConfig,
     num_users: int,
@@ -274,6 +385,7 @@ def build_model(
     seed: int | None = None,
     user_features: Any = None,
     item_features: Any = None,
+    retrieval_rows: int = 0,
 ) -> JointModel:
     """Builds a `JointModel` from settings.
 
@@ -287,7 +399,12 @@ def build_model(
         user_features: `jointrec.features.EncodedFeatures` of every user index, or ``None``
             for an id-only user tower.
         item_features: The same for items.
+        retrieval_rows: Rows of each batch the retrieval loss uses, positives first (0: all);
+            see `positive_rows_bound`.
+
+    ``config.negatives="auto"`` is resolved here (`resolve_negatives`).
     """
+    config = resolve_negatives(config, num_users, num_items)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     low, high = rating_scale
@@ -306,6 +423,7 @@ def build_model(
             num_items=num_items if config.rating_biases else 0,
             global_mean=global_mean if config.rating_biases else 0.0,
             embeddings_regularizer=regularizer,
+            dropout=config.rating_dropout,
             name="rating_head",
         ),
         retrieval_task=RetrievalTask(
@@ -325,6 +443,8 @@ def build_model(
         negatives=config.negatives,
         exclude_seen=config.exclude_seen if config.negatives == "full" else "none",
         loss_weighting=config.loss_weighting,
+        mask_cold_items=config.negatives == "full",
+        retrieval_rows=retrieval_rows,
         name="joint_model",
     )
     model.build()

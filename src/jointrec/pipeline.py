@@ -134,7 +134,7 @@ def train_model(
     """
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.exported import ExportedModel
-    from jointrec.model import build_model
+    from jointrec.model import build_model, resolve_negatives
     from jointrec.training import TrainingArrays, fit
     from jointrec.training.batches import item_log_frequencies
 
@@ -155,6 +155,7 @@ def train_model(
     if overrides:
         model_config = config.replace(model=overrides).model
     labels = data.train.labels()
+    model_config = resolve_negatives(model_config, len(data.users), len(data.items))
     user_features, item_features = _tower_features(data, model_config)
     model = build_model(
         model_config,
@@ -165,7 +166,10 @@ def train_model(
         seed=config.train.seed,
         user_features=user_features,
         item_features=item_features,
+        retrieval_rows=_retrieval_rows(data, model_config, config.train),
     )
+    if model_config.negatives == "full":
+        model.set_trained_items(np.unique(data.train.item))
     if model_config.negatives == "full" and model_config.exclude_seen != "none":
         keep = np.ones(len(data.train), dtype=bool)
         if model_config.exclude_seen == "positives" and model_config.retrieval_min_rating:
@@ -236,6 +240,24 @@ def train_model(
     return trained
 
 
+def _retrieval_rows(data: PreparedData, model_config: Any, train: Any) -> int:
+    """Rows per batch the full-softmax retrieval loss needs (its positives, with a margin),
+    or 0 for every row: batches must be reshuffled each epoch for the bound to hold."""
+    from jointrec.model import positive_rows_bound
+
+    threshold = model_config.retrieval_min_rating
+    if (
+        model_config.negatives != "full"
+        or threshold is None
+        or data.train.rating is None
+        or not train.shuffle_each_epoch
+    ):
+        return 0
+    positives = int((data.train.rating >= threshold).sum())
+    rows = positive_rows_bound(positives, len(data.train), train.batch_size)
+    return 0 if rows >= train.batch_size else rows
+
+
 def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
     """Encoded side features of both towers (``None`` where a tower has none)."""
     if not (
@@ -243,6 +265,7 @@ def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
         or model_config.item_features
         or model_config.user_history
         or model_config.item_history
+        or model_config.item_popularity
     ):
         return None, None
     from jointrec.features.prepare import encode_tower_features
@@ -256,6 +279,7 @@ def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
         model_config.item_features,
         model_config.user_history,
         model_config.item_history,
+        model_config.item_popularity,
     )
 
 

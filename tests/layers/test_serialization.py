@@ -22,6 +22,7 @@ LAYERS = [
     EmbeddingTower(vocabulary_size=7, embedding_dim=3),
     RatingHead(layer_sizes=(8, 4), num_users=5, num_items=6, global_mean=0.4),
     RatingHead(layer_sizes=(8,)),
+    RatingHead(layer_sizes=(8,), dropout=0.25),
     RemoveAccidentalHits(mask_value=-1e6),
     RetrievalTask(
         temperature=0.2,

@@ -113,3 +113,28 @@ def test_retrieval_task_rejects_bad_settings():
         RetrievalTask(reduction="max")
     with pytest.raises(ValueError, match="temperature"):
         RetrievalTask(temperature=0.0)
+
+
+def test_rating_head_dropout_only_while_training():
+    import keras
+
+    from jointrec.config import ModelConfig
+    from jointrec.errors import JointrecError
+    from jointrec.layers import RatingHead
+
+    keras.utils.set_random_seed(0)
+    query = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    candidate = np.random.default_rng(1).normal(size=(64, 4)).astype("float32")
+    plain = RatingHead(layer_sizes=(16,))
+    dropped = RatingHead(layer_sizes=(16,), dropout=0.5)
+    plain(query, candidate)
+    dropped(query, candidate)
+    dropped.set_weights(plain.get_weights())
+    expected = np.asarray(plain(query, candidate))
+    np.testing.assert_allclose(np.asarray(dropped(query, candidate)), expected, rtol=1e-6)
+    trained = np.asarray(dropped(query, candidate, training=True))
+    assert np.mean(np.abs(trained - expected) > 1e-6) > 0.5
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        RatingHead(layer_sizes=(8,), dropout=1.0)
+    with pytest.raises(JointrecError, match="rating_dropout"):
+        ModelConfig(rating_dropout=-0.1)

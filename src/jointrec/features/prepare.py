@@ -25,6 +25,7 @@ from jointrec.features.encoder import EncodedFeatures, FeatureEncoder
 from jointrec.features.spec import FeatureSpec
 
 HISTORY = "history"
+POPULARITY = "popularity"
 
 
 def user_history_table(
@@ -56,6 +57,29 @@ def user_history_table(
     return FeatureTable(ids=ids, columns={HISTORY: history}, source="user history")
 
 
+def popularity_table(train: Interactions, items: Vocabulary) -> FeatureTable:
+    """``log(1 + training interactions)`` of every item of ``items`` (0 for items nobody
+    interacted with in training, e.g. a catalogue's new items).
+
+    A numeric feature is linear in its value, so what the model learns from the popularity
+    of the items it trains on extends to items with no interactions at all: they rank
+    below equally fitting popular items instead of floating into every user's top list.
+
+    Example:
+        >>> x = Interactions(np.array([1, 1, 2]), np.array([10, 11, 10]))
+        >>> t = popularity_table(x, Vocabulary(np.array([10, 11, 12])))
+        >>> t.ids.tolist(), np.round(np.expm1(t.columns["popularity"]), 6).tolist()
+        ([10, 11, 12], [2.0, 1.0, 0.0])
+    """
+    ids = np.asarray(items.ids)
+    counts = np.zeros(len(ids))
+    values, n = np.unique(train.item, return_counts=True)
+    pos = np.searchsorted(ids, values)
+    found = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == values)
+    counts[pos[found]] = n[found]
+    return FeatureTable(ids=ids, columns={POPULARITY: np.log1p(counts)}, source="popularity")
+
+
 def encode_side(
     table: FeatureTable | None,
     specs: Sequence[FeatureSpec],
@@ -77,6 +101,7 @@ def encode_tower_features(
     item_features: Sequence[str],
     user_history: int = 0,
     item_history: int = 0,
+    item_popularity: bool = False,
 ) -> tuple[EncodedFeatures | None, EncodedFeatures | None]:
     """Encoded user and item features (``None`` for a tower without features)."""
     user_enc = encode_side(
@@ -91,6 +116,9 @@ def encode_tower_features(
     if item_history > 0:
         table = user_history_table(train, item_history, side="item")
         item_enc = _with_history(item_enc, table, item_history, train.item, items)
+    if item_popularity:
+        spec = FeatureSpec(POPULARITY, "numeric")
+        item_enc = _with(item_enc, popularity_table(train, items), spec, train.item, items)
     return user_enc, item_enc
 
 
@@ -102,11 +130,22 @@ def _with_history(
     vocabulary: Vocabulary,
 ) -> EncodedFeatures:
     spec = FeatureSpec(HISTORY, "multi_categorical", max_values=width)
-    history = encode_side(table, [spec], train_ids, vocabulary)
-    assert history is not None
+    return _with(encoded, table, spec, train_ids, vocabulary)
+
+
+def _with(
+    encoded: EncodedFeatures | None,
+    table: FeatureTable,
+    spec: FeatureSpec,
+    train_ids: np.ndarray,
+    vocabulary: Vocabulary,
+) -> EncodedFeatures:
+    """``encoded`` plus one more feature (``spec``, from ``table``)."""
+    extra = encode_side(table, [spec], train_ids, vocabulary)
+    assert extra is not None
     if encoded is None:
-        return history
-    encoded.arrays[HISTORY] = history.arrays[HISTORY]
-    encoded.specs[HISTORY] = spec
-    encoded.input_dims[HISTORY] = history.input_dims[HISTORY]
+        return extra
+    encoded.arrays[spec.name] = extra.arrays[spec.name]
+    encoded.specs[spec.name] = spec
+    encoded.input_dims[spec.name] = extra.input_dims[spec.name]
     return encoded

@@ -24,6 +24,7 @@ class RatingHead(keras.layers.Layer):
         global_mean: Initial value of the learned global offset (used with biases).
         activation: Activation of the hidden layers.
         embeddings_regularizer: Optional Keras regularizer of the bias tables.
+        dropout: Dropout rate on the MLP's input ``[u, v]`` while training (0: none).
         **kwargs: Passed to `keras.layers.Layer`.
 
     Example:
@@ -42,6 +43,7 @@ class RatingHead(keras.layers.Layer):
         global_mean: float = 0.0,
         activation: str = "relu",
         embeddings_regularizer: Any = None,
+        dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -50,6 +52,10 @@ class RatingHead(keras.layers.Layer):
         self.num_items = int(num_items)
         self.global_mean = float(global_mean)
         self.activation = activation
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout!r}: expected a rate in [0, 1)")
+        self.dropout = float(dropout)
+        self.input_dropout = keras.layers.Dropout(self.dropout) if self.dropout else None
         self.embeddings_regularizer = keras.regularizers.get(embeddings_regularizer)
         self.hidden = [
             keras.layers.Dense(s, activation=activation, name=f"dense_{i}")
@@ -91,8 +97,17 @@ class RatingHead(keras.layers.Layer):
             )
         self.built = True
 
-    def call(self, query: Any, candidate: Any, user_ids: Any = None, item_ids: Any = None) -> Any:
+    def call(
+        self,
+        query: Any,
+        candidate: Any,
+        user_ids: Any = None,
+        item_ids: Any = None,
+        training: bool = False,
+    ) -> Any:
         x = ops.concatenate([query, candidate], axis=-1)
+        if self.input_dropout is not None:
+            x = self.input_dropout(x, training=training)
         for layer in self.hidden:
             x = layer(x)
         rating = ops.squeeze(self.output_layer(x), axis=-1)
@@ -116,6 +131,7 @@ class RatingHead(keras.layers.Layer):
                 "num_items": self.num_items,
                 "global_mean": self.global_mean,
                 "activation": self.activation,
+                "dropout": self.dropout,
                 "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer)
                 if self.embeddings_regularizer is not None
                 else None,

@@ -143,41 +143,85 @@ class RetrievalTask(keras.layers.Layer):
         logits = self.logits(query, candidate)
         if candidate_log_q is not None:
             logits = logits - ops.expand_dims(ops.cast(candidate_log_q, logits.dtype), 0)
+        weight = self._row_weights(ops.shape(logits)[0], labels, sample_weight, logits.dtype)
+        if positive_index is not None:
+            return self._indexed_loss(
+                logits, candidate_ids, positive_index, weight, candidate_mask, exclude
+            )
         batch, num = ops.shape(logits)[0], ops.shape(logits)[1]
-        if positive_index is None:
-            positive = ops.eye(batch, num, dtype=logits.dtype)
-        else:
-            positive = ops.one_hot(ops.cast(positive_index, "int32"), num, dtype=logits.dtype)
+        positive = ops.eye(batch, num, dtype=logits.dtype)
         is_positive = ops.cast(positive, "bool")
         if self.remove_accidental_hits:
             logits = self.accidental_hits(logits, positive, candidate_ids)
         mask_value = ops.cast(MASK_VALUE, logits.dtype)
-        weight = ops.ones((batch,), dtype=logits.dtype)
         if candidate_mask is not None:
             valid = ops.cast(candidate_mask, "bool")
             keep = ops.logical_or(ops.expand_dims(valid, 0), is_positive)
             logits = ops.where(keep, logits, mask_value)
-            if positive_index is None:
-                weight = weight * ops.cast(valid, logits.dtype)
+            weight = weight * ops.cast(valid, logits.dtype)
         if exclude is not None:
             drop = ops.logical_and(ops.cast(exclude, "bool"), ops.logical_not(is_positive))
             logits = ops.where(drop, mask_value, logits)
-        if sample_weight is not None:
-            weight = weight * ops.cast(sample_weight, logits.dtype)
-        if self.min_positive_label is not None and labels is not None:
-            weight = weight * ops.cast(labels >= self.min_positive_label, logits.dtype)
-        if self.positive_weighting == "rating" and labels is not None:
-            weight = weight * ops.cast(labels, logits.dtype)
         positive_logit = ops.sum(logits * positive, axis=1)
         if self.hard_negatives > 0:
             negatives = ops.where(is_positive, mask_value, logits)
-            k = min(self.hard_negatives, int(num) - 1)
-            hardest = ops.top_k(negatives, k, sorted=False)[0]
-            both = ops.concatenate([ops.expand_dims(positive_logit, 1), hardest], axis=1)
-            per_row = ops.logsumexp(both, axis=1) - positive_logit
+            per_row = self._per_row(negatives, positive_logit, int(num))
         else:
             per_row = ops.logsumexp(logits, axis=1) - positive_logit
         return weighted_reduce(per_row, weight, self.reduction)
+
+    def _row_weights(self, batch: Any, labels: Any, sample_weight: Any, dtype: Any) -> Any:
+        """``[batch]`` loss weight of each row: sample weight, positive threshold, rating."""
+        weight = ops.ones((batch,), dtype=dtype)
+        if sample_weight is not None:
+            weight = weight * ops.cast(sample_weight, dtype)
+        if self.min_positive_label is not None and labels is not None:
+            weight = weight * ops.cast(labels >= self.min_positive_label, dtype)
+        if self.positive_weighting == "rating" and labels is not None:
+            weight = weight * ops.cast(labels, dtype)
+        return weight
+
+    def _indexed_loss(
+        self,
+        logits: Any,
+        candidate_ids: Any,
+        positive_index: Any,
+        weight: Any,
+        candidate_mask: Any,
+        exclude: Any,
+    ) -> Any:
+        """The loss when row ``i``'s positive is column ``positive_index[i]`` (e.g. a full
+        softmax over the catalogue).
+
+        Every ``[batch, num_candidates]`` mask (the positive itself, accidental hits,
+        exclusions, padding) is folded into one select, and the positive is added back with
+        ``logaddexp``: ``loss = logaddexp(lse(negatives), s_pos) - s_pos``, the same value as
+        masking around the positive, with fewer passes over the logits.
+        """
+        index = ops.expand_dims(ops.cast(positive_index, "int32"), 1)
+        positive_logit = ops.take_along_axis(logits, index, axis=1)[:, 0]
+        if self.remove_accidental_hits:
+            # The positive's own column shares its id, so this drops it as well.
+            positive_ids = ops.take(candidate_ids, index[:, 0], axis=0)
+            drop = ops.equal(ops.expand_dims(candidate_ids, 0), ops.expand_dims(positive_ids, 1))
+        else:
+            columns = ops.expand_dims(ops.arange(ops.shape(logits)[1], dtype="int32"), 0)
+            drop = ops.equal(columns, index)
+        if exclude is not None:
+            drop = ops.logical_or(drop, ops.cast(exclude, "bool"))
+        if candidate_mask is not None:
+            invalid = ops.logical_not(ops.cast(candidate_mask, "bool"))
+            drop = ops.logical_or(drop, ops.expand_dims(invalid, 0))
+        negatives = ops.where(drop, ops.cast(MASK_VALUE, logits.dtype), logits)
+        per_row = self._per_row(negatives, positive_logit, int(ops.shape(logits)[1]))
+        return weighted_reduce(per_row, weight, self.reduction)
+
+    def _per_row(self, negatives: Any, positive_logit: Any, num: int) -> Any:
+        """``log(e^pos + sum of e^neg) - pos`` over all negatives or the hardest ones."""
+        if self.hard_negatives > 0:
+            k = min(self.hard_negatives, num - 1)
+            negatives = ops.top_k(negatives, k, sorted=False)[0]
+        return ops.logaddexp(ops.logsumexp(negatives, axis=1), positive_logit) - positive_logit
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
