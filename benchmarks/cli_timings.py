@@ -38,15 +38,24 @@ def main() -> None:
     results: dict[str, object] = {"machine": machine_info()}
     for name in ("default", "tutorial"):
         results[f"compare_{name}_seconds"] = timed(
-            [*cli, "compare", "--preset", name, "--data", args.data, "--quiet"])
+            [*cli, "compare", "--preset", name, "--data", args.data, "--quiet"]
+        )
     with tempfile.TemporaryDirectory() as tmp:
         artifact = Path(tmp) / "joint"
-        subprocess.run([*cli, "train", "--data", args.data, "--out", str(artifact), "--quiet"],
-                       check=True, capture_output=True)
-        runs = [timed([*cli, "recommend", str(artifact), "--user", "5", "-k", "10"])
-                for _ in range(args.repeats)]
-    results["recommend_seconds"] = {"median": statistics.median(runs), "max": max(runs),
-                                    "runs": runs}
+        subprocess.run(
+            [*cli, "train", "--data", args.data, "--out", str(artifact), "--quiet"],
+            check=True,
+            capture_output=True,
+        )
+        runs = [
+            timed([*cli, "recommend", str(artifact), "--user", "5", "-k", "10"])
+            for _ in range(args.repeats)
+        ]
+    results["recommend_seconds"] = {
+        "median": statistics.median(runs),
+        "max": max(runs),
+        "runs": runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

@@ -112,15 +112,12 @@ def main() -> None:
 
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        data = prepare_data(
-            _data(args.users, size, args.examples), SplitConfig(test_fraction=0.05)
-        )
+        data = prepare_data(_data(args.users, size, args.examples), SplitConfig(test_fraction=0.05))
         row: dict[str, Any] = {"items": size, "train_examples": len(data.train)}
         for negatives in ("full", "in_batch"):
             row[negatives] = _measure(data, negatives, args.epochs)
         row["full_over_in_batch"] = (
-            row["full"]["seconds_per_100k_examples"]
-            / row["in_batch"]["seconds_per_100k_examples"]
+            row["full"]["seconds_per_100k_examples"] / row["in_batch"]["seconds_per_100k_examples"]
         )
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -120,9 +120,7 @@ class ModelConfig:
         _check(self.embedding_l2 >= 0, "embedding_l2", self.embedding_l2, ">= 0")
         _check(self.user_history >= 0, "user_history", self.user_history, ">= 0")
         _check(self.item_history >= 0, "item_history", self.item_history, ">= 0")
-        _check(
-            0.0 <= self.rating_dropout < 1.0, "rating_dropout", self.rating_dropout, "in [0, 1)"
-        )
+        _check(0.0 <= self.rating_dropout < 1.0, "rating_dropout", self.rating_dropout, "in [0, 1)")
         _check(self.embedding_dim >= 1, "embedding_dim", self.embedding_dim, "an integer >= 1")
         _check(
             all(s >= 1 for s in self.layer_sizes),
