@@ -32,15 +32,7 @@ LIBRARIES = ("jointrec", "keras", "keras-rs", "jax", "jaxlib", "numpy", "pyarrow
 
 
 def sha256_hex(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks.
-
-    Example:
-        >>> import tempfile
-        >>> p = Path(tempfile.mkdtemp()) / "x"
-        >>> _ = p.write_bytes(b"abc")
-        >>> sha256_hex(p)[:8]
-        'ba7816bf'
-    """
+    """Hex SHA-256 of a file, read in 1 MiB blocks (`file_sha256` without the prefix)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
