@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchmarks_common import machine  # type: ignore[import-not-found]
+from machine import machine_info  # type: ignore[import-not-found]
 
 from jointrec.artifact import load_artifact
 from jointrec.retrieval.index import ExactIndex, recall_against
@@ -92,7 +92,7 @@ def main() -> None:
 
     report = {
         "benchmark": "ann_libraries",
-        "machine": machine(),
+        "machine": machine_info(),
         "items": args.items,
         "dim": int(items.shape[1]),
         "queries": len(queries),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
@@ -110,3 +111,35 @@ def write_result(name: str, result: dict[str, Any], out: Path = RESULTS) -> Path
     path = out / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, default=float) + "\n")
     return path
+
+
+def header(name: str, quick: bool) -> dict[str, Any]:
+    """The fields a benchmark's JSON starts with: its name, quick mode and the machine (read
+    now, so the load average and date are those of this call).
+
+    Example:
+        >>> list(header("eval_throughput", quick=True))
+        ['benchmark', 'quick', 'machine']
+    """
+    from machine import machine_info
+
+    return {"benchmark": name, "quick": quick, "machine": machine_info()}
+
+
+def quick_main(
+    name: str, run: Callable[[bool], dict[str, Any]], description: str, quick_help: str
+) -> None:
+    """Command line of a benchmark whose one option is ``--quick``: runs ``run(quick)``,
+    writes ``results/<name>.json`` (``<name>_quick.json`` for quick runs) and prints it.
+
+    Args:
+        name: The benchmark's name, the JSON file's stem.
+        run: The benchmark, given whether this is a quick run.
+        description: The ``--help`` description.
+        quick_help: The ``--help`` text of ``--quick``.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    args = parser.parse_args()
+    path = write_result(name + ("_quick" if args.quick else ""), run(args.quick))
+    print(path.read_text())

@@ -8,7 +8,6 @@ Run: ``python benchmarks/compare_wall.py [--quick]`` (writes results/compare_wal
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 import time
 from typing import Any
 
-from common import HERE, ROOT, data_path, write_result
+from common import HERE, ROOT, data_path, header, quick_main
 
 
 def _wall(args: list[str], **env_extra: str) -> float:
@@ -30,7 +29,6 @@ def _wall(args: list[str], **env_extra: str) -> float:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    from machine import machine_info
     from reference_tutorial import pipeline_kind
 
     path = data_path(quick)
@@ -40,9 +38,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         [python, str(HERE / "reference_tutorial.py"), "--data", path, "--epochs", epochs]
     )
     result: dict[str, Any] = {
-        "benchmark": "compare_wall",
-        "quick": quick,
-        "machine": machine_info(),
+        **header("compare_wall", quick),
         "epochs": int(epochs),
         "reference": {"pipeline": pipeline_kind(), "wall_seconds": reference},
     }
@@ -64,11 +60,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one epoch per model")
-    args = parser.parse_args()
-    path = write_result("compare_wall" + ("_quick" if args.quick else ""), run(args.quick))
-    print(path.read_text())
+    quick_main("compare_wall", run, __doc__.splitlines()[0], "one epoch per model")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,11 @@ Run: ``python benchmarks/eval_throughput.py [--quick]`` (writes results/eval_thr
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
 import numpy as np
-from common import data_path, write_result
+from common import data_path, header, quick_main
 
 
 def _timed_eval(scorer: Any, train: Any, test: Any, config: Any, force: str) -> dict[str, Any]:
@@ -77,12 +76,8 @@ def large_catalogue(quick: bool) -> dict[str, Any]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    from machine import machine_info
-
     return {
-        "benchmark": "eval_throughput",
-        "quick": quick,
-        "machine": machine_info(),
+        **header("eval_throughput", quick),
         "protocol": "full catalogue, training items excluded, Recall@10/50/100, NDCG, MAP, MRR, "
         "HR@10, tutorial top-10, coverage",
         "cases": [movielens(quick), large_catalogue(quick)],
@@ -90,11 +85,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    args = parser.parse_args()
-    path = write_result("eval_throughput" + ("_quick" if args.quick else ""), run(args.quick))
-    print(path.read_text())
+    quick_main("eval_throughput", run, __doc__.splitlines()[0], "tiny smoke run")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, write_result
+from common import ROOT, header, write_result
 
 #: name -> (users, items, interactions); 1M is MovieLens 1M's shape, 25M MovieLens 25M's.
 SIZES = {
@@ -180,8 +180,6 @@ def run_size(name: str, scratch: Path, preset_name: str) -> dict[str, Any]:
 def run(
     quick: bool = False, sizes: list[str] | None = None, preset_name: str = "tutorial"
 ) -> dict[str, Any]:
-    from machine import machine_info
-
     names = sizes or (["quick-20k"] if quick else ["1m", "5m", "25m"])
     scratch = Path(tempfile.mkdtemp(prefix="jointrec-scaling-"))
     try:
@@ -192,9 +190,7 @@ def run(
     for r in results:
         r["throughput_vs_smallest"] = r["examples_per_second"] / base
     return {
-        "benchmark": "scaling",
-        "quick": quick,
-        "machine": machine_info(),
+        **header("scaling", quick),
         "preset": preset_name,
         "sizes": results,
     }

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchmarks_common import machine  # type: ignore[import-not-found]
+from machine import machine_info  # type: ignore[import-not-found]
 from wrk_load import available as wrk_available  # type: ignore[import-not-found]
 from wrk_load import wrk_load  # type: ignore[import-not-found]
 
@@ -408,7 +408,7 @@ def main() -> None:
 
     report: dict[str, Any] = {
         "benchmark": "serve_load",
-        "machine": machine(),
+        "machine": machine_info(),
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     artifact, index, ef_search = args.artifact, args.index, None

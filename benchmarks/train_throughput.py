@@ -7,10 +7,9 @@ Run: ``python benchmarks/train_throughput.py [--quick]`` (writes results/train_t
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from common import EpochClock, data_path, flops_per_example, steady, write_result
+from common import EpochClock, data_path, flops_per_example, header, quick_main, steady
 
 
 def reference_epochs(path: str, epochs: int) -> dict[str, Any]:
@@ -84,7 +83,7 @@ def summarise(run: dict[str, Any], flops_per_epoch: float | None, flops: float) 
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    from machine import machine_info, matmul_flops
+    from machine import matmul_flops
 
     path = data_path(quick)
     epochs = 2 if quick else 8  # medians of 7 steady epochs: less noise on a shared machine
@@ -93,9 +92,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     reference = reference_epochs(path, epochs)
     n = reference["examples_per_epoch"]
     result: dict[str, Any] = {
-        "benchmark": "train_throughput",
-        "quick": quick,
-        "machine": machine_info(),
+        **header("train_throughput", quick),
         "matmul_flops_per_second": flops,
         "flops_per_example": per_example,
         "arithmetic_limit_epoch_seconds": n * per_example / flops,
@@ -115,11 +112,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    args = parser.parse_args()
-    path = write_result("train_throughput" + ("_quick" if args.quick else ""), run(args.quick))
-    print(path.read_text())
+    quick_main("train_throughput", run, __doc__.splitlines()[0], "tiny smoke run")
 
 
 if __name__ == "__main__":

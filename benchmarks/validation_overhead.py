@@ -15,20 +15,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 from machine import machine_info
-
-
-def machine() -> dict[str, object]:
-    """`machine_info` plus the load average (this machine is shared: timings are noisy)."""
-    info = machine_info()
-    info["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return info
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -100,7 +92,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
 
-    results: dict[str, object] = {"machine": machine(), "runs": {}}
+    results: dict[str, object] = {"machine": machine_info(), "runs": {}}
     runs: dict[str, object] = results["runs"]  # type: ignore[assignment]
     if args.data is not None:
         from jointrec.data.movielens import load_movielens

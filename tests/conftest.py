@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 import jointrec  # noqa: F401  (selects the JAX backend before any test imports Keras)
+
+if TYPE_CHECKING:
+    from jointrec.exported import ExportedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ML100K = ROOT.parent / "shared" / "data" / "movielens" / "ml-100k.zip"
@@ -29,6 +34,38 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def small_exported(rng: np.random.Generator) -> Callable[..., ExportedModel]:
+    """Builds a small random `ExportedModel` from ``rng`` when called: 5 users and 9 items
+    (plus padding row 0) of dimension 4, a rating MLP with two hidden layers of 8, and
+    biases and an offset unless called with ``biases=False``."""
+    from jointrec.exported import ExportedModel
+
+    def small_model(biases: bool = True) -> ExportedModel:
+        d, h = 4, 8
+        return ExportedModel(
+            user_embeddings=rng.normal(size=(6, d)).astype(np.float32),
+            item_embeddings=rng.normal(size=(10, d)).astype(np.float32),
+            mlp=[
+                (
+                    rng.normal(scale=0.5, size=(2 * d, h)).astype(np.float32),
+                    rng.normal(size=h).astype(np.float32) * 0.1,
+                ),
+                (
+                    rng.normal(scale=0.5, size=(h, h)).astype(np.float32),
+                    rng.normal(size=h).astype(np.float32) * 0.1,
+                ),
+                (rng.normal(scale=0.5, size=(h, 1)).astype(np.float32), np.float32([0.3])),
+            ],
+            user_bias=rng.normal(size=6).astype(np.float32) * 0.1 if biases else None,
+            item_bias=rng.normal(size=10).astype(np.float32) * 0.1 if biases else None,
+            offset=0.2 if biases else 0.0,
+            l2_normalize=True,
+        )
+
+    return small_model
 
 
 @pytest.fixture(scope="session")

@@ -5,36 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.exported import ExportedModel
 from jointrec.foldin import fit_user, fold_in_query, head_loss_and_grad
 
 
-def small_model(rng, biases=True) -> ExportedModel:
-    d, h = 4, 8
-    return ExportedModel(
-        user_embeddings=rng.normal(size=(6, d)).astype(np.float32),
-        item_embeddings=rng.normal(size=(10, d)).astype(np.float32),
-        mlp=[
-            (
-                rng.normal(scale=0.5, size=(2 * d, h)).astype(np.float32),
-                rng.normal(size=h).astype(np.float32) * 0.1,
-            ),
-            (
-                rng.normal(scale=0.5, size=(h, h)).astype(np.float32),
-                rng.normal(size=h).astype(np.float32) * 0.1,
-            ),
-            (rng.normal(scale=0.5, size=(h, 1)).astype(np.float32), np.float32([0.3])),
-        ],
-        user_bias=rng.normal(size=6).astype(np.float32) * 0.1 if biases else None,
-        item_bias=rng.normal(size=10).astype(np.float32) * 0.1 if biases else None,
-        offset=0.2 if biases else 0.0,
-        l2_normalize=True,
-    )
-
-
 @pytest.mark.parametrize("biases", [True, False])
-def test_gradient_matches_finite_differences(rng, biases):
-    model = small_model(rng, biases)
+def test_gradient_matches_finite_differences(rng, small_exported, biases):
+    model = small_exported(biases)
     user = rng.normal(size=4)
     items, labels = np.array([1, 3, 5, 9]), np.array([0.9, 0.1, 0.5, 1.0])
     loss, grad, grad_bias = head_loss_and_grad(model, user.astype(np.float32), 0.05, items, labels)
@@ -58,8 +34,8 @@ def test_gradient_matches_finite_differences(rng, biases):
         )
 
 
-def test_fit_user_reduces_error_and_moves_towards_ratings(rng):
-    model = small_model(rng)
+def test_fit_user_reduces_error_and_moves_towards_ratings(small_exported):
+    model = small_exported()
     items = np.array([1, 2, 3, 4, 5])
     stars = np.array([5.0, 5.0, 1.0, 1.0, 5.0])
     labels = (stars - 1) / 4

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -36,6 +35,7 @@ from jointrec.data.interactions import FeatureTable
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
 from jointrec.exported import ExportedModel
+from jointrec.manifest import sha256_hex
 from jointrec.retrieval.seen import SeenItems
 
 FORMAT = "jointrec-artifact"
@@ -286,7 +286,9 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
 def _checksums(root: Path) -> dict[str, str]:
     """SHA-256 of every file under ``root``, by relative POSIX path."""
     return {
-        p.relative_to(root).as_posix(): _sha256(p) for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): sha256_hex(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -303,7 +305,7 @@ def _verify_checksums(root: Path, files: Any) -> None:
                 f"artifact {root} is incomplete: {name} is listed in the manifest but "
                 "missing; retrain it with 'jointrec train'"
             )
-        if _sha256(path) != expected:
+        if sha256_hex(path) != expected:
             raise JointrecError(
                 f"artifact {root}: {name} is corrupt (its SHA-256 differs from the one in "
                 "manifest.json: the file was damaged or edited); retrain the artifact"
@@ -383,11 +385,3 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, OSError, RecursionError) as err:
         raise JointrecError(f"{path} is corrupt ({err}): retrain the artifact") from None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

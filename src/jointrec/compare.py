@@ -123,10 +123,9 @@ def compare(
 
 def plot_comparison(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
     """Writes a PNG: Recall@10 and RMSE (stars) per model, side by side."""
-    import matplotlib
+    from jointrec.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = [row.name for row in comparison.rows]
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(names) + 2.2))
@@ -147,9 +146,4 @@ def plot_comparison(comparison: Comparison, path: str | os.PathLike[str]) -> Pat
         f"jointrec compare, preset {comparison.config.preset!r}, "
         f"{comparison.data_info.get('dataset', '')}"
     )
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120)

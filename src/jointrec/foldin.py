@@ -153,6 +153,27 @@ def _pivot(model: ExportedModel) -> float:
     return low - (high - low) / 4.0
 
 
+def _fold_in(
+    model: ExportedModel,
+    side: str,
+    others: np.ndarray,
+    ratings: np.ndarray,
+    ridge: float,
+    steps: int,
+    learning_rate: float,
+) -> FoldedUser:
+    """A new row of ``side`` (``"user"`` or ``"item"``) from its ratings with ``others`` (the
+    other side's indices): the fitted head embedding and bias, and the rating-weighted
+    retrieval vector of the others."""
+    others = np.asarray(others, dtype=np.int64)
+    embedding, bias = _fit(model, side, others, ratings, ridge, steps, learning_rate)
+    vectors = model.item_vectors if side == "user" else model.user_vectors
+    query = fold_in_query(
+        vectors[others], ratings, pivot=_pivot(model), normalize=model.l2_normalize
+    )
+    return FoldedUser(embedding, bias, query)
+
+
 def fit_user(
     model: ExportedModel,
     items: np.ndarray,
@@ -172,12 +193,7 @@ def fit_user(
         steps: Adam steps.
         learning_rate: Adam step size.
     """
-    items = np.asarray(items, dtype=np.int64)
-    embedding, bias = _fit(model, "user", items, ratings, ridge, steps, learning_rate)
-    query = fold_in_query(
-        model.item_vectors[items], ratings, pivot=_pivot(model), normalize=model.l2_normalize
-    )
-    return FoldedUser(embedding, bias, query)
+    return _fold_in(model, "user", items, ratings, ridge, steps, learning_rate)
 
 
 def fit_item(
@@ -194,9 +210,4 @@ def fit_item(
     Its retrieval vector is the rating-weighted sum of its raters' query vectors (returned
     as ``query``); its rating-head embedding and bias are fitted to the ratings.
     """
-    users = np.asarray(users, dtype=np.int64)
-    embedding, bias = _fit(model, "item", users, ratings, ridge, steps, learning_rate)
-    vector = fold_in_query(
-        model.user_vectors[users], ratings, pivot=_pivot(model), normalize=model.l2_normalize
-    )
-    return FoldedUser(embedding, bias, vector)
+    return _fold_in(model, "item", users, ratings, ridge, steps, learning_rate)

@@ -31,6 +31,15 @@ HEADER = (
 LIBRARIES = ("jointrec", "keras", "keras-rs", "jax", "jaxlib", "numpy", "pyarrow")
 
 
+def sha256_hex(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (`file_sha256` without the prefix)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """``"sha256:<hex>"`` of a file, read in 1 MiB blocks.
 
@@ -41,11 +50,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         >>> file_sha256(p)[:15]
         'sha256:ba7816bf'
     """
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
+    return f"sha256:{sha256_hex(path)}"
 
 
 def data_hashes(files: list[str]) -> dict[str, str]:

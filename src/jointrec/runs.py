@@ -118,10 +118,9 @@ def plot_runs(
     runs: list[RunSummary], path: str | os.PathLike[str], metrics: tuple[str, ...] = PLOTTED
 ) -> Path:
     """Writes a PNG with one panel per metric and one bar per run."""
-    import matplotlib
+    from jointrec.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if not runs:
         raise JointrecError("there are no runs to plot: train one with 'jointrec train'")
@@ -138,9 +137,4 @@ def plot_runs(
     for ax in axes[1:]:
         ax.set_yticklabels([])
     fig.suptitle("jointrec runs: test metrics")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

@@ -208,10 +208,9 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
 def plot_sweep(result: Sweep, path: str | os.PathLike[str]) -> Path:
     """Writes a PNG of RMSE (x) against Recall@10 (y): all points on the left, the region
     around the frontier enlarged on the right; frontier joined, default starred."""
-    import matplotlib
+    from jointrec.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rated = [p for p in result.points if "rmse" in p.report and "recall@10" in p.report]
     front = result.frontier()
@@ -260,9 +259,4 @@ def plot_sweep(result: Sweep, path: str | os.PathLike[str]) -> Path:
         axes[1].set_ylim(min(ys) - pad_y, max(ys) + pad_y)
     axes[1].legend(loc="best", fontsize=8)
     fig.suptitle(f"retrieval:rating loss-weight sweep, preset {result.config.preset!r}")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

@@ -1,13 +1,18 @@
-"""Shared parts of the baselines: the `Scorer` fields, sparse matrices, validation carving."""
+"""Shared parts of the baselines: the `Scorer` fields, sparse matrices, validation carving
+and tuning."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from jointrec.data.encoded import EncodedInteractions
+
+M = TypeVar("M", bound="BaselineScorer")
 
 
 @dataclass
@@ -63,3 +68,38 @@ def carve_validation(
     perm = np.random.default_rng(seed).permutation(len(x))
     cut = round(len(x) * (1.0 - fraction))
     return x.take(perm[:cut]), x.take(perm[cut:])
+
+
+def tune_on_validation(
+    train: EncodedInteractions,
+    values: Sequence[float],
+    fit: Callable[[EncodedInteractions, float], M],
+    score: Callable[[M, EncodedInteractions, EncodedInteractions], float],
+    *,
+    higher_is_better: bool,
+) -> tuple[M, dict[float, float]]:
+    """Picks a hyperparameter on a validation part carved from ``train`` (the test split is
+    never read), then refits on all of ``train``.
+
+    Args:
+        train: The training interactions.
+        values: The hyperparameter's candidate values.
+        fit: ``fit(interactions, value)``, the model fitted with that value.
+        score: ``score(model, fit_part, validation)``, the model's validation score.
+        higher_is_better: Whether the best value has the highest score (else the lowest).
+
+    Returns:
+        The model refitted on ``train`` with the best value, and each value's score.
+
+    Example:
+        >>> x = EncodedInteractions(np.arange(10), np.arange(10), None)
+        >>> fit = lambda x, v: BaselineScorer(name=f"v={v:g}")
+        >>> score = lambda model, fit_part, validation: abs(float(model.name[2:]) - 2)
+        >>> model, scores = tune_on_validation(x, [1, 2, 3], fit, score, higher_is_better=False)
+        >>> model.name, scores
+        ('v=2', {1: 1.0, 2: 0.0, 3: 1.0})
+    """
+    fit_part, validation = carve_validation(train)
+    scores = {value: score(fit(fit_part, value), fit_part, validation) for value in values}
+    best = (max if higher_is_better else min)(scores, key=lambda k: scores[k])
+    return fit(train, best), scores

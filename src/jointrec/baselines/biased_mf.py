@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jointrec.baselines.base import BaselineScorer, carve_validation
+from jointrec.baselines.base import BaselineScorer, tune_on_validation
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation.metrics import rmse
 
@@ -94,16 +94,20 @@ class BiasedMF(BaselineScorer):
         **kwargs: int,
     ) -> BiasedMF:
         """Picks the penalty by RMSE on a validation part of ``train``, then refits on all."""
-        fit_part, validation = carve_validation(train)
-        assert validation.rating is not None
-        scores = {}
-        for reg in regularizations:
-            model = cls.fit(fit_part, num_users, num_items, regularization=reg, **kwargs)
-            scores[reg] = rmse(
-                model.predict_ratings(validation.user, validation.item), validation.rating
-            )
-        best = min(scores, key=lambda k: scores[k])
-        model = cls.fit(train, num_users, num_items, regularization=best, **kwargs)
+
+        def validation_rmse(
+            model: BiasedMF, fit_part: EncodedInteractions, validation: EncodedInteractions
+        ) -> float:
+            assert validation.rating is not None
+            return rmse(model.predict_ratings(validation.user, validation.item), validation.rating)
+
+        model, scores = tune_on_validation(
+            train,
+            regularizations,
+            lambda x, reg: cls.fit(x, num_users, num_items, regularization=reg, **kwargs),
+            validation_rmse,
+            higher_is_better=False,
+        )
         model.tuning = {f"rmse@reg={k:g}": v for k, v in scores.items()}
         return model
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from jointrec.baselines.base import BaselineScorer, carve_validation, interaction_matrix
+from jointrec.baselines.base import BaselineScorer, interaction_matrix, tune_on_validation
 from jointrec.config import EvalConfig
 from jointrec.data.encoded import EncodedInteractions
 
@@ -65,13 +65,15 @@ class EASE(BaselineScorer):
         refits on all of ``train`` (the test split is never read)."""
         from jointrec.evaluation.evaluate import ranking_metrics
 
-        fit_part, validation = carve_validation(train)
-        scores = {}
-        for l2 in lambdas:
-            model = cls.fit(fit_part, num_users, num_items, l2)
-            scores[l2] = ranking_metrics(model, fit_part, validation, eval_config)[metric]
-        best = max(scores, key=lambda k: scores[k])
-        model = cls.fit(train, num_users, num_items, best)
+        model, scores = tune_on_validation(
+            train,
+            lambdas,
+            lambda x, l2: cls.fit(x, num_users, num_items, l2),
+            lambda model, fit_part, validation: ranking_metrics(
+                model, fit_part, validation, eval_config
+            )[metric],
+            higher_is_better=True,
+        )
         model.tuning = {f"{metric}@lambda={k:g}": v for k, v in scores.items()}
         return model
 

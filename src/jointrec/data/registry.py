@@ -121,6 +121,22 @@ _CSV_MOVIES = TableFile(
     header_names=("movieId", "title", "genres"),
 )
 
+
+def _csv_release(name: str, md5: str | None) -> MovieLensSpec:
+    """A release in the CSV layout of 20M and later: ``ratings.csv`` and ``movies.csv`` with
+    headers, joined genres, no users file, half-star ratings."""
+    return MovieLensSpec(
+        name=name,
+        folder=f"ml-{name}",
+        md5=md5,
+        ratings=_CSV_RATINGS,
+        movies=_CSV_MOVIES,
+        users=None,
+        genres="joined",
+        rating_scale=(0.5, 5.0),
+    )
+
+
 MOVIELENS: dict[str, MovieLensSpec] = {
     "100k": MovieLensSpec(
         name="100k",
@@ -146,36 +162,9 @@ MOVIELENS: dict[str, MovieLensSpec] = {
         users=TableFile("users.dat", "::", ("user_id", "gender", "age", "occupation", "zip")),
         genres="joined",
     ),
-    "20m": MovieLensSpec(
-        name="20m",
-        folder="ml-20m",
-        md5="cd245b17a1ae2cc31bb14903e1204af3",
-        ratings=_CSV_RATINGS,
-        movies=_CSV_MOVIES,
-        users=None,
-        genres="joined",
-        rating_scale=(0.5, 5.0),
-    ),
-    "25m": MovieLensSpec(
-        name="25m",
-        folder="ml-25m",
-        md5="6b51fb2759a8657d3bfcbfc42b592ada",
-        ratings=_CSV_RATINGS,
-        movies=_CSV_MOVIES,
-        users=None,
-        genres="joined",
-        rating_scale=(0.5, 5.0),
-    ),
-    "latest-small": MovieLensSpec(
-        name="latest-small",
-        folder="ml-latest-small",
-        md5=None,
-        ratings=_CSV_RATINGS,
-        movies=_CSV_MOVIES,
-        users=None,
-        genres="joined",
-        rating_scale=(0.5, 5.0),
-    ),
+    "20m": _csv_release("20m", "cd245b17a1ae2cc31bb14903e1204af3"),
+    "25m": _csv_release("25m", "6b51fb2759a8657d3bfcbfc42b592ada"),
+    "latest-small": _csv_release("latest-small", None),
 }
 
 

@@ -165,10 +165,9 @@ def build_ann(
 
 def plot_sweep(report: dict[str, Any], path: Path) -> None:
     """Recall@k against single-query latency, one point per ``ef_search``."""
-    import matplotlib
+    from jointrec.plotting import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     efs = sorted(report["sweep"], key=int)
     recall = [report["sweep"][e]["recall"] for e in efs]
@@ -182,6 +181,4 @@ def plot_sweep(report: dict[str, Any], path: Path) -> None:
     ax.set_ylabel(f"recall@{report['k']} vs exact")
     ax.set_title(f"HNSW on {report['items']:,} items (M={report['m']})")
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

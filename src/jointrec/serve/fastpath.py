@@ -32,7 +32,7 @@ from jointrec.errors import JointrecError
 from jointrec.recommender import Recommendations, Recommender
 from jointrec.serve.metrics import Metrics
 from jointrec.serve.params import query_params, user_query
-from jointrec.serve.routes import NotFoundError
+from jointrec.serve.routes import NotFoundError, recommendations_payload
 
 log = logging.getLogger("jointrec.serve")
 
@@ -119,11 +119,4 @@ class FastPath:
 
     def body(self, user_id: str, result: Recommendations) -> bytes:
         """The route's JSON (the FastAPI route's payload, serialised the same way)."""
-        return _dumps(
-            {
-                "user_id": user_id,
-                "source": result.source,
-                "fallback": result.fallback,
-                "items": [r.to_dict() for r in result.items],
-            }
-        )
+        return _dumps(recommendations_payload(user_id, result))

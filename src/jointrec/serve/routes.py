@@ -17,7 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from jointrec.errors import JointrecError
-from jointrec.recommender import Recommender
+from jointrec.recommender import Recommendations, Recommender
 from jointrec.serve import schemas as s
 from jointrec.serve.params import user_query
 
@@ -51,6 +51,17 @@ def _item_index(rec: Recommender, item_id: str) -> int:
 
 def _page(items: list[Any]) -> list[dict[str, Any]]:
     return [r.to_dict() for r in items]
+
+
+def recommendations_payload(user_id: str | None, result: Recommendations) -> dict[str, Any]:
+    """The JSON of a recommendation route (``s.Recommendations``); ``user_id`` is ``None``
+    for an anonymous visitor."""
+    return {
+        "user_id": user_id,
+        "source": result.source,
+        "fallback": result.fallback,
+        "items": _page(result.items),
+    }
 
 
 def _parameter(name: str, where: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
@@ -112,14 +123,7 @@ async def user_recommendations(request: Request) -> Response:
         exclude_seen=q.exclude_seen,
         candidates=max(q.candidates, q.k),
     )
-    return json_response(
-        {
-            "user_id": user_id,
-            "source": result.source,
-            "fallback": result.fallback,
-            "items": _page(result.items),
-        }
-    )
+    return json_response(recommendations_payload(user_id, result))
 
 
 @router.post(
@@ -136,14 +140,7 @@ async def anonymous_recommendations(request: Request, body: s.AnonymousRequest) 
         exclude_rated=body.exclude_rated,
         candidates=max(body.candidates, body.k),
     )
-    return json_response(
-        {
-            "user_id": None,
-            "source": result.source,
-            "fallback": result.fallback,
-            "items": _page(result.items),
-        }
-    )
+    return json_response(recommendations_payload(None, result))
 
 
 @router.post(

@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -47,6 +46,7 @@ from jointrec.atomic import (
     write_json,
 )
 from jointrec.errors import JointrecError
+from jointrec.manifest import sha256_hex
 
 FORMAT = "jointrec-checkpoint"
 FORMAT_VERSION = 1
@@ -273,7 +273,7 @@ class CheckpointDir:
                     "optimizer_variables": len(checkpoint.optimizer_values),
                     "callback": checkpoint.callback_state,
                     "callback_values": len(checkpoint.callback_values),
-                    "sha256": {"arrays.npz": _sha256(tmp / "arrays.npz")},
+                    "sha256": {"arrays.npz": sha256_hex(tmp / "arrays.npz")},
                 },
             )
         for old in self.epochs()[: -self.keep]:
@@ -297,7 +297,7 @@ class CheckpointDir:
         expected = (state.get("sha256") or {}).get("arrays.npz")
         if not (where / "arrays.npz").is_file():
             raise JointrecError(f"checkpoint {where} is incomplete: arrays.npz is missing")
-        if expected != _sha256(where / "arrays.npz"):
+        if expected != sha256_hex(where / "arrays.npz"):
             raise JointrecError(
                 f"checkpoint {where}/arrays.npz is corrupt (its SHA-256 differs from "
                 f"state.json): delete {where} to resume from the checkpoint before it"
@@ -356,14 +356,6 @@ def _check_format(data: Any, where: Path) -> None:
             f"{where} has format version {version}; this jointrec reads checkpoint versions "
             f"<= {FORMAT_VERSION}: upgrade jointrec to resume this run"
         )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_default(value: Any) -> Any:

@@ -50,6 +50,7 @@ from jointrec.training.trainer import (
     MAX_STEPS_PER_CALL,
     EpochCallback,
     History,
+    epoch_entry,
     epoch_order,
     make_optimizer,
 )
@@ -365,17 +366,7 @@ def fit_distributed(
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
-            # Mean over steps weighted by real (unpadded) rows, as trainer._fit_jax does.
-            rows = np.full(steps, config.batch_size, dtype=np.float32)
-            rows[-1] = len(data) - (steps - 1) * config.batch_size
-            mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
-            entry = {
-                "epoch": epoch + 1,
-                "loss": float(mean[0]),
-                "retrieval_loss": float(mean[1]),
-                "rating_loss": float(mean[2]),
-                "seconds": time.perf_counter() - start,
-            }
+            entry = epoch_entry(epoch, logs, len(data), config.batch_size, start)
             history.epochs.append(entry)
             if on_epoch_end is not None:
                 state.write_back()

@@ -142,6 +142,41 @@ def epoch_order(n: int, epoch: int, config: TrainConfig, rng: np.random.Generato
     return rng.permutation(n) if config.shuffle_each_epoch else np.arange(n)
 
 
+def epoch_entry(
+    epoch: int, logs: list[np.ndarray], n: int, batch_size: int, start: float
+) -> dict[str, float]:
+    """One epoch's `History` entry from the per-step losses of its training calls.
+
+    Args:
+        epoch: The epoch's index, from 0.
+        logs: The calls' ``(steps, 3)`` arrays of ``[loss, retrieval_loss, rating_loss]``
+            per step, in step order.
+        n: Examples in the epoch.
+        batch_size: Rows per step; the last step holds the remainder.
+        start: ``time.perf_counter()`` at the epoch's start.
+
+    Returns:
+        ``epoch`` (from 1), the three losses averaged over steps weighted by their real
+        (unpadded) rows, as Keras reports them, and the epoch's wall ``seconds``.
+
+    Example:
+        >>> logs = [np.array([[1.0, 0.5, 0.5]]), np.array([[4.0, 2.0, 2.0]])]
+        >>> epoch_entry(0, logs, n=6, batch_size=4, start=time.perf_counter())["loss"]
+        2.0
+    """
+    steps = num_steps(n, batch_size)
+    rows = np.full(steps, batch_size, dtype=np.float32)  # as the mask sums were
+    rows[-1] = n - (steps - 1) * batch_size
+    mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
+    return {
+        "epoch": epoch + 1,
+        "loss": float(mean[0]),
+        "retrieval_loss": float(mean[1]),
+        "rating_loss": float(mean[2]),
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def _fit_jax(
     model: JointModel,
     data: TrainingArrays,
@@ -181,17 +216,7 @@ def _fit_jax(
                     description=f"{description} epoch {epoch + 1}/{config.epochs} "
                     f"loss {float(logs[-1][-1, 0]):.4f}",
                 )
-            # Mean over steps weighted by real (unpadded) rows, as Keras reports it.
-            rows = np.full(steps, config.batch_size, dtype=np.float32)  # as the mask sums were
-            rows[-1] = len(data) - (steps - 1) * config.batch_size
-            mean = (np.concatenate(logs) * rows[:, None]).sum(axis=0) / rows.sum()
-            entry = {
-                "epoch": epoch + 1,
-                "loss": float(mean[0]),
-                "retrieval_loss": float(mean[1]),
-                "rating_loss": float(mean[2]),
-                "seconds": time.perf_counter() - start,
-            }
+            entry = epoch_entry(epoch, logs, len(data), config.batch_size, start)
             history.epochs.append(entry)
             stop = False
             if on_epoch_end is not None or checkpoints is not None:
