@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+from machine import machine_info
 
 #: Candidates around the default: (name, {section: {field: value}}). The first is the
 #: default itself. Epoch counts are chosen from the per-epoch validation curves. The search
@@ -54,25 +54,6 @@ CANDIDATES: list[tuple[str, dict[str, dict[str, Any]]]] = [
 ]
 MAX_EPOCHS = 7
 SEEDS = (42, 43, 44)
-
-
-def machine() -> dict[str, Any]:
-    """CPU model, cores, load and date of this run."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "python": platform.python_version(),
-    }
 
 
 def score(entry: dict[str, float]) -> float:
@@ -207,7 +188,7 @@ def main() -> None:
     dataset = load_movielens("100k", path=args.data)
     out = Path(args.out)
     result = json.loads(out.read_text()) if out.exists() else {}
-    result["machine"] = machine()
+    result["machine"] = machine_info()
     if args.stage in ("search", "all"):
         only = [n.strip() for n in args.only.split(",")] if args.only else None
         result["search"] = search(dataset, args.progress, only, result.get("search"))
