@@ -179,11 +179,12 @@ def save_artifact(
         exported.save(tmp / "exported.npz")
         _write_json(tmp / "vocab.json", {"users": users.to_json(), "items": items.to_json()})
         _write_json(tmp / "items.json", item_table)
-        seen_arrays = {"indptr": seen.indptr, "indices": seen.indices}
+        seen_arrays: dict[str, np.ndarray] = {"indptr": seen.indptr, "indices": seen.indices}
         if seen.values is not None:
             seen_arrays["values"] = seen.values
         with open(tmp / "seen.npz", "wb") as f:
-            np.savez(f, **seen_arrays)
+            # Named so mypy does not match **arrays against this bool; loads refuse pickles too.
+            np.savez(f, allow_pickle=False, **seen_arrays)
         _write_json(tmp / "metrics.json", metrics)
         _write_json(tmp / "history.json", history or {})
         if keras_model is not None:

@@ -367,8 +367,9 @@ def run_experiment(
             "no rating column: training retrieval only (rating loss weight 0; no rating "
             "metrics or predicted stars)"
         )
-    for note in notes if notify is not None else ():
-        notify(note)
+    if notify is not None:
+        for note in notes:
+            notify(note)
     resolved = dataclasses.replace(experiment, data=data_config)
 
     def manifest_file(trained: Any, data: Any) -> dict[str, Any]:

@@ -165,7 +165,7 @@ class ExportedModel:
 
     def save(self, path: Path) -> None:
         """Writes one ``.npz`` (no pickles)."""
-        arrays: dict[str, np.ndarray] = {
+        arrays: dict[str, np.ndarray | np.generic] = {
             "user_embeddings": self.user_embeddings,
             "item_embeddings": self.item_embeddings,
             "offset": np.float32(self.offset),
@@ -180,7 +180,8 @@ class ExportedModel:
         if self.user_bias is not None and self.item_bias is not None:
             arrays["user_bias"], arrays["item_bias"] = self.user_bias, self.item_bias
         with open(path, "wb") as f:
-            np.savez(f, **arrays)
+            # Named so mypy does not match **arrays against this bool; loads refuse pickles too.
+            np.savez(f, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: Path, name: str = "joint") -> ExportedModel:

@@ -33,7 +33,8 @@ def enable_compilation_cache() -> Path | None:
     setting = os.environ.get("JOINTREC_COMPILE_CACHE", "").strip()
     if setting.lower() in _OFF:
         return None
-    current = jax.config.jax_compilation_cache_dir
+    # jax registers its options on Config at run time (setattr), so its inline types lack them.
+    current = jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]
     if current:
         return Path(current)
     from jointrec.data.sources import cache_dir

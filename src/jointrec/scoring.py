@@ -16,9 +16,13 @@ class Scorer(Protocol):
     """
 
     name: str
-    num_items: int
     can_retrieve: bool
     can_rate: bool
+
+    @property
+    def num_items(self) -> int:
+        """Item indices, the unknown index 0 included (read-only for callers)."""
+        ...
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         """``[len(users), num_items]`` retrieval scores (higher is better)."""

@@ -41,14 +41,17 @@ def info(
 
     ds = load_dataset(dataset, data)
     x = ds.interactions
-    values, counts = np.unique(x.rating, return_counts=True) if x.rating is not None else ([], [])
+    ratings: dict[str, int] = {}
+    if x.rating is not None:
+        values, counts = np.unique(x.rating, return_counts=True)
+        ratings = {f"{v:g}": int(c) for v, c in zip(values, counts, strict=True)}
     summary = {
         "dataset": ds.name,
         "interactions": len(x),
         "users": len(np.unique(x.user)),
         "items": len(np.unique(x.item)),
         "catalogue": None if ds.items is None else len(ds.items),
-        "ratings": {f"{v:g}": int(c) for v, c in zip(values, counts, strict=True)},
+        "ratings": ratings,
     }
     if json:
         print_json(summary)

@@ -22,9 +22,13 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from jointrec.data.registry import MovieLensSpec
 from jointrec.errors import JointrecError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 CHUNK = 1 << 20
 
@@ -276,7 +280,7 @@ def _published_md5(url: str, timeout: float) -> str:
 class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
     def __init__(self, enabled: bool, label: str, total: int | None) -> None:
         self.enabled, self.label, self.total = enabled, label, total
-        self._progress = None
+        self._progress: Progress | None = None
 
     def __enter__(self) -> ProgressHook:
         if not self.enabled:

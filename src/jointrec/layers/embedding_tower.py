@@ -29,6 +29,8 @@ class EmbeddingTower(keras.layers.Layer):
         (2, 3)
     """
 
+    built: bool  # set by keras.layers.Layer; declared so mypy can check build()
+
     def __init__(
         self,
         vocabulary_size: int,

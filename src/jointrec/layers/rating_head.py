@@ -35,6 +35,8 @@ class RatingHead(keras.layers.Layer):
         (2,)
     """
 
+    built: bool  # set by keras.layers.Layer; declared so mypy can check build()
+
     def __init__(
         self,
         layer_sizes: tuple[int, ...] = (256, 128),

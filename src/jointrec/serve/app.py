@@ -88,14 +88,15 @@ def create_app(
         gc.collect()
         gc.freeze()
         executor = None
-        if threads and app.fast_path is not None:
+        threaded = app.fast_path if threads else None
+        if threaded is not None:
             executor = ThreadPoolExecutor(threads, thread_name_prefix="jointrec-recommend")
-            app.fast_path.executor = executor
+            threaded.executor = executor
         try:
             yield
         finally:
-            if executor is not None:
-                app.fast_path.executor = None
+            if threaded is not None and executor is not None:
+                threaded.executor = None
                 executor.shutdown(wait=True)
             gc.unfreeze()
             if limiter is not None:

@@ -36,7 +36,7 @@ def write_tiny_ml100k(
         't.zip'
     """
     rng = np.random.default_rng(seed)
-    lines = []
+    lines: list[str] = []
     for u in range(1, users + 1):
         for i in rng.choice(np.arange(1, items + 1), size=max(2, items // 2), replace=False):
             lines.append(f"{u}\t{i}\t{rng.integers(1, 6)}\t{880000000 + len(lines)}")
