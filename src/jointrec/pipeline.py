@@ -157,6 +157,13 @@ def train_model(
     labels = data.train.labels()
     model_config = resolve_negatives(model_config, len(data.users), len(data.items))
     user_features, item_features = _tower_features(data, model_config)
+    import keras
+
+    if keras.backend.backend() == "jax":
+        # Before building: the variables' initializers compile small programs too.
+        from jointrec.jax_compilation_cache import enable_compilation_cache
+
+        enable_compilation_cache()
     model = build_model(
         model_config,
         len(data.users),
