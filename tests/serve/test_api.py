@@ -39,6 +39,25 @@ def test_user_recommendations_defaults_and_toggle(client, rec):
     assert seen_ids <= {i["item_id"] for i in everything["items"]}
 
 
+def test_rank_by_orders_by_retrieval_score_or_predicted_stars(client, rec):
+    by_score = client.get("/v1/users/7/recommendations?k=8&candidates=8").json()["items"]
+    scores = [i["retrieval_score"] for i in by_score]
+    assert scores == sorted(scores, reverse=True)
+    url = "/v1/users/7/recommendations?k=8&candidates=8&rank_by=rating"
+    by_stars = client.get(url).json()["items"]
+    stars = [i["predicted_rating"] for i in by_stars]
+    assert stars == sorted(stars, reverse=True)
+    assert {i["item_id"] for i in by_score} == {i["item_id"] for i in by_stars}
+    expected = rec.for_user(7, 8, candidates=8, rank_by="rating")
+    assert [i["item_id"] for i in by_stars] == [r.item_id for r in expected.items]
+    body = {"ratings": [{"item_id": 101, "rating": 5}], "k": 5, "rank_by": "rating"}
+    anonymous = client.post("/v1/recommendations", json=body).json()["items"]
+    stars = [i["predicted_rating"] for i in anonymous]
+    assert stars == sorted(stars, reverse=True)
+    bad = client.post("/v1/recommendations", json={**body, "rank_by": "stars"})
+    assert bad.status_code == 422 and "rank_by" in bad.text
+
+
 def test_unknown_user_is_flagged_fallback(client):
     body = client.get("/v1/users/somebody-new/recommendations?k=3").json()
     assert body["fallback"] is True and body["source"] == "popularity"
@@ -53,6 +72,7 @@ def test_unknown_user_is_flagged_fallback(client):
         ("k=ten", "'k'='ten' is invalid"),
         ("candidates=5000", "1 <= candidates <= 1000"),
         ("exclude_seen=maybe", "expected true or false"),
+        ("rank_by=stars", "'rank_by'='stars' is invalid: expected one of retrieval, rating"),
     ],
 )
 def test_user_recommendations_bad_query(client, query, message):
@@ -158,4 +178,4 @@ def test_openapi_documents_every_route(client):
     ):
         assert path in paths
     names = [p["name"] for p in paths["/v1/users/{user_id}/recommendations"]["get"]["parameters"]]
-    assert names == ["user_id", "k", "candidates", "exclude_seen"]
+    assert names == ["user_id", "k", "candidates", "exclude_seen", "rank_by"]

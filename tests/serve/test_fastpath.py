@@ -61,6 +61,8 @@ def recommendations_metrics(client: TestClient) -> list[str]:
         "?k=60&exclude_seen=false",
         "?exclude_seen=0",
         "?exclude_seen=YES",
+        "?rank_by=rating&k=20",
+        "?rank_by=retrieval",
         "?k=%205",  # int(" 5") is 5
         "?k=5&k=7",  # the last value wins, as in Starlette
         "?k=3&unknown=1&&=",
@@ -209,8 +211,12 @@ def test_match_claims_only_the_route():
     user=st.one_of(st.text(min_size=1, max_size=70), st.integers(-5, 40).map(str)),
     query=st.lists(
         st.tuples(
-            st.sampled_from(["k", "candidates", "exclude_seen", "other"]),
-            st.one_of(st.integers(-3, 1200).map(str), st.text(max_size=6)),
+            st.sampled_from(["k", "candidates", "exclude_seen", "rank_by", "other"]),
+            st.one_of(
+                st.integers(-3, 1200).map(str),
+                st.text(max_size=6),
+                st.sampled_from(["rating", "retrieval"]),
+            ),
         ),
         max_size=4,
     ),

@@ -39,7 +39,8 @@ def check_fold_in_band(artifact):
             pop.append(len({r.item_id for r in popular} & liked) / 10)
             if len(fold) == 80:
                 break
-    # measured (default preset, 80 users): fold-in 0.316, popularity 0.279 precision@10
+    # measured (default preset, 80 users, precision@10): fold-in 0.426 in retrieval order
+    # (the default), 0.316 ordered by predicted stars (rank_by="rating"); popularity 0.279
     print(f"fold-in {np.mean(fold):.3f} popularity {np.mean(pop):.3f}")
     assert np.mean(fold) > np.mean(pop) + 0.02, (np.mean(fold), np.mean(pop))
     assert 0.25 <= np.mean(fold) <= 0.7

@@ -17,9 +17,9 @@ def rec(planted):
     return Recommender.load(planted)
 
 
-def reference(art, u, k, candidates, exclude_seen=True):
+def reference(art, u, k, candidates, exclude_seen=True, rank_by="retrieval"):
     """Score every item, mask index 0 and seen items, keep the top candidates by score,
-    order them by predicted stars (ties by score), return raw ids."""
+    order them by score or by predicted stars (ties by score), return raw ids."""
     m = art.exported
     scores = m.user_vectors[u] @ m.item_vectors.T
     scores[0] = -np.inf
@@ -28,27 +28,47 @@ def reference(art, u, k, candidates, exclude_seen=True):
     pool = np.argsort(-scores, kind="stable")[:candidates]
     pool = pool[np.isfinite(scores[pool])]
     stars = m.predict_ratings(np.full(len(pool), u), pool)
-    order = np.lexsort((-scores[pool], -stars))[:k]
+    if rank_by == "rating":
+        order = np.lexsort((-scores[pool], -stars))[:k]
+    else:
+        order = np.arange(len(pool))[:k]
     return art.items.ids[pool[order] - 1].tolist(), stars[order]
 
 
+@pytest.mark.parametrize("rank_by", ["retrieval", "rating"])
 @pytest.mark.parametrize(("k", "candidates"), [(5, 20), (10, 10), (3, 100)])
-def test_known_user_matches_reference(rec, planted, k, candidates):
+def test_known_user_matches_reference(rec, planted, k, candidates, rank_by):
     art = load_artifact(planted)
     for user in (1, 7, 30):
-        result = rec.for_user(user, k, candidates=candidates)
-        ids, stars = reference(art, user, k, candidates)
+        result = rec.for_user(user, k, candidates=candidates, rank_by=rank_by)
+        ids, stars = reference(art, user, k, candidates, rank_by=rank_by)
         assert result.source == "model" and not result.fallback
         assert [r.item_id for r in result.items] == ids
         np.testing.assert_allclose([r.predicted_rating for r in result.items], stars, rtol=1e-5)
         seen = set(art.items.ids[art.seen.items_of(user) - 1].tolist())
         assert not seen & set(ids)
+        values = [
+            r.predicted_rating if rank_by == "rating" else r.retrieval_score for r in result.items
+        ]
+        assert values == sorted(values, reverse=True)
+
+
+def test_rank_by_orders_the_same_candidates_differently(rec):
+    by_score = rec.for_user(7, 10, candidates=10).items
+    by_stars = rec.for_user(7, 10, candidates=10, rank_by="rating").items
+    assert {r.item_id for r in by_score} == {r.item_id for r in by_stars}
+    assert [r.item_id for r in by_score] != [r.item_id for r in by_stars]
+    with pytest.raises(JointrecError, match=r"rank_by='stars' is invalid: expected one of"):
+        rec.for_user(7, 10, rank_by="stars")
+    with pytest.raises(JointrecError, match="rank_by"):
+        rec.for_ratings([(101, 5.0)], 5, rank_by="")
 
 
 def test_include_seen_can_return_rated_items(rec, planted):
     art = load_artifact(planted)
-    ids, _ = reference(art, 4, 60, 60, exclude_seen=False)
-    assert [r.item_id for r in rec.for_user(4, 60, candidates=60, exclude_seen=False).items] == ids
+    ids, _ = reference(art, 4, 60, 60, exclude_seen=False, rank_by="rating")
+    result = rec.for_user(4, 60, candidates=60, exclude_seen=False, rank_by="rating")
+    assert [r.item_id for r in result.items] == ids
 
 
 def test_unknown_user_gets_popularity_flagged(rec, planted):

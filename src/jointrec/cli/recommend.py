@@ -12,8 +12,9 @@ from jointrec.cli import options as o
 NAME = "recommend"
 ORDER = 40
 HELP = (
-    "Recommend for one user: retrieve candidates they have not rated, rank them by "
-    "predicted rating, and show their own top-rated movies."
+    "Recommend for one user: retrieve candidates they have not rated, predict their stars, "
+    "order them (by retrieval score, or by predicted stars with --rank-by rating), and show "
+    "the user's own top-rated movies."
 )
 
 
@@ -27,6 +28,13 @@ def command(
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="Keep items the user already rated.")
     ] = False,
+    rank_by: Annotated[
+        str,
+        typer.Option(
+            "--rank-by",
+            help="Order: 'retrieval' (retrieval score) or 'rating' (predicted stars).",
+        ),
+    ] = "retrieval",
     json: o.Json = False,
 ) -> None:
     from rich.console import Console
@@ -36,7 +44,13 @@ def command(
     from jointrec.recommender import Recommender
 
     rec = Recommender.load(artifact)
-    items = rec.recommend(user, k=k, exclude_seen=not include_seen, candidates=max(candidates, k))
+    items = rec.recommend(
+        user,
+        k=k,
+        exclude_seen=not include_seen,
+        candidates=max(candidates, k),
+        rank_by=rank_by,
+    )
     history = rec.history(user, n=5)
     if json:
         print_json(

@@ -107,7 +107,11 @@ class FastPath:
         try:
             q = user_query(user_id, query_params(query))
             result = recommender.for_user(
-                user_id, q.k, exclude_seen=q.exclude_seen, candidates=max(q.candidates, q.k)
+                user_id,
+                q.k,
+                exclude_seen=q.exclude_seen,
+                candidates=max(q.candidates, q.k),
+                rank_by=q.rank_by,
             )
             return 200, self.body(user_id, result)
         except JointrecError as err:

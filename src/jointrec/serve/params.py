@@ -8,7 +8,7 @@ value of a repeated name winning.
 
 Example:
     >>> user_query("5", {"k": "3"})
-    UserQuery(k=3, candidates=100, exclude_seen=True)
+    UserQuery(k=3, candidates=100, exclude_seen=True, rank_by='retrieval')
     >>> try:
     ...     user_query("5", {"k": "0"})
     ... except JointrecError as err:
@@ -23,6 +23,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from jointrec.errors import JointrecError
+from jointrec.recommender import RANK_BY
 from jointrec.serve.schemas import MAX_CANDIDATES, MAX_ID_LENGTH, MAX_K
 
 
@@ -32,6 +33,7 @@ class UserQuery(NamedTuple):
     k: int
     candidates: int
     exclude_seen: bool
+    rank_by: str
 
 
 def query_params(query_string: bytes) -> dict[str, str]:
@@ -47,7 +49,8 @@ def query_params(query_string: bytes) -> dict[str, str]:
 
 
 def user_query(user_id: str, params: Mapping[str, str]) -> UserQuery:
-    """Checks the user id's length and reads ``k``, ``candidates`` and ``exclude_seen``.
+    """Checks the user id's length and reads ``k``, ``candidates``, ``exclude_seen`` and
+    ``rank_by``.
 
     Raises:
         JointrecError: naming the parameter, the value received and what is expected.
@@ -60,6 +63,7 @@ def user_query(user_id: str, params: Mapping[str, str]) -> UserQuery:
         query_int(params, "k", 10, 1, MAX_K),
         query_int(params, "candidates", 100, 1, MAX_CANDIDATES),
         query_bool(params, "exclude_seen", True),
+        query_choice(params, "rank_by", RANK_BY),
     )
 
 
@@ -91,3 +95,21 @@ def query_bool(params: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in ("false", "0", "no", "off"):
         return False
     raise JointrecError(f"query parameter {name!r}={raw[:40]!r} is invalid: expected true or false")
+
+
+def query_choice(params: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when absent).
+
+    Example:
+        >>> query_choice({"rank_by": "rating"}, "rank_by", ("retrieval", "rating"))
+        'rating'
+    """
+    raw = params.get(name)
+    if raw is None:
+        return choices[0]
+    if raw not in choices:
+        raise JointrecError(
+            f"query parameter {name!r}={raw[:40]!r} is invalid: expected one of "
+            + ", ".join(choices)
+        )
+    return raw

@@ -17,7 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from jointrec.errors import JointrecError
-from jointrec.recommender import Recommendations, Recommender
+from jointrec.recommender import RANK_BY, Recommendations, Recommender
 from jointrec.serve import schemas as s
 from jointrec.serve.params import user_query
 
@@ -101,6 +101,12 @@ USER_RECOMMENDATION_PARAMETERS = [
         {"type": "boolean", "default": True},
         "Leave out items the user rated in the training data.",
     ),
+    _parameter(
+        "rank_by",
+        "query",
+        {"type": "string", "enum": list(RANK_BY), "default": RANK_BY[0]},
+        "Order of the items: retrieval score, or the rating head's predicted stars.",
+    ),
 ]
 
 
@@ -122,6 +128,7 @@ async def user_recommendations(request: Request) -> Response:
         q.k,
         exclude_seen=q.exclude_seen,
         candidates=max(q.candidates, q.k),
+        rank_by=q.rank_by,
     )
     return json_response(recommendations_payload(user_id, result))
 
@@ -139,6 +146,7 @@ async def anonymous_recommendations(request: Request, body: s.AnonymousRequest) 
         body.k,
         exclude_rated=body.exclude_rated,
         candidates=max(body.candidates, body.k),
+        rank_by=body.rank_by,
     )
     return json_response(recommendations_payload(None, result))
 

@@ -58,6 +58,7 @@ class AnonymousRequest(_Strict):
     k: int = Field(10, ge=1, le=MAX_K)
     candidates: int = Field(100, ge=1, le=MAX_CANDIDATES)
     exclude_rated: bool = True
+    rank_by: Literal["retrieval", "rating"] = "retrieval"
 
 
 class Pair(_Strict):
