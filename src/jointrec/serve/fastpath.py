@@ -31,7 +31,7 @@ import orjson
 from jointrec.errors import JointrecError
 from jointrec.recommender import Recommendations, Recommender
 from jointrec.serve.metrics import Metrics
-from jointrec.serve.params import query_params, user_query
+from jointrec.serve.params import query_params, recommend_for_user
 from jointrec.serve.routes import NotFoundError, recommendations_payload
 
 log = logging.getLogger("jointrec.serve")
@@ -105,14 +105,7 @@ class FastPath:
     def answer(self, recommender: Recommender, user_id: str, query: bytes) -> tuple[int, bytes]:
         """Status and JSON body for one request (never raises)."""
         try:
-            q = user_query(user_id, query_params(query))
-            result = recommender.for_user(
-                user_id,
-                q.k,
-                exclude_seen=q.exclude_seen,
-                candidates=max(q.candidates, q.k),
-                rank_by=q.rank_by,
-            )
+            result = recommend_for_user(recommender, user_id, query_params(query))
             return 200, self.body(user_id, result)
         except JointrecError as err:
             status = 404 if isinstance(err, NotFoundError) else 422

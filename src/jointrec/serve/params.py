@@ -19,12 +19,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
 from jointrec.errors import JointrecError
 from jointrec.recommender import RANK_BY
 from jointrec.serve.schemas import MAX_CANDIDATES, MAX_ID_LENGTH, MAX_K
+
+if TYPE_CHECKING:
+    from jointrec.recommender import Recommendations, Recommender
 
 
 class UserQuery(NamedTuple):
@@ -64,6 +67,24 @@ def user_query(user_id: str, params: Mapping[str, str]) -> UserQuery:
         query_int(params, "candidates", 100, 1, MAX_CANDIDATES),
         query_bool(params, "exclude_seen", True),
         query_choice(params, "rank_by", RANK_BY),
+    )
+
+
+def recommend_for_user(
+    recommender: Recommender, user_id: str, params: Mapping[str, str]
+) -> Recommendations:
+    """Answers ``GET /v1/users/{user_id}/recommendations``: reads the query with
+    `user_query` and asks the recommender (at least ``k`` candidates are retrieved).
+
+    Both the FastAPI route and the ASGI fast path answer through this one function.
+    """
+    q = user_query(user_id, params)
+    return recommender.for_user(
+        user_id,
+        q.k,
+        exclude_seen=q.exclude_seen,
+        candidates=max(q.candidates, q.k),
+        rank_by=q.rank_by,
     )
 
 

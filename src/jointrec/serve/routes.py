@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from jointrec.errors import JointrecError
 from jointrec.recommender import RANK_BY, Recommendations, Recommender
 from jointrec.serve import schemas as s
-from jointrec.serve.params import user_query
+from jointrec.serve.params import recommend_for_user
 
 router = APIRouter()
 IdPath = Annotated[str, PathParam(min_length=1, max_length=s.MAX_ID_LENGTH)]
@@ -121,15 +121,7 @@ async def user_recommendations(request: Request) -> Response:
     # Served by jointrec.serve.fastpath unless create_app(fast_path=False); this handler is
     # the reference the fast path is tested against (and answers HEAD).
     user_id = request.path_params["user_id"]
-    q = user_query(user_id, request.query_params)
-    rec = _recommender(request)
-    result = rec.for_user(
-        user_id,
-        q.k,
-        exclude_seen=q.exclude_seen,
-        candidates=max(q.candidates, q.k),
-        rank_by=q.rank_by,
-    )
+    result = recommend_for_user(_recommender(request), user_id, request.query_params)
     return json_response(recommendations_payload(user_id, result))
 
 
