@@ -166,6 +166,11 @@ class TrainConfig:
             ``"dense"`` (every row, every step), ``"sparse"`` (only the rows the batch
             touches: exact for Adagrad and SGD, "lazy" moments for Adam-like optimizers) or
             ``"auto"`` (sparse where that is exact and the tables are large).
+        distinct_ids: Let the JAX fast path run the towers, the first rating layer and the
+            in-batch scores once per distinct user and item of a batch (the same loss and
+            gradients with about a third less work; see `jointrec.training.batch_unique`).
+            Used where it is exact: in-batch negatives, dense table updates, no top-k hard
+            negatives.
     """
 
     optimizer: str = "adam"
@@ -178,6 +183,7 @@ class TrainConfig:
     early_stopping: int = 0
     early_stopping_metric: str = "rmse"
     embedding_updates: str = "auto"
+    distinct_ids: bool = True
 
     def __post_init__(self) -> None:
         _check(

@@ -252,6 +252,55 @@ class JointModel(keras.Model):
         rating = self.rating_task(labels, outputs["rating"], sample_weight=mask)
         return {"retrieval": retrieval, "rating": rating}
 
+    def supports_unique(self) -> bool:
+        """Whether `unique_task_losses` gives `task_losses`'s numbers for this model: in-batch
+        negatives, towers that map an id to the same vector in every row (no dropout), and
+        a retrieval task that allows it (`RetrievalTask.supports_unique`)."""
+        if self.negatives != "in_batch" or not self.retrieval_task.supports_unique():
+            return False
+        for tower in (self.query_tower, self.candidate_tower):
+            if any(isinstance(layer, keras.layers.Dropout) for layer in tower._flatten_layers()):
+                return False
+        return True
+
+    def unique_task_losses(self, batch: dict[str, Any], training: bool = True) -> dict[str, Any]:
+        """`task_losses` of `call`'s outputs for a batch given with its distinct ids.
+
+        The towers and the first rating layer run once per distinct user and item, and the
+        retrieval loss is computed from distinct scores (`RetrievalTask.unique_loss`).
+
+        Args:
+            batch: ``user``, ``item``, ``label``, ``mask`` (and ``log_q``) per row, plus the
+                columns `jointrec.training.batch_unique.with_unique_ids` adds.
+            training: Training mode.
+        """
+        query = self.query_tower(batch["user_unique"], training=training)
+        candidate = self.candidate_tower(batch["item_unique"], training=training)
+        mask = batch.get("mask")
+        retrieval = self.retrieval_task.unique_loss(
+            query,
+            candidate,
+            batch["user_inverse"],
+            batch["item_inverse"],
+            batch["item_count"],
+            labels=batch["label"],
+            sample_weight=mask,
+            candidate_log_q=batch.get("item_log_q"),
+        )
+        rating = self.rating_head.call_unique(
+            query,
+            candidate,
+            batch["user_inverse"],
+            batch["item_inverse"],
+            batch["user"],
+            batch["item"],
+            training=training,
+        )
+        return {
+            "retrieval": retrieval,
+            "rating": self.rating_task(batch["label"], rating, sample_weight=mask),
+        }
+
     def _positive_rows(self, labels: Any, mask: Any) -> Any:
         """Indices of the ``retrieval_rows`` rows the retrieval loss uses (positives first),
         or ``None`` for every row."""

@@ -170,6 +170,62 @@ class RetrievalTask(keras.layers.Layer):
             per_row = ops.logsumexp(logits, axis=1) - positive_logit
         return weighted_reduce(per_row, weight, self.reduction)
 
+    def supports_unique(self) -> bool:
+        """Whether `unique_loss` equals `call`'s in-batch loss for these settings (top-k
+        hard negatives count duplicate items one by one, so they need the full matrix)."""
+        return self.hard_negatives == 0
+
+    def unique_loss(
+        self,
+        query: Any,
+        candidate: Any,
+        user_inverse: Any,
+        item_inverse: Any,
+        item_count: Any,
+        labels: Any = None,
+        sample_weight: Any = None,
+        candidate_log_q: Any = None,
+    ) -> Any:
+        """The in-batch loss of `call`, computed over the batch's distinct users and items.
+
+        Row ``i`` of a batch scores its user against every row's item, so an item held by
+        ``n`` rows appears ``n`` times among the candidates, and rows of the same user share
+        every score. With ``S[u, m]`` the score of distinct user ``u`` and item ``m``, row
+        ``i``'s softmax denominator is ``sum_m n_m exp(S[u_i, m])``: one log-sum-exp per
+        distinct user, over distinct items with ``log n_m`` added. Removing accidental hits
+        takes the ``n - 1`` other copies of the row's own item out again:
+        ``log(D - (n - 1) e^p) = lse + log1p(-(n - 1) e^(p - lse))``, where ``D`` holds at
+        least ``n`` copies of ``e^p``, so the argument stays above ``-(n - 1) / n``.
+
+        Args:
+            query: ``[users, dim]`` vectors of the batch's distinct users.
+            candidate: ``[items, dim]`` vectors of its distinct items.
+            user_inverse: ``[batch]`` row ``i``'s user as an index into ``query``.
+            item_inverse: ``[batch]`` row ``i``'s item as an index into ``candidate``.
+            item_count: ``[items]`` how many real rows hold each item (0: a padding slot).
+            labels: ``[batch]`` rating labels, for ``min_positive_label`` and weighting.
+            sample_weight: ``[batch]`` row weights (0 for padding rows).
+            candidate_log_q: ``[items]`` log sampling probability, for logQ correction.
+        """
+        logits = self.logits(query, candidate)
+        if candidate_log_q is not None:
+            logits = logits - ops.expand_dims(ops.cast(candidate_log_q, logits.dtype), 0)
+        count = ops.cast(item_count, logits.dtype)
+        present = ops.expand_dims(ops.greater(count, 0), 0)
+        weighted = logits + ops.expand_dims(ops.log(ops.maximum(count, 1)), 0)
+        lse = ops.logsumexp(ops.where(present, weighted, ops.cast(MASK_VALUE, logits.dtype)), 1)
+        user_inverse = ops.cast(user_inverse, "int32")
+        item_inverse = ops.cast(item_inverse, "int32")
+        flat = user_inverse * ops.shape(logits)[1] + item_inverse
+        positive_logit = ops.take(ops.reshape(logits, (-1,)), flat, axis=0)
+        row_lse = ops.take(lse, user_inverse, axis=0)
+        if self.remove_accidental_hits:
+            copies = ops.maximum(ops.take(count, item_inverse, axis=0) - 1, 0)
+            share = copies * ops.exp(positive_logit - row_lse)
+            row_lse = row_lse + ops.log1p(-ops.minimum(share, 1.0 - 1e-6))
+        weight = self._row_weights(ops.shape(flat)[0], labels, sample_weight, logits.dtype)
+        return weighted_reduce(row_lse - positive_logit, weight, self.reduction)
+
     def _row_weights(self, batch: Any, labels: Any, sample_weight: Any, dtype: Any) -> Any:
         """``[batch]`` loss weight of each row: sample weight, positive threshold, rating."""
         weight = ops.ones((batch,), dtype=dtype)

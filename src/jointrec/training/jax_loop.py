@@ -97,14 +97,17 @@ def _loss_and_grad(template: JointModel) -> Callable[..., Any]:
         mapping = list(zip(trainable_vars, trainable, strict=True))
         mapping += list(zip(non_trainable_vars, non_trainable, strict=True))
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            outputs = template(model_inputs, training=True)
-            losses = template.task_losses(
-                {"user": batch["user"], "item": batch["item"]},
-                outputs,
-                batch["label"],
-                mask=batch["mask"],
-                log_q=batch.get("log_q"),
-            )
+            if "item_unique" in batch:  # distinct ids from the host (batch_unique)
+                losses = template.unique_task_losses(batch, training=True)
+            else:
+                outputs = template(model_inputs, training=True)
+                losses = template.task_losses(
+                    {"user": batch["user"], "item": batch["item"]},
+                    outputs,
+                    batch["label"],
+                    mask=batch["mask"],
+                    log_q=batch.get("log_q"),
+                )
             total = template.total_loss(losses, weights[0], weights[1])
             reg = template.losses
             if reg:
@@ -375,6 +378,12 @@ class JaxTrainingState:
                 self.model, self.optimizer_config, self.make_optimizer, sparse_batch_size=batch_size
             )
         return self.runner
+
+    def takes_distinct_ids(self, batch_size: int) -> bool:
+        """Whether batches of ``batch_size`` may carry distinct-id columns
+        (`jointrec.training.batch_unique`): the model allows it and its tables are updated
+        densely (the row-wise runner gathers rows by its own distinct ids)."""
+        return self.model.supports_unique() and not self.runner_for_batch(batch_size).sparse
 
     def dispatch(
         self, batches: dict[str, Any], retrieval_weight: float, rating_weight: float

@@ -25,6 +25,7 @@ from jointrec.config import TrainConfig
 from jointrec.errors import JointrecError
 from jointrec.model import JointModel
 from jointrec.progress import progress_task
+from jointrec.training.batch_unique import with_unique_ids
 from jointrec.training.batches import TrainingArrays, epoch_chunks, num_steps
 from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint
 
@@ -199,6 +200,7 @@ def _fit_jax(
     )
     rng = np.random.default_rng(config.seed)
     steps = num_steps(len(data), config.batch_size)
+    distinct_ids = config.distinct_ids and state.takes_distinct_ids(config.batch_size)
     history = History()
     first = 0
     if resume is not None:
@@ -208,6 +210,8 @@ def _fit_jax(
             start = time.perf_counter()
             order = epoch_order(len(data), epoch, config, rng)
             chunks = epoch_chunks(data, order, config.batch_size, MAX_STEPS_PER_CALL)
+            if distinct_ids:
+                chunks = map(with_unique_ids, chunks)
             logs = []
             for chunk_logs in state.run_overlapped(chunks, w_ret, w_rat):
                 logs.append(chunk_logs)
