@@ -76,6 +76,31 @@ def flops_per_example(embedding_dim: int, layer_sizes: tuple[int, ...], batch_si
     return 3 * (mlp + retrieval)
 
 
+def distinct_flops_per_example(
+    embedding_dim: int,
+    layer_sizes: tuple[int, ...],
+    batch_size: int,
+    user_slots: int,
+    item_slots: int,
+) -> float:
+    """Matmul FLOPs per example that the distinct-id step executes (3x forward).
+
+    The score matrix is ``user_slots x item_slots`` (distinct ids, padded), the first rating
+    layer runs once per distinct user and item slot on its half of the input, the other
+    layers and each row's positive score run per row.
+
+    Example:
+        >>> round(distinct_flops_per_example(32, (256, 128), 1000, 576, 640))
+        328116
+    """
+    first, *rest = [*layer_sizes, 1]
+    scores = 2 * user_slots * item_slots * embedding_dim
+    first_layer = 2 * (user_slots + item_slots) * embedding_dim * first
+    later = batch_size * sum(2 * a * b for a, b in itertools.pairwise([first, *rest]))
+    positives = 2 * batch_size * embedding_dim
+    return 3 * (scores + first_layer + later + positives) / batch_size
+
+
 def steady(seconds: list[float]) -> float:
     """Steady-state epoch time: the median of all epochs but the first (which compiles)."""
     return statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]

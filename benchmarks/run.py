@@ -71,15 +71,29 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
         for key, label in (
             ("reference", "tutorial code, Keras fit"),
             ("jointrec_tutorial", "jointrec, tutorial preset"),
+            ("jointrec_tutorial_per_row", "jointrec, tutorial preset, `distinct_ids` off"),
             ("jointrec_default", "jointrec, default preset (another model)"),
         ):
+            if key not in t:
+                continue
             r = t[key]
+            share = _share(r["fraction_of_arithmetic_limit"])
+            if r.get("executed_fraction_of_arithmetic_limit") is not None:
+                share += f" (executed: {_share(r['executed_fraction_of_arithmetic_limit'])})"
             lines.append(
                 f"| {label} | {_f(r['first_epoch_seconds'])} | {_f(r['steady_epoch_seconds'])} "
                 f"| {_f(r['steady_epoch_cpu_seconds'])} | {_f(r['examples_per_second'], 0)} "
-                f"| {_f(r.get('speedup_vs_reference', 1.0))}x "
-                f"| {_share(r['fraction_of_arithmetic_limit'])} |"
+                f"| {_f(r.get('speedup_vs_reference', 1.0))}x | {share} |"
             )
+        if t.get("rounds", 1) > 1:
+            lines += [
+                "",
+                f"Steady epochs: median of {t['rounds']} interleaved rounds (reference, then "
+                "jointrec); the speed-ups are medians of the per-round ratios. The share of "
+                'the arithmetic limit counts the tutorial model\'s FLOPs; "executed" counts '
+                "what the distinct-id step computes (distinct users x items scores, "
+                f"{t['jointrec_tutorial'].get('distinct_id_slots')} slots per batch).",
+            ]
     c = results.get("compare_wall")
     if c:
         lines += [

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from jointrec.layers.accidental_hits import MASK_VALUE, RemoveAccidentalHits
+from jointrec.layers.accidental_hits import MASK_VALUE
 from jointrec.layers.embedding_tower import PACKAGE
 
 
@@ -78,10 +78,8 @@ class RetrievalTask(keras.layers.Layer):
         self.learn_temperature = bool(learn_temperature)
         self.positive_weighting = positive_weighting
         self.hard_negatives = int(hard_negatives)
-        self.accidental_hits = RemoveAccidentalHits()
 
     def build(self, *args: Any, **kwargs: Any) -> None:
-        self.accidental_hits.build()
         if self.learn_temperature:
             self.log_inverse_temperature = self.add_weight(
                 name="log_inverse_temperature",
@@ -105,7 +103,12 @@ class RetrievalTask(keras.layers.Layer):
 
     def logits(self, query: Any, candidate: Any) -> Any:
         """``[batch, batch]`` scores of every user in the batch against every item."""
-        scores = ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate)))
+        return self._scale(
+            ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate)))
+        )
+
+    def _scale(self, scores: Any) -> Any:
+        """Dot products divided by the (fixed or learned) temperature."""
         if self.learn_temperature:
             return scores * ops.exp(self.log_inverse_temperature)
         return scores / self.temperature if self.temperature != 1.0 else scores
@@ -148,26 +151,32 @@ class RetrievalTask(keras.layers.Layer):
             return self._indexed_loss(
                 logits, candidate_ids, positive_index, weight, candidate_mask, exclude
             )
-        batch, num = ops.shape(logits)[0], ops.shape(logits)[1]
-        positive = ops.eye(batch, num, dtype=logits.dtype)
-        is_positive = ops.cast(positive, "bool")
-        if self.remove_accidental_hits:
-            logits = self.accidental_hits(logits, positive, candidate_ids)
+        # In-batch: row i's positive is column i. Its logit comes from the [batch, dim]
+        # vectors (a diagonal taken from the score matrix costs XLA a pass over it), padding
+        # columns are masked by a [batch] bias, and [batch, batch] masks are built only when
+        # a row has negatives to drop; the positive is then added back with logaddexp.
+        num = int(ops.shape(logits)[1])
+        positive_logit = self._scale(
+            ops.sum(self.vectors(query) * self.vectors(candidate), axis=-1)
+        )
+        if candidate_log_q is not None:
+            positive_logit = positive_logit - ops.cast(candidate_log_q, logits.dtype)
         mask_value = ops.cast(MASK_VALUE, logits.dtype)
         if candidate_mask is not None:
             valid = ops.cast(candidate_mask, "bool")
-            keep = ops.logical_or(ops.expand_dims(valid, 0), is_positive)
-            logits = ops.where(keep, logits, mask_value)
+            logits = logits + ops.expand_dims(ops.where(valid, 0.0, mask_value), 0)
             weight = weight * ops.cast(valid, logits.dtype)
-        if exclude is not None:
-            drop = ops.logical_and(ops.cast(exclude, "bool"), ops.logical_not(is_positive))
-            logits = ops.where(drop, mask_value, logits)
-        positive_logit = ops.sum(logits * positive, axis=1)
-        if self.hard_negatives > 0:
-            negatives = ops.where(is_positive, mask_value, logits)
-            per_row = self._per_row(negatives, positive_logit, int(num))
-        else:
+        if not (self.remove_accidental_hits or exclude is not None or self.hard_negatives):
             per_row = ops.logsumexp(logits, axis=1) - positive_logit
+            return weighted_reduce(per_row, weight, self.reduction)
+        if self.remove_accidental_hits:  # every column holding the row's item, its own too
+            drop = ops.equal(ops.expand_dims(candidate_ids, 0), ops.expand_dims(candidate_ids, 1))
+        else:
+            drop = ops.cast(ops.eye(ops.shape(logits)[0], num), "bool")
+        if exclude is not None:
+            drop = ops.logical_or(drop, ops.cast(exclude, "bool"))
+        negatives = ops.where(drop, mask_value, logits)
+        per_row = self._per_row(negatives, positive_logit, num)
         return weighted_reduce(per_row, weight, self.reduction)
 
     def supports_unique(self) -> bool:
@@ -207,23 +216,36 @@ class RetrievalTask(keras.layers.Layer):
             sample_weight: ``[batch]`` row weights (0 for padding rows).
             candidate_log_q: ``[items]`` log sampling probability, for logQ correction.
         """
-        logits = self.logits(query, candidate)
+        query, candidate = self.vectors(query), self.vectors(candidate)
+        scores = self._scale(ops.matmul(query, ops.transpose(candidate)))
+        count = ops.cast(item_count, scores.dtype)
+        # One [items] column term: + log n_m, minus log q_m, or the mask for padding slots.
+        column = ops.where(
+            ops.greater(count, 0), ops.log(ops.maximum(count, 1)), ops.cast(MASK_VALUE, "float32")
+        )
         if candidate_log_q is not None:
-            logits = logits - ops.expand_dims(ops.cast(candidate_log_q, logits.dtype), 0)
-        count = ops.cast(item_count, logits.dtype)
-        present = ops.expand_dims(ops.greater(count, 0), 0)
-        weighted = logits + ops.expand_dims(ops.log(ops.maximum(count, 1)), 0)
-        lse = ops.logsumexp(ops.where(present, weighted, ops.cast(MASK_VALUE, logits.dtype)), 1)
+            column = column - ops.cast(candidate_log_q, scores.dtype)
+        lse = ops.logsumexp(scores + ops.expand_dims(column, 0), axis=1)
         user_inverse = ops.cast(user_inverse, "int32")
         item_inverse = ops.cast(item_inverse, "int32")
-        flat = user_inverse * ops.shape(logits)[1] + item_inverse
-        positive_logit = ops.take(ops.reshape(logits, (-1,)), flat, axis=0)
+        positive_logit = self._scale(
+            ops.sum(
+                ops.take(query, user_inverse, axis=0) * ops.take(candidate, item_inverse, axis=0),
+                axis=-1,
+            )
+        )
+        if candidate_log_q is not None:
+            positive_logit = positive_logit - ops.take(
+                ops.cast(candidate_log_q, scores.dtype), item_inverse, axis=0
+            )
         row_lse = ops.take(lse, user_inverse, axis=0)
         if self.remove_accidental_hits:
             copies = ops.maximum(ops.take(count, item_inverse, axis=0) - 1, 0)
             share = copies * ops.exp(positive_logit - row_lse)
             row_lse = row_lse + ops.log1p(-ops.minimum(share, 1.0 - 1e-6))
-        weight = self._row_weights(ops.shape(flat)[0], labels, sample_weight, logits.dtype)
+        weight = self._row_weights(
+            ops.shape(user_inverse)[0], labels, sample_weight, scores.dtype
+        )
         return weighted_reduce(row_lse - positive_logit, weight, self.reduction)
 
     def _row_weights(self, batch: Any, labels: Any, sample_weight: Any, dtype: Any) -> Any:
