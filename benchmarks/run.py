@@ -167,8 +167,14 @@ def headline(results: dict[str, dict[str, Any]]) -> str:
             f"| training, tutorial preset, examples/s | {_f(tut['examples_per_second'], 0)} "
             f"| {_f(ref['examples_per_second'], 0)} | {_f(tut['speedup_vs_reference'])}x |"
         )
+        share = _share(tut["fraction_of_arithmetic_limit"])
+        if tut.get("executed_fraction_of_arithmetic_limit") is not None:
+            share = (
+                f"{share} of the model's FLOPs; "
+                f"{_share(tut['executed_fraction_of_arithmetic_limit'])} of those executed"
+            )
         rows.append(
-            f"| share of the arithmetic limit | {_share(tut['fraction_of_arithmetic_limit'])} "
+            f"| share of the arithmetic limit | {share} "
             f"| {_share(ref['fraction_of_arithmetic_limit'])} | |"
         )
     c = results.get("compare_wall")

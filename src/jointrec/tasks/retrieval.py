@@ -103,9 +103,7 @@ class RetrievalTask(keras.layers.Layer):
 
     def logits(self, query: Any, candidate: Any) -> Any:
         """``[batch, batch]`` scores of every user in the batch against every item."""
-        return self._scale(
-            ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate)))
-        )
+        return self._scale(ops.matmul(self.vectors(query), ops.transpose(self.vectors(candidate))))
 
     def _scale(self, scores: Any) -> Any:
         """Dot products divided by the (fixed or learned) temperature."""
@@ -243,9 +241,7 @@ class RetrievalTask(keras.layers.Layer):
             copies = ops.maximum(ops.take(count, item_inverse, axis=0) - 1, 0)
             share = copies * ops.exp(positive_logit - row_lse)
             row_lse = row_lse + ops.log1p(-ops.minimum(share, 1.0 - 1e-6))
-        weight = self._row_weights(
-            ops.shape(user_inverse)[0], labels, sample_weight, scores.dtype
-        )
+        weight = self._row_weights(ops.shape(user_inverse)[0], labels, sample_weight, scores.dtype)
         return weighted_reduce(row_lse - positive_logit, weight, self.reduction)
 
     def _row_weights(self, batch: Any, labels: Any, sample_weight: Any, dtype: Any) -> Any:
