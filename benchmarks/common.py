@@ -85,20 +85,18 @@ def distinct_flops_per_example(
 ) -> float:
     """Matmul FLOPs per example that the distinct-id step executes (3x forward).
 
-    The score matrix is ``user_slots x item_slots`` (distinct ids, padded), the first rating
-    layer runs once per distinct user and item slot on its half of the input, the other
-    layers and each row's positive score run per row.
+    The score matrix is ``user_slots x item_slots`` (distinct ids, padded); the rating MLP
+    and each row's positive score run per row.
 
     Example:
         >>> round(distinct_flops_per_example(32, (256, 128), 1000, 576, 640))
-        328116
+        366651
     """
-    first, *rest = [*layer_sizes, 1]
+    widths = [2 * embedding_dim, *layer_sizes, 1]
+    mlp = batch_size * sum(2 * a * b for a, b in itertools.pairwise(widths))
     scores = 2 * user_slots * item_slots * embedding_dim
-    first_layer = 2 * (user_slots + item_slots) * embedding_dim * first
-    later = batch_size * sum(2 * a * b for a, b in itertools.pairwise([first, *rest]))
     positives = 2 * batch_size * embedding_dim
-    return 3 * (scores + first_layer + later + positives) / batch_size
+    return 3 * (scores + mlp + positives) / batch_size
 
 
 def steady(seconds: list[float]) -> float:

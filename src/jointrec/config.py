@@ -166,9 +166,9 @@ class TrainConfig:
             ``"dense"`` (every row, every step), ``"sparse"`` (only the rows the batch
             touches: exact for Adagrad and SGD, "lazy" moments for Adam-like optimizers) or
             ``"auto"`` (sparse where that is exact and the tables are large).
-        distinct_ids: Let the JAX fast path run the towers, the first rating layer and the
-            in-batch scores once per distinct user and item of a batch (the same loss and
-            gradients with about a third less work; see `jointrec.training.batch_unique`).
+        distinct_ids: Let the JAX fast path run the towers and the in-batch scores once per
+            distinct user and item of a batch (the same loss and gradients, a score matrix
+            about a third the size; see `jointrec.training.batch_unique`).
             Used where it is exact: in-batch negatives, dense table updates, no top-k hard
             negatives.
     """

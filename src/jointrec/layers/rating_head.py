@@ -127,51 +127,6 @@ class RatingHead(keras.layers.Layer):
             )
         return rating
 
-    def call_unique(
-        self,
-        query: Any,
-        candidate: Any,
-        user_inverse: Any,
-        item_inverse: Any,
-        user_ids: Any = None,
-        item_ids: Any = None,
-        training: bool = False,
-    ) -> Any:
-        """`call` for rows given as indices into distinct users' and items' vectors.
-
-        The first layer is linear in ``[u, v]``, so ``[u, v] W = u W_u + v W_v``: both
-        halves are computed once per distinct user or item and gathered per row. With input
-        dropout (a mask per row) the rows are gathered first instead.
-
-        Args:
-            query: ``[users, dim]`` distinct users' vectors.
-            candidate: ``[items, dim]`` distinct items' vectors.
-            user_inverse: ``[batch]`` each row's index into ``query``.
-            item_inverse: ``[batch]`` each row's index into ``candidate``.
-            user_ids: ``[batch]`` user ids (for the bias tables).
-            item_ids: ``[batch]`` item ids.
-            training: Training mode (input dropout).
-        """
-        user_inverse = ops.cast(user_inverse, "int32")
-        item_inverse = ops.cast(item_inverse, "int32")
-        if self.input_dropout is not None or not self.hidden:
-            rows_q = ops.take(query, user_inverse, axis=0)
-            rows_c = ops.take(candidate, item_inverse, axis=0)
-            return self.call(rows_q, rows_c, user_ids, item_ids, training=training)
-        first = self.hidden[0]
-        split = int(query.shape[-1])
-        kernel = first.kernel
-        x = ops.take(ops.matmul(query, kernel[:split]), user_inverse, axis=0) + ops.take(
-            ops.matmul(candidate, kernel[split:]), item_inverse, axis=0
-        )
-        if first.use_bias:
-            x = x + first.bias
-        if first.activation is not None:
-            x = first.activation(x)
-        for layer in self.hidden[1:]:
-            x = layer(x)
-        return self._with_biases(ops.squeeze(self.output_layer(x), axis=-1), user_ids, item_ids)
-
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(

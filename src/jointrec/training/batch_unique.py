@@ -4,10 +4,11 @@ A batch of 1,000 MovieLens ratings holds about 500 distinct users and 550 distin
 The in-batch softmax scores every row's user against every row's item, so a ``[1000, 1000]``
 score matrix holds each (user, item) score many times over. With the distinct ids, their
 multiplicities and each row's position among them (computed here, on the host, for a whole
-chunk of batches at once), the model computes a ``[users, items]`` matrix of distinct
-scores, weights each item's term by how often it occurs, and evaluates the first rating
-layer once per distinct user and item. The loss and its gradients are the same numbers
-(`jointrec.tasks.retrieval.RetrievalTask.unique_loss` says why); the work is a third less.
+chunk of batches at once), the model runs the towers once per distinct id, computes a
+``[users, items]`` matrix of distinct scores and weights each item's term by how often it
+occurs. The loss and its gradients are the same numbers
+(`jointrec.tasks.retrieval.RetrievalTask.unique_loss` says why); the score matrix is about
+a third of the ``[batch, batch]`` one.
 
 The distinct ids of a chunk of batches are padded to one count, `padded_size` of the
 largest (a multiple of `SIZE_MULTIPLE` with `HEADROOM` to spare), so that chunks of a run
