@@ -122,7 +122,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     path = data_path(quick)
     epochs = 2 if quick else 8  # medians of 7 steady epochs: less noise on a shared machine
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     flops = matmul_flops(512 if quick else 1024, 5 if quick else 20)
     per_example = flops_per_example(32, (256, 128), 1000)
     runs: dict[str, list[dict[str, Any]]] = {"reference": [], "tutorial": [], "per_row": []}
