@@ -82,7 +82,7 @@ def _reference_in_batch(q, c, items, labels, weight, *, hits, temperature, min_l
 @pytest.mark.parametrize("hits", [False, True])
 @pytest.mark.parametrize("temperature", [1.0, 0.25])
 @pytest.mark.parametrize("with_log_q", [False, True])
-def test_unique_loss_matches_a_numpy_in_batch_softmax(rng, hits, temperature, with_log_q):
+def test_both_in_batch_losses_match_a_numpy_softmax(rng, hits, temperature, with_log_q):
     from jointrec.tasks.retrieval import RetrievalTask
 
     b = with_unique_ids(_batches(rng, steps=1, log_q=with_log_q))
@@ -119,6 +119,15 @@ def test_unique_loss_matches_a_numpy_in_batch_softmax(rng, hits, temperature, wi
         mean=True,
     )
     assert float(got) == pytest.approx(want, rel=1e-5)
+    per_row = task(  # the per-row path (padding as a column bias) gives the same number
+        q_table[row["user"]],
+        c_table[row["item"]],
+        row["item"],
+        labels=row["label"],
+        candidate_mask=row["mask"],
+        candidate_log_q=row.get("log_q"),
+    )
+    assert float(per_row) == pytest.approx(want, rel=1e-5)
 
 
 OPTIONS = [

@@ -112,10 +112,7 @@ class RatingHead(keras.layers.Layer):
             x = self.input_dropout(x, training=training)
         for layer in self.hidden:
             x = layer(x)
-        return self._with_biases(ops.squeeze(self.output_layer(x), axis=-1), user_ids, item_ids)
-
-    def _with_biases(self, rating: Any, user_ids: Any, item_ids: Any) -> Any:
-        """``rating`` plus the user and item biases and the global offset, when used."""
+        rating = ops.squeeze(self.output_layer(x), axis=-1)
         if self.use_biases:
             if user_ids is None or item_ids is None:
                 raise ValueError("RatingHead with biases needs user_ids and item_ids")

@@ -33,7 +33,7 @@ import numpy as np
 
 #: Distinct-id counts are rounded up to a multiple of this (fewer distinct compilations).
 SIZE_MULTIPLE = 64
-#: Extra slots above the largest count seen, so a reshuffled epoch rarely needs more.
+#: Extra slots above a chunk's largest count, so reshuffled epochs mostly get one size.
 HEADROOM = 16
 
 
