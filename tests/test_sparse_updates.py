@@ -96,13 +96,13 @@ def test_sparse_keeps_optimizer_state_layout():
 
 
 def test_use_sparse_decisions():
-    big = build_model(MODEL, 5000, 300, seed=0)
-    small = build_model(MODEL, 300, 300, seed=0)
+    big = build_model(MODEL, 20_000, 300, seed=0)
+    small = build_model(MODEL, 5000, 300, seed=0)
     adagrad = keras.optimizers.serialize(keras.optimizers.Adagrad())
     adam = keras.optimizers.serialize(keras.optimizers.Adam())
     momentum = keras.optimizers.serialize(keras.optimizers.SGD(momentum=0.9))
-    assert use_sparse("auto", big, adagrad, batch_size=1000)  # exact and 5000 >= 4 x 1000
-    assert not use_sparse("auto", small, adagrad, batch_size=1000)  # too small to pay off
+    assert use_sparse("auto", big, adagrad, batch_size=1000)  # exact and 20,000 >= 16 x 1000
+    assert not use_sparse("auto", small, adagrad, batch_size=1000)  # dense is as fast below 16 batches of rows
     assert not use_sparse("auto", big, adam, batch_size=1000)  # would change Adam's result
     assert not use_sparse("auto", big, momentum, batch_size=1000)
     assert use_sparse("sparse", small, adam, batch_size=1000)
