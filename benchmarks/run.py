@@ -140,16 +140,19 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
             f"**Scaling** (synthetic, preset {s['preset']!r}, one epoch; throughput after "
             f"compilation; {_when(s)})",
             "",
-            "| size | users x items | synth s | load s | epoch s | examples/s | vs smallest "
-            "| eval s | eval users/s | Recall@10 (popularity) | peak RSS MB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| size | users x items | synth s | load s | epoch s | examples/s (tables) "
+            "| row-wise examples/s | vs smallest (row-wise) | eval s | eval users/s "
+            "| Recall@10 (popularity) | peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in s["sizes"]:
             lines.append(
                 f"| {r['size']} ({r['train_examples'] + r['test_examples']:,}) "
                 f"| {r['users']:,} x {r['items']:,} | {_f(r['synth_seconds'], 1)} "
                 f"| {_f(r['load_seconds'], 1)} | {_f(r['epoch_seconds'], 1)} "
-                f"| {_f(r['examples_per_second'], 0)} | {_f(r['throughput_vs_smallest'])}x "
+                f"| {_f(r['examples_per_second'], 0)} ({r.get('embedding_updates_used', '?')}) "
+                f"| {_f(r.get('row_wise_examples_per_second', r['examples_per_second']), 0)} "
+                f"| {_f(r.get('row_wise_throughput_vs_smallest', r['throughput_vs_smallest']))}x "
                 f"| {_f(r['eval_seconds'], 1)} | {_f(r['eval_users_per_second'], 0)} "
                 f"| {_recall(r)} | {_f(r['peak_rss_mb'], 0)} |"
             )

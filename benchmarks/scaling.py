@@ -5,7 +5,10 @@ Each size runs in fresh processes: ``jointrec data synth`` writes the Parquet fi
 worker streams it into memory-mapped columns (`jointrec.data.columnar`), splits it 80/20,
 trains one epoch of the tutorial preset (after a warm-up that compiles the runner, so the
 epoch measures steady-state throughput) and evaluates the full catalogue with training
-items excluded. Peak RSS is the worker's high-water mark.
+items excluded. Peak RSS is the worker's high-water mark. Where `embedding_updates="auto"`
+keeps the tables dense (small catalogues, where that is faster), an epoch with row-wise
+updates, the path big catalogues take, is timed as well, so that sizes compare like for
+like (`row_wise_throughput_vs_smallest`).
 
 Run: ``python benchmarks/scaling.py [--quick] [--sizes 1m,5m,25m]`` (writes
 results/scaling.json).
@@ -40,6 +43,7 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     """Load, split, train one epoch and evaluate; returns timings and peak RSS per stage."""
     import dataclasses
 
+    import keras
     import numpy as np
     from machine import peak_rss_mb
 
@@ -49,7 +53,8 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     from jointrec.exported import ExportedModel
     from jointrec.model import build_model
     from jointrec.training import TrainingArrays, fit
-    from jointrec.training.trainer import MAX_STEPS_PER_CALL
+    from jointrec.training.jax_loop import use_sparse
+    from jointrec.training.trainer import MAX_STEPS_PER_CALL, make_optimizer
 
     cfg = preset(preset_name)
     out: dict[str, Any] = {"preset": preset_name}
@@ -93,6 +98,17 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     out["epoch_cpu_seconds"] = time.process_time() - cpu
     out["examples_per_second"] = len(arrays) / out["epoch_seconds"]
     out["embedding_updates"] = cfg.train.embedding_updates
+    optimizer = keras.optimizers.serialize(make_optimizer(cfg.train))
+    row_wise = use_sparse(cfg.train.embedding_updates, trained, optimizer, batch)
+    out["embedding_updates_used"] = "row-wise" if row_wise else "dense"
+    if row_wise:
+        out["row_wise_examples_per_second"] = out["examples_per_second"]
+    else:  # the path big tables take, timed too, so sizes compare like for like
+        rows_config = dataclasses.replace(one_epoch, embedding_updates="sparse")
+        fit(model(), warm, rows_config, progress=False)  # compiles the row-wise runner
+        rows_history = fit(model(), arrays, rows_config, progress=False)
+        out["row_wise_epoch_seconds"] = rows_history.epochs[0]["seconds"]
+        out["row_wise_examples_per_second"] = len(arrays) / out["row_wise_epoch_seconds"]
     out["rss_after_train_mb"] = peak_rss_mb()
     exported = ExportedModel.from_model(
         trained, rating_scale=store.rating_scale, clip_predictions=False
@@ -187,8 +203,10 @@ def run(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     base = results[0]["examples_per_second"]
+    base_rows = results[0]["row_wise_examples_per_second"]
     for r in results:
         r["throughput_vs_smallest"] = r["examples_per_second"] / base
+        r["row_wise_throughput_vs_smallest"] = r["row_wise_examples_per_second"] / base_rows
     return {
         **header("scaling", quick),
         "preset": preset_name,
