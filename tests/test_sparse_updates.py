@@ -102,7 +102,7 @@ def test_use_sparse_decisions():
     adam = keras.optimizers.serialize(keras.optimizers.Adam())
     momentum = keras.optimizers.serialize(keras.optimizers.SGD(momentum=0.9))
     assert use_sparse("auto", big, adagrad, batch_size=1000)  # exact and 20,000 >= 16 x 1000
-    assert not use_sparse("auto", small, adagrad, batch_size=1000)  # dense is as fast below 16 batches of rows
+    assert not use_sparse("auto", small, adagrad, batch_size=1000)  # dense is faster here
     assert not use_sparse("auto", big, adam, batch_size=1000)  # would change Adam's result
     assert not use_sparse("auto", big, momentum, batch_size=1000)
     assert use_sparse("sparse", small, adam, batch_size=1000)
