@@ -3,7 +3,9 @@
 keras-rs 0.4.0's layer of this name adds ``finfo.smallest_normal / 100`` (~1e-40) to the
 logits, which leaves float32 logits unchanged, and gathers from the flattened id tensor when
 ids are 2-D. This one sets accidental hits to a large negative logit, so their softmax weight
-is exactly zero, and compares ids row by row.
+is exactly zero, and compares ids row by row. It is a drop-in for code written against
+keras-rs; `jointrec.tasks.RetrievalTask` masks hits itself, folded into the one select that
+also drops the positive's own column.
 """
 
 from __future__ import annotations
