@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from machine import machine_info  # type: ignore[import-not-found]
 
-from jointrec.artifact import load_artifact
-from jointrec.retrieval.index import ExactIndex, recall_against
+from jointrec.artifact.directory import load_artifact
+from jointrec.inference.index import ExactIndex, recall_against
 from jointrec.testing.catalogue import synthetic_catalogue
 
 

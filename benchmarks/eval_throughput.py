@@ -38,8 +38,8 @@ def _timed_eval(scorer: Any, train: Any, test: Any, config: Any, force: str) -> 
 
 def movielens(quick: bool) -> dict[str, Any]:
     from jointrec import preset
-    from jointrec.pipeline import prepare_data, train_model
-    from jointrec.run import load_dataset
+    from jointrec.experiments.pipeline import prepare_data, train_model
+    from jointrec.experiments.train import load_dataset
 
     cfg = preset("default").replace(train={"epochs": 1 if quick else 5})
     data = prepare_data(load_dataset("100k", data_path(quick), progress=False), cfg.split)
@@ -52,10 +52,10 @@ def movielens(quick: bool) -> dict[str, Any]:
 
 def large_catalogue(quick: bool) -> dict[str, Any]:
     """A trained-size model on a 62k-item catalogue; users from synthetic 25M-shaped data."""
-    from jointrec.config import EvalConfig
     from jointrec.data.encoded import EncodedInteractions
     from jointrec.data.synthetic import synthesize
-    from jointrec.exported import ExportedModel
+    from jointrec.scoring.exported import ExportedModel
+    from jointrec.settings import EvalConfig
 
     users, items = (256, 62_423) if quick else (8192, 62_423)
     x = synthesize(users, items, users * 154, seed=3)  # ML-25M: ~154 ratings per user

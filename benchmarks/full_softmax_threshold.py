@@ -1,5 +1,5 @@
 """How a full softmax costs against in-batch negatives as the catalogue grows: the basis of
-``negatives="auto"`` (``jointrec.model.FULL_SOFTMAX_MAX_ITEMS``).
+``negatives="auto"`` (``jointrec.model.joint_model.FULL_SOFTMAX_MAX_ITEMS``).
 
 For each catalogue size it trains the default preset's architecture (id towers, user
 history, popularity feature; seen items excluded) on synthetic interactions, once with a
@@ -41,12 +41,12 @@ def _data(num_users: int, num_items: int, examples: int, seed: int = 0) -> Any:
 def _measure(data: Any, negatives: str, epochs: int) -> dict[str, Any]:
     import keras
 
-    from jointrec.config import preset
-    from jointrec.model import build_model
-    from jointrec.pipeline import _retrieval_rows, _tower_features
+    from jointrec.backend.jax.training import JaxTrainingState
+    from jointrec.experiments.pipeline import _retrieval_rows, _tower_features
+    from jointrec.model.joint_model import build_model
+    from jointrec.settings import preset
     from jointrec.training.batches import TrainingArrays, epoch_batches, item_log_frequencies
-    from jointrec.training.jax_loop import JaxTrainingState
-    from jointrec.training.trainer import make_optimizer
+    from jointrec.training.fit import make_optimizer
 
     config = preset("default")
     changes: dict[str, Any] = {"negatives": negatives}
@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "full_softmax_threshold.json"))
     args = parser.parse_args()
 
-    from jointrec.config import SplitConfig
-    from jointrec.pipeline import prepare_data
+    from jointrec.experiments.pipeline import prepare_data
+    from jointrec.settings import SplitConfig
 
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):

@@ -48,13 +48,13 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     from machine import peak_rss_mb
 
     from jointrec import preset
+    from jointrec.backend.jax.training import use_sparse
     from jointrec.data.columnar import read_parquet_columns
     from jointrec.evaluation.evaluate import evaluate
-    from jointrec.exported import ExportedModel
-    from jointrec.model import build_model
+    from jointrec.model.joint_model import build_model
+    from jointrec.scoring.exported import ExportedModel
     from jointrec.training import TrainingArrays, fit
-    from jointrec.training.jax_loop import use_sparse
-    from jointrec.training.trainer import MAX_STEPS_PER_CALL, make_optimizer
+    from jointrec.training.fit import MAX_STEPS_PER_CALL, make_optimizer
 
     cfg = preset(preset_name)
     out: dict[str, Any] = {"preset": preset_name}
@@ -132,7 +132,7 @@ def quality_sample(
 
     from jointrec.data.encoded import EncodedInteractions
     from jointrec.evaluation.evaluate import ranking_metrics
-    from jointrec.exported import ExportedModel
+    from jointrec.scoring.exported import ExportedModel
 
     rng = np.random.default_rng(0)
     test_user = np.asarray(test.user)

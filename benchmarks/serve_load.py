@@ -5,7 +5,7 @@ Starts the server (one uvicorn worker), warms it up, then drives
 ``GET /v1/users/{id}/recommendations?k=10`` (retrieve 100, rank, filter seen; users in
 turn) with 16 keep-alive connections, and ``GET /health`` in the same run as the
 framework's floor. The load comes from wrk when it is installed (``--client wrk``; ~0.05 ms
-of CPU per request) or from the asyncio client `jointrec.serve.loadgen` (``--client
+of CPU per request) or from the asyncio client `loadgen` (``--client
 python``; ~0.1-0.2 ms, which the server then lacks on a 2-core machine). Every run records
 the server's CPU time per request (from ``/proc``, independent of how busy the machine is)
 beside req/s and latency, the client's CPU per request, the load average and the machine;
@@ -48,11 +48,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from loadgen import run_load
 from machine import machine_info  # type: ignore[import-not-found]
 from wrk_load import available as wrk_available  # type: ignore[import-not-found]
 from wrk_load import wrk_load  # type: ignore[import-not-found]
 
-from jointrec.serve.loadgen import run_load
 from jointrec.serve.metrics import cpu_seconds, resident_memory_bytes
 from jointrec.testing.server import free_port
 
@@ -70,9 +70,9 @@ def scale_artifact(
     The first items keep their trained embeddings, biases and titles (so users' seen items
     stay valid); the rest are noisy copies of random trained items.
     """
-    from jointrec.artifact import load_artifact, save_artifact
+    from jointrec.artifact.directory import load_artifact, save_artifact
     from jointrec.data.vocabulary import Vocabulary
-    from jointrec.exported import ExportedModel
+    from jointrec.scoring.exported import ExportedModel
     from jointrec.testing.catalogue import synthetic_catalogue
 
     art = load_artifact(source)
@@ -123,7 +123,7 @@ def scale_artifact(
 
 def prepare_catalogue(args: argparse.Namespace, work: Path, report: dict[str, Any]) -> Path:
     """The scaled artifact with its HNSW index, reused from ``work`` when its settings match."""
-    from jointrec.retrieval.build import build_ann
+    from jointrec.inference.ann import build_ann
 
     artifact = work / f"catalogue-{args.catalogue}"
     key = {
@@ -176,8 +176,8 @@ def served_quality(
 ) -> dict[str, Any]:
     """HNSW against exact search as served: candidates with rated items excluded, and the
     final ranked top ``k``; plus the in-process CPU of one recommendation with each."""
-    from jointrec.recommender import Recommender
-    from jointrec.retrieval.index import ExactIndex
+    from jointrec.inference.index import ExactIndex
+    from jointrec.inference.recommender import Recommender
 
     rec = Recommender.load(artifact, index="hnsw", ef_search=ef_search)
     n = rec.model.num_items
@@ -280,7 +280,7 @@ def asgi_costs(artifact: Path, requests: int = 2000, rounds: int = 3) -> dict[st
 
 
 def app_users(artifact: Path) -> list[Any]:
-    from jointrec.artifact import load_artifact
+    from jointrec.artifact.directory import load_artifact
 
     return list(load_artifact(artifact).users.ids.tolist())
 

@@ -78,7 +78,7 @@ def orders(model: Any, seen: dict[int, np.ndarray]) -> dict[str, Any]:
 def measure(dataset: Any, seed: int, split: str) -> dict[str, dict[str, float]]:
     from jointrec import preset
     from jointrec.evaluation.evaluate import evaluate
-    from jointrec.pipeline import prepare_data, train_model
+    from jointrec.experiments.pipeline import prepare_data, train_model
 
     fraction = 0.1 if split == "validation" else 0.0
     config = preset("default").replace(

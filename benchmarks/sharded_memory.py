@@ -28,11 +28,11 @@ def measure(users: int, items: int, dim: int, shard: bool, negatives: str) -> di
     import keras
     import numpy as np
 
-    from jointrec.config import TrainConfig, preset
-    from jointrec.model import build_model
-    from jointrec.training.cluster import ClusterSpec, using
-    from jointrec.training.distributed import ShardedTrainingState
-    from jointrec.training.trainer import make_optimizer
+    from jointrec.backend.jax.cluster import ClusterSpec, using
+    from jointrec.backend.jax.distributed import ShardedTrainingState
+    from jointrec.model.joint_model import build_model
+    from jointrec.settings import TrainConfig, preset
+    from jointrec.training.fit import make_optimizer
 
     config = dataclasses.replace(
         preset().model, embedding_dim=dim, layer_sizes=(64,), negatives=negatives

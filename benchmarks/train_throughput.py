@@ -57,8 +57,8 @@ def jointrec_epochs(
     import time
 
     from jointrec import preset
-    from jointrec.pipeline import prepare_data, train_model
-    from jointrec.run import load_dataset
+    from jointrec.experiments.pipeline import prepare_data, train_model
+    from jointrec.experiments.train import load_dataset
 
     cfg = preset(preset_name).replace(train={"distinct_ids": distinct_ids})
     data = prepare_data(load_dataset("100k", path, progress=False), cfg.split)
@@ -84,10 +84,10 @@ def distinct_slots(data: Any, cfg: Any) -> dict[str, int] | None:
     """Padded distinct users and items per batch of the first epoch (in-batch models)."""
     import numpy as np
 
-    from jointrec.model import resolve_negatives
+    from jointrec.model.joint_model import resolve_negatives
     from jointrec.training.batch_unique import with_unique_ids
     from jointrec.training.batches import TrainingArrays, epoch_batches
-    from jointrec.training.trainer import epoch_order
+    from jointrec.training.fit import epoch_order
 
     model = resolve_negatives(cfg.model, len(data.users), len(data.items))
     if model.negatives != "in_batch":

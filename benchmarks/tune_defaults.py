@@ -64,8 +64,8 @@ def score(entry: dict[str, float]) -> float:
 def search(
     dataset: Any, progress: bool, only: list[str] | None = None, previous: Any = None
 ) -> dict[str, Any]:
-    from jointrec.config import preset
-    from jointrec.pipeline import prepare_data, train_model
+    from jointrec.experiments.pipeline import prepare_data, train_model
+    from jointrec.settings import preset
 
     base = preset("default").replace(
         split={"validation_fraction": 0.1}, train={"epochs": MAX_EPOCHS}
@@ -126,9 +126,9 @@ def search(
 
 def final(dataset: Any, progress: bool) -> dict[str, Any]:
     from jointrec.baselines import BASELINES
-    from jointrec.config import preset
     from jointrec.evaluation.evaluate import evaluate
-    from jointrec.pipeline import prepare_data, train_model
+    from jointrec.experiments.pipeline import prepare_data, train_model
+    from jointrec.settings import preset
 
     keys = ("rmse", "recall@10", "ndcg@10", "recall@100")
     runs = []

@@ -1,5 +1,5 @@
 """`wrk_load`: drive a loopback server with wrk (C, epoll) and return the same summary as
-`jointrec.serve.loadgen.LoadResult.summary`, plus wrk's own CPU time.
+`loadgen.LoadResult.summary`, plus wrk's own CPU time.
 
 wrk spends ~10-20 us of CPU per request where the asyncio load generator spends ~100 us;
 on a 2-core machine that the server shares with its load generator, that difference is

@@ -13,7 +13,7 @@ import pytest
 import jointrec  # noqa: F401  (selects the JAX backend before any test imports Keras)
 
 if TYPE_CHECKING:
-    from jointrec.exported import ExportedModel
+    from jointrec.scoring.exported import ExportedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ML100K = ROOT.parent / "shared" / "data" / "movielens" / "ml-100k.zip"
@@ -41,7 +41,7 @@ def small_exported(rng: np.random.Generator) -> Callable[..., ExportedModel]:
     """Builds a small random `ExportedModel` from ``rng`` when called: 5 users and 9 items
     (plus padding row 0) of dimension 4, a rating MLP with two hidden layers of 8, and
     biases and an offset unless called with ``biases=False``."""
-    from jointrec.exported import ExportedModel
+    from jointrec.scoring.exported import ExportedModel
 
     def small_model(biases: bool = True) -> ExportedModel:
         d, h = 4, 8
@@ -96,8 +96,8 @@ def tiny_zip(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def ml100k_artifact(ml100k: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default joint model trained on the real MovieLens 100k (serving and web tests)."""
-    from jointrec.config import preset
-    from jointrec.run import train
+    from jointrec.experiments.train import train
+    from jointrec.settings import preset
 
     out = tmp_path_factory.mktemp("ml100k-artifact") / "joint"
     train(preset("default"), data_path=ml100k, out=out, progress=False)

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from jointrec.artifact import FORMAT_VERSION, load_artifact
-from jointrec.config import preset
+from jointrec.artifact.directory import FORMAT_VERSION, load_artifact
 from jointrec.errors import JointrecError
-from jointrec.run import train
+from jointrec.experiments.train import train
+from jointrec.settings import preset
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from jointrec.baselines import EASE, BiasedMF, Popularity, carve_validation, interaction_matrix
-from jointrec.config import EvalConfig
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation.evaluate import evaluate
-from jointrec.scoring import Scorer
+from jointrec.scoring.scorer import Scorer
+from jointrec.settings import EvalConfig
 
 
 def _random_interactions(rng: np.random.Generator, users=30, items=40, n=400):
@@ -113,8 +113,8 @@ def test_interaction_matrix_deduplicates():
 @pytest.mark.realdata
 def test_baselines_on_movielens_land_in_known_bands(ml100k_dataset):
     from jointrec.baselines import BASELINES
-    from jointrec.config import preset
-    from jointrec.pipeline import prepare_data
+    from jointrec.experiments.pipeline import prepare_data
+    from jointrec.settings import preset
 
     data = prepare_data(ml100k_dataset, preset().split)
     pop = evaluate(BASELINES["popularity"](data), data.train, data.test)

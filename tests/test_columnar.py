@@ -7,12 +7,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jointrec.config import SplitConfig
 from jointrec.data.columnar import ColumnStore, read_parquet_columns
 from jointrec.data.interactions import Dataset, Interactions
 from jointrec.data.synthetic import SyntheticSpec, write_synthetic_parquet
 from jointrec.errors import JointrecError
-from jointrec.pipeline import prepare_data
+from jointrec.experiments.pipeline import prepare_data
+from jointrec.settings import SplitConfig
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from jointrec.jax_compilation_cache import enable_compilation_cache
+from jointrec.backend.jax.compilation_cache import enable_compilation_cache
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 SCRIPT = """
 import numpy as np
-from jointrec.config import ModelConfig, TrainConfig
-from jointrec.model import build_model
+from jointrec.settings import ModelConfig, TrainConfig
+from jointrec.model.joint_model import build_model
 from jointrec.training import TrainingArrays, fit
 model = build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,)), 20, 20, seed=0)
 data = TrainingArrays(np.arange(1, 17) % 19, np.arange(1, 17) % 19, np.full(16, 0.5))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import preset
-from jointrec.pipeline import prepare_data, train_model
+from jointrec.experiments.pipeline import prepare_data, train_model
+from jointrec.settings import preset
 
 
 @pytest.mark.slow

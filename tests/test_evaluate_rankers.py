@@ -7,10 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jointrec.config import EvalConfig
+from jointrec.backend.jax.ranker import JaxRanker
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation import evaluate as ev
-from jointrec.evaluation.jax_ranker import JaxRanker
 from jointrec.evaluation.metrics import (
     average_precision_at_k,
     hit_rate_at_k,
@@ -18,7 +17,8 @@ from jointrec.evaluation.metrics import (
     recall_at_k,
     reciprocal_rank,
 )
-from jointrec.exported import ExportedModel
+from jointrec.scoring.exported import ExportedModel
+from jointrec.settings import EvalConfig
 
 USERS, ITEMS = 41, 61  # indices 0..40 and 0..60; index 0 is "unknown"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from jointrec.cli._data_options import flag_settings
-from jointrec.config import preset
 from jointrec.data.data_config import DataConfig
 from jointrec.errors import JointrecError
-from jointrec.experiment import merge, resolve_experiment
-from jointrec.manifest import write_manifest
+from jointrec.experiments.experiment import merge, resolve_experiment
+from jointrec.experiments.manifest import write_manifest
+from jointrec.settings import preset
 
 EXP = """
 preset = "tutorial"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig
-from jointrec.exported import ExportedModel
-from jointrec.model import build_model
+from jointrec.model.joint_model import build_model
+from jointrec.scoring.exported import ExportedModel
+from jointrec.settings import ModelConfig
 
 
 @pytest.mark.parametrize("normalize,biases", [(False, False), (True, True)])

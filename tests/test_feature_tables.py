@@ -10,13 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jointrec.config import SplitConfig
 from jointrec.data.data_config import DataConfig, load_data
 from jointrec.data.feature_tables import read_feature_table
 from jointrec.errors import JointrecError
+from jointrec.experiments.pipeline import prepare_data
 from jointrec.features import FeatureSpec
 from jointrec.features.prepare import encode_tower_features
-from jointrec.pipeline import prepare_data
+from jointrec.settings import SplitConfig
 
 
 def test_declared_kinds_from_parquet(tmp_path):

@@ -140,7 +140,7 @@ def test_user_history_table():
 def test_feature_tower_matches_numpy_reference():
     import keras
 
-    from jointrec.features.tower import FeatureTower
+    from jointrec.model.feature_tower import FeatureTower
 
     enc = _encode(
         FeatureSpec("job", "categorical"),
@@ -172,7 +172,7 @@ def test_feature_tower_matches_numpy_reference():
 
 
 def test_feature_tower_concat_and_bad_values():
-    from jointrec.features.tower import FeatureTower
+    from jointrec.model.feature_tower import FeatureTower
 
     layout = {"job": {"kind": "categorical", "input_dim": 4, "width": 1}}
     tower = FeatureTower(3, 5, features=layout, combiner="concat")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from jointrec.artifact import load_artifact
+from jointrec.artifact.directory import load_artifact
 from jointrec.cli.app import app
-from jointrec.experiment import tomllib
+from jointrec.experiments.experiment import tomllib
 from jointrec.testing import shop_group, write_shop
 
 EXP = """

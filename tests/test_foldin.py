@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.foldin import fit_user, fold_in_query, head_loss_and_grad
+from jointrec.inference.foldin import fit_user, fold_in_query, head_loss_and_grad
 
 
 @pytest.mark.parametrize("biases", [True, False])

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig
 from jointrec.data import FeatureTable, Vocabulary
-from jointrec.exported import ExportedModel
 from jointrec.features import FeatureEncoder, FeatureSpec
-from jointrec.model import JointModel, build_model
+from jointrec.model.joint_model import JointModel, build_model
+from jointrec.scoring.exported import ExportedModel
+from jointrec.settings import ModelConfig
 
 NUM_USERS, NUM_ITEMS = 6, 8
 
@@ -124,7 +124,7 @@ def test_save_and_load_keep_features_seen_table_and_outputs(tmp_path):
 
 
 def test_exclude_seen_refuses_huge_tables(monkeypatch):
-    import jointrec.model as model_module
+    import jointrec.model.joint_model as model_module
 
     monkeypatch.setattr(model_module, "MAX_SEEN_CELLS", 10)
     with pytest.raises(ValueError, match="negatives='in_batch'"):
@@ -144,9 +144,9 @@ def test_config_rejects_bad_values():
 def test_models_differing_only_in_loss_weights_share_one_compiled_runner():
     import keras
 
-    from jointrec.config import TrainConfig
-    from jointrec.training.jax_loop import runner_for
-    from jointrec.training.trainer import make_optimizer
+    from jointrec.backend.jax.training import runner_for
+    from jointrec.settings import TrainConfig
+    from jointrec.training.fit import make_optimizer
 
     train = TrainConfig()
     opt_config = keras.optimizers.serialize(make_optimizer(train))

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jointrec.errors import JointrecError
-from jointrec.launcher import check_args, free_port, worker_command
+from jointrec.experiments.launcher import check_args, free_port, worker_command
 
 
 def test_worker_command_appends_the_cluster_flags():

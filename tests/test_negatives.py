@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig, preset
-from jointrec.model import (
+from jointrec.model.joint_model import (
     FULL_SOFTMAX_MAX_ITEMS,
     MAX_SEEN_CELLS,
     build_model,
     positive_rows_bound,
     resolve_negatives,
 )
+from jointrec.settings import ModelConfig, preset
 
 NUM_USERS, NUM_ITEMS = 5, 9
 
@@ -150,7 +150,7 @@ def test_positive_rows_bound_covers_shuffled_batches(rng):
 
 def test_pipeline_uses_the_bound_only_with_reshuffled_batches(tiny_zip):
     from jointrec.data import load_movielens
-    from jointrec.pipeline import _retrieval_rows, prepare_data
+    from jointrec.experiments.pipeline import _retrieval_rows, prepare_data
 
     config = preset("default").replace(train={"batch_size": 256})
     data = prepare_data(load_movielens("100k", path=tiny_zip), config.split)
@@ -163,8 +163,8 @@ def test_pipeline_uses_the_bound_only_with_reshuffled_batches(tiny_zip):
 
 def test_default_model_has_the_popularity_feature(tiny_zip):
     from jointrec.data import load_movielens
+    from jointrec.experiments.pipeline import prepare_data, train_model
     from jointrec.features.prepare import POPULARITY
-    from jointrec.pipeline import prepare_data, train_model
 
     config = preset("default").replace(train={"epochs": 1, "batch_size": 256})
     data = prepare_data(load_movielens("100k", path=tiny_zip), config.split)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import preset
-from jointrec.pipeline import prepare_data, train_model
-from jointrec.retrieval import SeenItems, retrieve
+from jointrec.experiments.pipeline import prepare_data, train_model
+from jointrec.scoring import SeenItems, retrieve
+from jointrec.settings import preset
 from jointrec.testing import checkerboard
 
 

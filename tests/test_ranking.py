@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.ranking import RatingRanker
+from jointrec.inference.ranker import RatingRanker
 
 
 @pytest.mark.parametrize("limit", [0, 10**9])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jointrec.compare import compare
-from jointrec.config import preset
+from jointrec.experiments.compare import compare
+from jointrec.settings import preset
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jointrec.retrieval import SeenItems, retrieve, top_k_rows
+from jointrec.scoring import SeenItems, retrieve, top_k_rows
 
 
 def test_top_k_rows_equals_full_sort_with_deterministic_ties(rng):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import preset
 from jointrec.data import Dataset
 from jointrec.data.tables import read_interactions
 from jointrec.errors import JointrecError
-from jointrec.pipeline import prepare_data, train_model
-from jointrec.recommender import Recommender
-from jointrec.run import train
+from jointrec.experiments.pipeline import prepare_data, train_model
+from jointrec.experiments.train import train
+from jointrec.inference.recommender import Recommender
+from jointrec.settings import preset
 from jointrec.testing import shop_group, write_shop
 
 CONFIG = preset().replace(train={"epochs": 30, "batch_size": 64, "learning_rate": 0.02})

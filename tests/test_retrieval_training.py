@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.tasks.retrieval import RetrievalTask
+from jointrec.model.retrieval_task import RetrievalTask
 
 
 def _logsumexp(x: np.ndarray) -> np.ndarray:

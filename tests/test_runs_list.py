@@ -7,8 +7,8 @@ import json
 import pytest
 
 from jointrec.errors import JointrecError
-from jointrec.manifest import build_manifest, write_manifest
-from jointrec.runs import list_runs, plot_runs
+from jointrec.experiments.manifest import build_manifest, write_manifest
+from jointrec.experiments.runs import list_runs, plot_runs
 
 
 def test_lists_manifests_and_older_artifacts_oldest_first(tmp_path):

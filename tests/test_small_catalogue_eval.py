@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import EvalConfig
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation.evaluate import evaluate
+from jointrec.settings import EvalConfig
 
 
 class FixedScores:

@@ -7,13 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig, TrainConfig
+from jointrec.backend.jax.training import JaxTrainingState, use_sparse
 from jointrec.errors import JointrecError
-from jointrec.model import build_model
+from jointrec.model.joint_model import build_model
+from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
 from jointrec.training.batches import epoch_batches, epoch_chunks
-from jointrec.training.jax_loop import JaxTrainingState, use_sparse
-from jointrec.training.trainer import make_optimizer
+from jointrec.training.fit import make_optimizer
 
 # Keras is imported after jointrec, which selects the JAX backend first.
 keras = pytest.importorskip("keras")

@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from jointrec.config import RunConfig
 from jointrec.errors import JointrecError
-from jointrec.sweep import Sweep, SweepPoint, parse_ratios
+from jointrec.experiments.sweep import Sweep, SweepPoint, parse_ratios
+from jointrec.settings import RunConfig
 
 
 def _point(ret, rat, rmse, recall, default=False):
@@ -114,7 +114,7 @@ def test_default_preset_trains_saves_and_recommends_end_to_end(small_zip, tmp_pa
     recommend, and the saved Keras model reproduces the exported scores."""
     import numpy as np
 
-    from jointrec.artifact import load_artifact
+    from jointrec.artifact.directory import load_artifact
     from jointrec.cli.app import app
 
     out = tmp_path / "run"

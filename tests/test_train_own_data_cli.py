@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jointrec.cli.app import app
-from jointrec.experiment import tomllib
-from jointrec.manifest import file_sha256
+from jointrec.experiments.experiment import tomllib
+from jointrec.experiments.manifest import file_sha256
 from jointrec.testing import write_shop
 
 QUICK = ["--epochs", "2", "--batch-size", "64", "--quiet"]
@@ -116,7 +116,7 @@ def test_runs_on_a_missing_folder(tmp_path, monkeypatch):
 
 
 def test_python_command_is_recorded_as_jointrec():
-    from jointrec.manifest import python_command
+    from jointrec.experiments.manifest import python_command
 
     assert (
         python_command(["/x/bin/jointrec", "train", "--out", "a b"]) == "jointrec train --out 'a b'"

@@ -14,23 +14,23 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from jointrec import _backend  # noqa: F401  (must run before Keras is imported)
+from jointrec import backend  # noqa: F401  (must run before Keras is imported)
 
 __version__ = "0.1.0"
 
 _PUBLIC = {
     "JointrecError": "jointrec.errors",
-    "ModelConfig": "jointrec.config",
-    "TrainConfig": "jointrec.config",
-    "SplitConfig": "jointrec.config",
-    "EvalConfig": "jointrec.config",
-    "RunConfig": "jointrec.config",
-    "preset": "jointrec.config",
+    "ModelConfig": "jointrec.settings",
+    "TrainConfig": "jointrec.settings",
+    "SplitConfig": "jointrec.settings",
+    "EvalConfig": "jointrec.settings",
+    "RunConfig": "jointrec.settings",
+    "preset": "jointrec.settings",
     "load_movielens": "jointrec.data",
     "Interactions": "jointrec.data",
     "Vocabulary": "jointrec.data",
-    "JointModel": "jointrec.model",
-    "build_model": "jointrec.model",
+    "JointModel": "jointrec.model.joint_model",
+    "build_model": "jointrec.model.joint_model",
 }
 
 __all__ = sorted(_PUBLIC)

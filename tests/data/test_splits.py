@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.config import SplitConfig
 from jointrec.data import Interactions, leave_last_n, random_split, split_rows, temporal_split
 from jointrec.errors import JointrecError
+from jointrec.settings import SplitConfig
 
 
 @pytest.fixture

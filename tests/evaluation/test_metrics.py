@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from jointrec.config import EvalConfig
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation.evaluate import evaluate
 from jointrec.evaluation.metrics import (
@@ -18,6 +17,7 @@ from jointrec.evaluation.metrics import (
     reciprocal_rank,
     rmse,
 )
+from jointrec.settings import EvalConfig
 
 
 def test_hand_worked_ranking_metrics():

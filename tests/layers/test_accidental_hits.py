@@ -6,7 +6,7 @@ import keras_rs
 import numpy as np
 import pytest
 
-from jointrec.layers import RemoveAccidentalHits
+from jointrec.model import RemoveAccidentalHits
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

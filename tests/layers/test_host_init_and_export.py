@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from jointrec.features.tower import FeatureTower
-from jointrec.layers.initializers import HostUniform
-from jointrec.layers.jax_forward import _FORWARDS, tower_outputs
+from jointrec.backend.jax.forward import _FORWARDS, tower_outputs
+from jointrec.model.feature_tower import FeatureTower
+from jointrec.model.initializers import HostUniform
 
 LAYOUT = {
     "genre": {"kind": "multi_categorical", "input_dim": 5, "width": 2},

@@ -8,10 +8,15 @@ import keras
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig
-from jointrec.layers import EmbeddingTower, RatingHead, RemoveAccidentalHits
-from jointrec.model import JointModel, build_model
-from jointrec.tasks import RatingTask, RetrievalTask
+from jointrec.model import (
+    EmbeddingTower,
+    RatingHead,
+    RatingTask,
+    RemoveAccidentalHits,
+    RetrievalTask,
+)
+from jointrec.model.joint_model import JointModel, build_model
+from jointrec.settings import ModelConfig
 
 
 def as_json(config: dict) -> str:

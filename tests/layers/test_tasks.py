@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.tasks import RatingTask, RetrievalTask
+from jointrec.model import RatingTask, RetrievalTask
 
 
 def reference_retrieval_loss(
@@ -118,9 +118,9 @@ def test_retrieval_task_rejects_bad_settings():
 def test_rating_head_dropout_only_while_training():
     import keras
 
-    from jointrec.config import ModelConfig
     from jointrec.errors import JointrecError
-    from jointrec.layers import RatingHead
+    from jointrec.model import RatingHead
+    from jointrec.settings import ModelConfig
 
     keras.utils.set_random_seed(0)
     query = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")

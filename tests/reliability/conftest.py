@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import SMALL, write_ml100k_zip
 
-from jointrec.config import RunConfig, preset
+from jointrec.settings import RunConfig, preset
 
 
 @pytest.fixture(scope="session")

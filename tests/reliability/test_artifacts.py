@@ -22,14 +22,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import ROOT
 
-from jointrec.artifact import FORMAT_VERSION, REQUIRED, load_artifact, save_artifact
+from jointrec.artifact.directory import FORMAT_VERSION, REQUIRED, load_artifact, save_artifact
 from jointrec.errors import JointrecError
-from jointrec.recommender import Recommender
+from jointrec.inference.recommender import Recommender
 
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory, small_config) -> Path:
-    from jointrec.run import train
+    from jointrec.experiments.train import train
     from jointrec.testing import checkerboard
 
     out = tmp_path_factory.mktemp("artifact") / "joint"
@@ -242,7 +242,7 @@ def test_failed_save_leaves_nothing_and_keeps_the_old_artifact(copy: Path) -> No
 
 KILL_DURING_SAVE = """
 import os, signal, sys
-from jointrec.artifact import load_artifact, save_artifact
+from jointrec.artifact.directory import load_artifact, save_artifact
 art = load_artifact(sys.argv[1])
 def die(path):
     path.write_bytes(b"half written")

@@ -49,8 +49,8 @@ def assert_same_state(a: TrainingCheckpoint, b: TrainingCheckpoint) -> None:
 @pytest.fixture(scope="module")
 def training(small_config):
     """Model factory, data and config shared by the in-process tests (one compilation)."""
-    from jointrec.model import build_model
-    from jointrec.pipeline import prepare_data
+    from jointrec.experiments.pipeline import prepare_data
+    from jointrec.model.joint_model import build_model
     from jointrec.training import TrainingArrays
 
     data = prepare_data(checkerboard(12), small_config.split)
@@ -118,7 +118,7 @@ def test_early_stop_is_remembered(training, tmp_path: Path) -> None:
 
 
 def test_checkpoint_of_another_model_is_refused(training, tmp_path: Path, small_config) -> None:
-    from jointrec.model import build_model
+    from jointrec.model.joint_model import build_model
     from jointrec.training import fit
 
     make_model, arrays, config = training
@@ -193,7 +193,7 @@ def crash_after_epoch_2(monkeypatch):
 
 
 def assert_same_artifact(a_path: Path, b_path: Path) -> None:
-    from jointrec.artifact import load_artifact
+    from jointrec.artifact.directory import load_artifact
 
     a, b = load_artifact(a_path), load_artifact(b_path)
     assert a.metrics == b.metrics
@@ -205,7 +205,7 @@ def assert_same_artifact(a_path: Path, b_path: Path) -> None:
 def test_interrupted_run_resumes_to_the_same_artifact(
     tmp_path: Path, small_config, crash_after_epoch_2
 ) -> None:
-    from jointrec.run import resume, train
+    from jointrec.experiments.train import resume, train
 
     dataset = checkerboard(12)
     reference = train(small_config, dataset=dataset, out=tmp_path / "ref", progress=False)
@@ -232,7 +232,7 @@ def test_early_stopping_state_survives_a_crash(
     tmp_path: Path, small_config, crash_after_epoch_2
 ) -> None:
     """Early stopping's best score, patience and best weights are in the checkpoint."""
-    from jointrec.run import resume, train
+    from jointrec.experiments.train import resume, train
 
     config = small_config.replace(
         train={"epochs": 4, "early_stopping": 1, "early_stopping_metric": "recall@10"},
@@ -251,7 +251,11 @@ def test_experiment_run_resumes_with_its_manifest(
     tmp_path: Path, small_config, crash_after_epoch_2
 ) -> None:
     """`jointrec train` runs (experiment settings, own CSV data) resume from run.json alone."""
-    from jointrec.experiment import resolve_experiment, resume_experiment, run_experiment
+    from jointrec.experiments.experiment import (
+        resolve_experiment,
+        resume_experiment,
+        run_experiment,
+    )
 
     x = checkerboard(12).interactions
     csv = tmp_path / "events.csv"
@@ -280,7 +284,7 @@ def test_experiment_run_resumes_with_its_manifest(
 
 
 def test_resume_without_checkpoints(tmp_path: Path) -> None:
-    from jointrec.run import resume
+    from jointrec.experiments.train import resume
 
     with pytest.raises(JointrecError, match=r"no checkpoints at .*nothing to resume"):
         resume(tmp_path / "never", progress=False)

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jointrec.config import SplitConfig
 from jointrec.data.interactions import Interactions
 from jointrec.data.splits import split_rows
+from jointrec.settings import SplitConfig
 from jointrec.testing import checkerboard
 
 METHODS = ("random", "temporal", "leave_last_n")
@@ -74,7 +74,7 @@ def test_movielens_splits_are_pinned(ml100k_dataset, method, sizes, test_digest)
 
 
 def train_twice(config, dataset):
-    from jointrec.run import train
+    from jointrec.experiments.train import train
 
     return [train(config, dataset=dataset, progress=False) for _ in range(2)]
 
@@ -97,7 +97,7 @@ def test_same_seed_same_weights_and_metrics(small_config) -> None:
     ]
     assert logs[0] == logs[1]
 
-    from jointrec.run import train
+    from jointrec.experiments.train import train
 
     other = train(
         small_config.replace(train={"seed": 43}), dataset=checkerboard(12), progress=False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -128,7 +129,9 @@ def test_internal_errors_have_no_stack_trace(planted):
 @pytest.mark.slow
 def test_concurrent_load_zero_errors_no_memory_growth(planted):
     """100,000 requests on 16 loopback connections: all 2xx, no errors, RSS stable."""
-    from jointrec.serve.loadgen import run_load
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from loadgen import run_load
+
     from jointrec.serve.metrics import resident_memory_bytes
 
     paths = [f"/v1/users/{u}/recommendations?k=10" for u in range(1, 31)]

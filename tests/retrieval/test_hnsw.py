@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from jointrec.errors import JointrecError
-from jointrec.retrieval.hnsw import HNSWIndex
-from jointrec.retrieval.index import ExactIndex, recall_against
+from jointrec.inference.hnsw import HNSWIndex
+from jointrec.inference.index import ExactIndex, recall_against
 from jointrec.testing.catalogue import synthetic_catalogue
 
 

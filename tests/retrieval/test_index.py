@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jointrec.errors import JointrecError
-from jointrec.retrieval.index import ExactIndex, recall_against
+from jointrec.inference.index import ExactIndex, recall_against
 
 
 def reference(vectors, labels, queries, k, exclude=None):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.recommender import Recommender
+from jointrec.inference.recommender import Recommender
 
 
 @pytest.mark.slow

@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from jointrec.artifact import load_artifact
+from jointrec.artifact.directory import load_artifact
 from jointrec.errors import JointrecError
-from jointrec.recommender import Recommender
+from jointrec.inference.recommender import Recommender
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_hnsw_index_is_used_when_built(planted, tmp_path):
     copy = shutil.copytree(planted, tmp_path / "art")
     with pytest.raises(JointrecError, match="has no HNSW index: build it with 'jointrec index"):
         Recommender.load(copy, index="hnsw")
-    from jointrec.retrieval.build import build_ann
+    from jointrec.inference.ann import build_ann
 
     report = build_ann(copy, m=8, ef_search=64, k=5, progress=False)
     assert report["recall"] >= 0.95 and (copy / "ann" / "recall.png").is_file()
@@ -171,7 +171,7 @@ def test_hnsw_index_is_used_when_built(planted, tmp_path):
 
 def test_fp16_index_serves_exact_retrieval_scores(planted, tmp_path):
     copy = shutil.copytree(planted, tmp_path / "art")
-    from jointrec.retrieval.build import build_ann
+    from jointrec.inference.ann import build_ann
 
     build_ann(copy, m=8, ef_search=64, k=5, progress=False, plot=False, storage="fp16")
     half = Recommender.load(copy)
@@ -198,7 +198,7 @@ def test_fp16_index_serves_exact_retrieval_scores(planted, tmp_path):
 def test_new_item_is_served_without_retraining(planted, tmp_path, index):
     copy = shutil.copytree(planted, tmp_path / "art")
     if index == "hnsw":
-        from jointrec.retrieval.build import build_ann
+        from jointrec.inference.ann import build_ann
 
         build_ann(copy, m=8, ef_search=64, k=5, progress=False, plot=False)
     rec = Recommender.load(copy, index=index)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from jointrec.backend.jax.cluster import ClusterSpec, parse_address
 from jointrec.errors import JointrecError
-from jointrec.training.cluster import ClusterSpec, parse_address
 
 
 def test_single_process_spec_is_not_distributed():
@@ -81,7 +81,7 @@ def test_train_rejects_inconsistent_cluster_flags_before_loading_data(tmp_path):
 
 
 def test_a_single_device_spec_leaves_ordinary_training_in_place():
-    from jointrec.training.cluster import active, using
+    from jointrec.backend.jax.cluster import active, using
 
     with using(ClusterSpec()) as cluster:
         assert active() is None

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig, TrainConfig
-from jointrec.model import build_model
+from jointrec.model.joint_model import build_model
+from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
 from jointrec.training.batch_unique import padded_size, with_unique_ids
 from jointrec.training.batches import epoch_batches
@@ -83,7 +83,7 @@ def _reference_in_batch(q, c, items, labels, weight, *, hits, temperature, min_l
 @pytest.mark.parametrize("temperature", [1.0, 0.25])
 @pytest.mark.parametrize("with_log_q", [False, True])
 def test_both_in_batch_losses_match_a_numpy_softmax(rng, hits, temperature, with_log_q):
-    from jointrec.tasks.retrieval import RetrievalTask
+    from jointrec.model.retrieval_task import RetrievalTask
 
     b = with_unique_ids(_batches(rng, steps=1, log_q=with_log_q))
     row = {k: v[0] for k, v in b.items()}
@@ -143,7 +143,7 @@ OPTIONS = [
 def test_loss_and_gradients_equal_the_per_row_path(rng, options):
     import jax.numpy as jnp
 
-    from jointrec.training.jax_loop import _loss_and_grad
+    from jointrec.backend.jax.training import _loss_and_grad
 
     config = ModelConfig(embedding_dim=8, layer_sizes=(16, 8), negatives="in_batch", **options)
     model = build_model(config, 12, 9, seed=1)

@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jointrec.config import TrainConfig, preset
+from jointrec.backend.jax.cluster import Cluster, ClusterSpec, active, using
 from jointrec.errors import JointrecError
+from jointrec.settings import TrainConfig, preset
 from jointrec.training.batches import TrainingArrays, item_log_frequencies
-from jointrec.training.cluster import Cluster, ClusterSpec, active, using
 
 USERS, ITEMS = 41, 31  # odd table sizes: with 2 devices, sharded rows need padding
 
@@ -28,7 +28,7 @@ def _data(n: int = 300, seed: int = 0) -> TrainingArrays:
 
 
 def _model():
-    from jointrec.model import build_model
+    from jointrec.model.joint_model import build_model
 
     config = dataclasses.replace(
         preset("default").model,
@@ -94,7 +94,7 @@ def test_epoch_callback_sees_the_epoch_weights_and_can_stop():
 def test_global_batch_must_split_over_the_devices():
     import jax
 
-    from jointrec.training.distributed import fit_distributed
+    from jointrec.backend.jax.distributed import fit_distributed
 
     three = Cluster(ClusterSpec(all_devices=True), tuple(jax.devices()) * 3, ())
     with pytest.raises(JointrecError) as err:
@@ -114,7 +114,7 @@ def test_global_batch_must_split_over_the_devices():
 
 
 def test_padding_round_trip():
-    from jointrec.training.distributed import pad_to, unpad
+    from jointrec.backend.jax.distributed import pad_to, unpad
 
     table = np.arange(15, dtype=np.float32).reshape(5, 3)
     padded = pad_to(table, (6, 3))
@@ -127,7 +127,7 @@ def test_sharded_layout_covers_tables_and_their_optimizer_slots():
     import jax
     import keras
 
-    from jointrec.training.distributed import make_distribution, placement
+    from jointrec.backend.jax.distributed import make_distribution, placement
 
     model = _model()
     optimizer = keras.optimizers.Adam()
@@ -153,7 +153,7 @@ def test_mismatched_ranks_fall_back_to_replication():
     import jax
     import keras
 
-    from jointrec.training.distributed import make_distribution, placement
+    from jointrec.backend.jax.distributed import make_distribution, placement
 
     cluster = Cluster(ClusterSpec(shard_embeddings=True), tuple(jax.devices()), ())
     distribution = make_distribution(cluster, shard_embeddings=True)

@@ -88,10 +88,10 @@ def _history(path: Path) -> list[dict[str, float]]:
 def test_two_processes_match_one_and_the_artifact_serves(small_zip, lean, single, tmp_path, shard):
     from typer.testing import CliRunner
 
-    from jointrec.artifact import load_artifact
+    from jointrec.artifact.directory import load_artifact
     from jointrec.cli.app import app
-    from jointrec.recommender import Recommender
-    from jointrec.run import evaluate_artifact
+    from jointrec.experiments.train import evaluate_artifact
+    from jointrec.inference.recommender import Recommender
 
     out = tmp_path / "two"
     extra = ["--shard-embeddings"] if shard else []
@@ -189,7 +189,7 @@ def test_a_killed_worker_stops_the_run_with_a_clear_error(small_zip, tmp_path):
 
 @pytest.mark.timeout(120)
 def test_a_process_whose_coordinator_never_answers_gives_up_in_time(small_zip):
-    from jointrec.launcher import free_port
+    from jointrec.experiments.launcher import free_port
 
     address = f"127.0.0.1:{free_port()}"
     start = time.monotonic()

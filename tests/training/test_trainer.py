@@ -6,9 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from jointrec.config import ModelConfig, TrainConfig
-from jointrec.model import build_model
-from jointrec.training import TrainingArrays, fit, jax_loop
+from jointrec.backend.jax import training as jax_loop
+from jointrec.model.joint_model import build_model
+from jointrec.settings import ModelConfig, TrainConfig
+from jointrec.training import TrainingArrays, fit
 from jointrec.training.batches import epoch_batches, item_log_frequencies
 
 CONFIG = ModelConfig(

@@ -35,7 +35,7 @@ def _missing() -> str | None:
 
 @pytest.fixture(scope="module")
 def artifact(ml100k_artifact, tmp_path_factory):
-    from jointrec.retrieval.build import build_ann
+    from jointrec.inference.ann import build_ann
 
     out = shutil.copytree(ml100k_artifact, tmp_path_factory.mktemp("web") / "ml100k")
     build_ann(out, k=10, queries=200, progress=False)

@@ -1,8 +1,9 @@
 """Baselines in the box: the yardsticks a joint model must beat, NumPy/SciPy only.
 
-Each is a `jointrec.scoring.Scorer`, so `jointrec.evaluation.evaluate` and
-`jointrec.compare.compare` treat them like the joint model. Hyperparameters are tuned on a
-validation part carved from the training split; the test split is never read.
+Each is a `jointrec.scoring.scorer.Scorer`, so `jointrec.evaluation.evaluate` and
+`jointrec.experiments.compare.compare` treat them like the joint model.
+Hyperparameters are tuned on a validation part carved from the training split; the test
+split is never read.
 
 Example:
     >>> from jointrec.baselines import BASELINES
@@ -20,8 +21,8 @@ from jointrec.baselines.ease import EASE
 from jointrec.baselines.popularity import Popularity
 
 if TYPE_CHECKING:
-    from jointrec.pipeline import PreparedData
-    from jointrec.scoring import Scorer
+    from jointrec.experiments.pipeline import PreparedData
+    from jointrec.scoring.scorer import Scorer
 
 
 def popularity(data: PreparedData) -> Scorer:
@@ -39,7 +40,7 @@ def ease(data: PreparedData) -> Scorer:
     return EASE.tuned(data.train, len(data.users), len(data.items))
 
 
-#: Name -> factory, as `jointrec.compare.compare(baselines=...)` takes them.
+#: Name -> factory, as `jointrec.experiments.compare.compare(baselines=...)` takes them.
 BASELINES = {"popularity": popularity, "biased-mf": biased_mf, "ease": ease}
 
 __all__ = [

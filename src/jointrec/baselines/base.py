@@ -17,7 +17,7 @@ M = TypeVar("M", bound="BaselineScorer")
 
 @dataclass
 class BaselineScorer:
-    """Base of the baselines: a named `jointrec.scoring.Scorer` over ``num_items`` indices.
+    """Base of the baselines: a named `jointrec.scoring.scorer.Scorer` over ``num_items`` indices.
 
     Subclasses override `score_users` (retrieval) and/or `predict_ratings` (rating).
     """

@@ -16,8 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from jointrec.baselines.base import BaselineScorer, interaction_matrix, tune_on_validation
-from jointrec.config import EvalConfig
 from jointrec.data.encoded import EncodedInteractions
+from jointrec.settings import EvalConfig
 
 LAMBDAS = (200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from jointrec.training.cluster import Cluster
+    from jointrec.backend.jax.cluster import Cluster
 
 PANEL = "Distributed training"
 
@@ -82,7 +82,7 @@ def join_cluster(
 
     Each process prints one ``joined: ...`` line to stderr once it has joined.
     """
-    from jointrec.training.cluster import ClusterSpec, join
+    from jointrec.backend.jax.cluster import ClusterSpec, join
 
     spec = ClusterSpec(
         num_processes=num_processes,

@@ -39,7 +39,7 @@ def command(
     json: o.Json = False,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table, tutorial_table
-    from jointrec.compare import compare, plot_comparison
+    from jointrec.experiments.compare import compare, plot_comparison
 
     config = o.build_config(preset, epochs=epochs, seed=seed)
     extra = []

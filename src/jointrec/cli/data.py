@@ -37,7 +37,7 @@ def info(
     import numpy as np
 
     from jointrec.cli.render import print_json
-    from jointrec.run import load_dataset
+    from jointrec.experiments.train import load_dataset
 
     ds = load_dataset(dataset, data)
     x = ds.interactions

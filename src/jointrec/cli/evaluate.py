@@ -20,7 +20,7 @@ def command(
     json: o.Json = False,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table, tutorial_table
-    from jointrec.run import evaluate_artifact
+    from jointrec.experiments.train import evaluate_artifact
 
     report = evaluate_artifact(artifact, data_path=data)
     if json:

@@ -44,10 +44,10 @@ def command(
 
     from jointrec.cli.render import console, print_json
     from jointrec.errors import JointrecError
-    from jointrec.recommender import ANN_DIR
+    from jointrec.inference.recommender import ANN_DIR
 
     if ann:
-        from jointrec.retrieval.build import build_ann
+        from jointrec.inference.ann import build_ann
 
         report = build_ann(
             artifact,
@@ -60,7 +60,7 @@ def command(
             storage=storage,
         )
     else:
-        from jointrec.artifact import load_artifact
+        from jointrec.artifact.directory import load_artifact
 
         load_artifact(artifact)
         path = artifact / ANN_DIR / "report.json"

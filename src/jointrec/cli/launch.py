@@ -37,6 +37,6 @@ def command(
         typer.Option("--log-dir", help="Where workers 1.. write their output (default: temp)."),
     ] = None,
 ) -> None:
-    from jointrec.launcher import launch
+    from jointrec.experiments.launcher import launch
 
     launch(args or [], num_processes, port=port, timeout=timeout, log_dir=log_dir)

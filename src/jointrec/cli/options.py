@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from jointrec.config import RunConfig, preset
+from jointrec.settings import RunConfig, preset
 
 Preset = Annotated[str, typer.Option("--preset", help="Settings preset: 'default' or 'tutorial'.")]
 DataPath = Annotated[

@@ -41,7 +41,7 @@ def command(
     from rich.table import Table
 
     from jointrec.cli.render import print_json
-    from jointrec.recommender import Recommender
+    from jointrec.inference.recommender import Recommender
 
     rec = Recommender.load(artifact)
     items = rec.recommend(

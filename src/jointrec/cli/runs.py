@@ -31,7 +31,7 @@ def command(
     from rich.table import Table
 
     from jointrec.cli.render import console, fmt, print_json
-    from jointrec.runs import list_runs, plot_runs
+    from jointrec.experiments.runs import list_runs, plot_runs
 
     runs = list_runs(root)
     if plot is not None:

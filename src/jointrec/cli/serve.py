@@ -48,9 +48,9 @@ def command(
         ),
     ] = 0,
 ) -> None:
-    from jointrec.artifact import load_artifact
+    from jointrec.artifact.directory import load_artifact
     from jointrec.errors import JointrecError
-    from jointrec.recommender import ANN_DIR, ANN_FILE
+    from jointrec.inference.recommender import ANN_DIR, ANN_FILE
     from jointrec.serve.server import run_server
 
     load_artifact(artifact)  # fail fast with one error line on a bad artifact

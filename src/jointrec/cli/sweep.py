@@ -40,7 +40,7 @@ def command(
     from rich.table import Table
 
     from jointrec.cli.render import console, fmt, print_json
-    from jointrec.sweep import DEFAULT_RATIOS, parse_ratios, plot_sweep, sweep
+    from jointrec.experiments.sweep import DEFAULT_RATIOS, parse_ratios, plot_sweep, sweep
 
     config = o.build_config(preset, epochs=epochs, seed=seed)
     pairs = parse_ratios(ratios) if ratios else list(DEFAULT_RATIOS)

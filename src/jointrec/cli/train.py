@@ -73,8 +73,12 @@ def command(
     all_devices: dist.AllDevices = False,
     cluster_timeout: dist.ClusterTimeout = 120.0,
 ) -> None:
-    from jointrec.experiment import resolve_experiment, resume_experiment, run_experiment
-    from jointrec.manifest import python_command
+    from jointrec.experiments.experiment import (
+        resolve_experiment,
+        resume_experiment,
+        run_experiment,
+    )
+    from jointrec.experiments.manifest import python_command
 
     notify = None if json else lambda note: typer.echo(f"note: {note}", err=True)
     if resume is not None:

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from jointrec.config import SplitConfig
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.data.splits import leave_last_n_rows, random_split_rows, temporal_split_rows
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
 from jointrec.progress import progress_task
+from jointrec.settings import SplitConfig
 
 BATCH_ROWS = 1 << 20
 META = "columns.json"
@@ -107,8 +107,8 @@ class ColumnStore:
 
         The rows are those `jointrec.data.splits.split_rows` picks for the same settings (the
         random split keeps its shuffled order, as the tutorial trains in it). As in
-        `jointrec.pipeline.prepare_data`, users and items without training interactions are
-        encoded as unknown (0) in the validation and test parts.
+        `jointrec.experiments.pipeline.prepare_data`, users and items without training
+        interactions are encoded as unknown (0) in the validation and test parts.
 
         Args:
             config: Split settings.

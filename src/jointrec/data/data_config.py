@@ -42,7 +42,7 @@ class FeatureTableConfig:
 
     def specs(self) -> list[Any] | None:
         """The declared `FeatureSpec` list, or ``None`` to infer."""
-        from jointrec.features.spec import FeatureSpec
+        from jointrec.data.feature_spec import FeatureSpec
 
         if not self.features:
             return None
@@ -250,7 +250,7 @@ def _read_table(
 
 def _short(spec: dict[str, Any]) -> Any:
     """A spec without its name and default options; just the kind when nothing else is set."""
-    from jointrec.features.spec import FeatureSpec
+    from jointrec.data.feature_spec import FeatureSpec
 
     defaults = {f.name: f.default for f in dataclasses.fields(FeatureSpec)}
     options = {

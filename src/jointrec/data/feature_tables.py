@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.data.feature_spec import FeatureSpec
 from jointrec.data.interactions import FeatureTable
 from jointrec.data.tables import TableFile, id_column, read_columns, wrong_type
 from jointrec.errors import JointrecError
-from jointrec.features.spec import FeatureSpec
 
 #: Kinds read as text (CSV cells keep leading zeros).
 TEXT_KINDS = ("categorical", "multi_categorical", "text")

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jointrec.config import SplitConfig
 from jointrec.data.interactions import Interactions
 from jointrec.errors import JointrecError
+from jointrec.settings import SplitConfig
 
 
 @dataclass(frozen=True)

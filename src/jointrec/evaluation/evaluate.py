@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jointrec.config import EvalConfig
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation.metrics import mae, rmse
-from jointrec.retrieval.exact import top_k_rows
-from jointrec.retrieval.seen import SeenItems
-from jointrec.scoring import Scorer
+from jointrec.scoring.scorer import Scorer
+from jointrec.scoring.seen import SeenItems
+from jointrec.scoring.topk import top_k_rows
+from jointrec.settings import EvalConfig
 
 RATING_CHUNK = 1 << 16
 #: Users x items from which the compiled JAX ranker is used (below, NumPy is quicker).
@@ -86,7 +86,7 @@ def ranking_metrics(
 ) -> dict[str, float]:
     """Ranking metrics, vectorised over chunks of users.
 
-    Each chunk is ranked by `jointrec.evaluation.jax_ranker.JaxRanker` (one compiled call)
+    Each chunk is ranked by `jointrec.backend.jax.ranker.JaxRanker` (one compiled call)
     when the scorer is a dot-product model on the JAX backend, else by NumPy; the metrics are
     then computed from the top lists and the CSR sets of relevant and seen items, never from
     dense ``[chunk, num_items]`` masks.
@@ -170,10 +170,10 @@ def _ranker(scorer: Scorer, k: int, work: int = JAX_MIN_WORK) -> Ranker:
     """The fastest available way to rank the catalogue for chunks of users: the compiled
     JAX ranker for dot-product models when ``work`` (users x items) repays its compilation,
     else NumPy."""
-    from jointrec.exported import ExportedModel
+    from jointrec.scoring.exported import ExportedModel
 
     if isinstance(scorer, ExportedModel) and work >= JAX_MIN_WORK and _jax_backend():
-        from jointrec.evaluation.jax_ranker import JaxRanker
+        from jointrec.backend.jax.ranker import JaxRanker
 
         jax_ranker = JaxRanker(scorer.user_vectors, scorer.item_vectors, k)
 

@@ -6,6 +6,7 @@ Example:
     >>> spec = FeatureSpec("occupation", "categorical")
 """
 
+from jointrec.data.feature_spec import KINDS, FeatureSpec
 from jointrec.features.catalog import (
     MOVIELENS_ITEM_FEATURES,
     MOVIELENS_USER_FEATURES,
@@ -13,7 +14,6 @@ from jointrec.features.catalog import (
     select_features,
 )
 from jointrec.features.encoder import EncodedFeatures, FeatureEncoder
-from jointrec.features.spec import KINDS, FeatureSpec
 
 __all__ = [
     "KINDS",

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jointrec.data.feature_spec import FeatureSpec
 from jointrec.data.interactions import FeatureTable
 from jointrec.errors import JointrecError
-from jointrec.features.spec import FeatureSpec
 
 #: Feature selection meaning "every feature the table offers".
 AUTO = "auto"

@@ -12,7 +12,7 @@ vocabularies, numeric statistics and quantile buckets), then encodes every row o
 Example:
     >>> import numpy as np
     >>> from jointrec.data import FeatureTable, Vocabulary
-    >>> from jointrec.features.spec import FeatureSpec
+    >>> from jointrec.data.feature_spec import FeatureSpec
     >>> table = FeatureTable(ids=np.array([1, 2, 3]),
     ...                      columns={"job": np.array(["doctor", "artist", "pilot"])})
     >>> enc = FeatureEncoder([FeatureSpec("job", "categorical")]).fit(table, np.array([1, 2]))
@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.data.feature_spec import MULTI_KINDS, FeatureSpec
 from jointrec.data.interactions import FeatureTable
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
-from jointrec.features.spec import MULTI_KINDS, FeatureSpec
 
 NO_VALUE = 0
 OOV = 1

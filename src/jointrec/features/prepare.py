@@ -18,11 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from jointrec.data.feature_spec import FeatureSpec
 from jointrec.data.interactions import Dataset, FeatureTable, Interactions
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.features.catalog import select_features
 from jointrec.features.encoder import EncodedFeatures, FeatureEncoder
-from jointrec.features.spec import FeatureSpec
 
 HISTORY = "history"
 POPULARITY = "popularity"

@@ -76,7 +76,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: JointrecApp) -> AsyncIterator[None]:
-        from jointrec.recommender import Recommender
+        from jointrec.inference.recommender import Recommender
 
         app.state.recommender = Recommender.load(path, index=index, ef_search=ef_search)
         limiter = _limit_threads(blas_threads)  # after loading: faiss brings its own BLAS

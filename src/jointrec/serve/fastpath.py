@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from jointrec.errors import JointrecError
-from jointrec.recommender import Recommendations, Recommender
+from jointrec.inference.recommender import Recommendations, Recommender
 from jointrec.serve.metrics import Metrics
 from jointrec.serve.params import query_params, recommend_for_user
 from jointrec.serve.routes import NotFoundError, recommendations_payload

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
 from jointrec.errors import JointrecError
-from jointrec.recommender import RANK_BY
+from jointrec.inference.recommender import RANK_BY
 from jointrec.serve.schemas import MAX_CANDIDATES, MAX_ID_LENGTH, MAX_K
 
 if TYPE_CHECKING:
-    from jointrec.recommender import Recommendations, Recommender
+    from jointrec.inference.recommender import Recommendations, Recommender
 
 
 class UserQuery(NamedTuple):

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jointrec.recommender import ANN_DIR, Recommender
+from jointrec.inference.recommender import ANN_DIR, Recommender
 
 TITLES = {
     "sweep.png": "Retrieval:rating loss-weight sweep (the RMSE / Recall@10 frontier)",

@@ -1,4 +1,4 @@
-"""The API's routes: thin handlers over `jointrec.recommender.Recommender`.
+"""The API's routes: thin handlers over `jointrec.inference.recommender.Recommender`.
 
 Handlers are ``async`` and compute inline: each answer takes well under a millisecond of
 NumPy, less than a hop to a thread pool would cost. Responses are serialised by orjson
@@ -17,7 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from jointrec.errors import JointrecError
-from jointrec.recommender import RANK_BY, Recommendations, Recommender
+from jointrec.inference.recommender import RANK_BY, Recommendations, Recommender
 from jointrec.serve import schemas as s
 from jointrec.serve.params import recommend_for_user
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from jointrec.config import preset
 from jointrec.data.vocabulary import Vocabulary
-from jointrec.exported import ExportedModel
-from jointrec.retrieval.seen import SeenItems
+from jointrec.scoring.exported import ExportedModel
+from jointrec.scoring.seen import SeenItems
+from jointrec.settings import preset
 
 GENRES = ("Action", "Comedy", "Drama", "Sci-Fi")
 
@@ -40,7 +40,7 @@ def planted_artifact(
         >>> (art / "exported.npz").is_file()
         True
     """
-    from jointrec.artifact import save_artifact
+    from jointrec.artifact.directory import save_artifact
 
     rng = np.random.default_rng(seed)
 

@@ -7,7 +7,7 @@ multiplicities and each row's position among them (computed here, on the host, f
 chunk of batches at once), the model runs the towers once per distinct id, computes a
 ``[users, items]`` matrix of distinct scores and weights each item's term by how often it
 occurs. The loss and its gradients are the same numbers
-(`jointrec.tasks.retrieval.RetrievalTask.unique_loss` says why); the score matrix is about
+(`jointrec.model.retrieval_task.RetrievalTask.unique_loss` says why); the score matrix is about
 a third of the ``[batch, batch]`` one.
 
 The distinct ids of a chunk of batches are padded to one count, `padded_size` of the

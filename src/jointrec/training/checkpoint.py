@@ -37,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from jointrec.atomic import (
+from jointrec.errors import JointrecError
+from jointrec.experiments.manifest import sha256_hex
+from jointrec.files import (
     TMP_MARK,
     atomic_directory,
     load_npz,
@@ -45,8 +47,6 @@ from jointrec.atomic import (
     write_bytes_atomic,
     write_json,
 )
-from jointrec.errors import JointrecError
-from jointrec.manifest import sha256_hex
 
 FORMAT = "jointrec-checkpoint"
 FORMAT_VERSION = 1

@@ -1,0 +1,1 @@
+"""The JAX implementation of the backend interface (`jointrec.backend`)."""
