@@ -42,8 +42,8 @@ def _measure(data: Any, negatives: str, epochs: int) -> dict[str, Any]:
     import keras
 
     from jointrec.backend.jax.training import JaxTrainingState
-    from jointrec.experiments.pipeline import _retrieval_rows, _tower_features
-    from jointrec.model.joint_model import build_model
+    from jointrec.experiments.pipeline import _tower_features
+    from jointrec.model.build import build_model
     from jointrec.settings import preset
     from jointrec.training.batches import TrainingArrays, epoch_batches, item_log_frequencies
     from jointrec.training.fit import make_optimizer
@@ -52,24 +52,21 @@ def _measure(data: Any, negatives: str, epochs: int) -> dict[str, Any]:
     changes: dict[str, Any] = {"negatives": negatives}
     if negatives == "in_batch":
         changes["logq_correction"] = True
-    model_config = config.replace(model=changes).model
+    model_config = config.model.replace({"retrieval": changes})
     labels = data.train.labels()
     user_features, item_features = _tower_features(data, model_config)
     model = build_model(
         model_config,
         len(data.users),
         len(data.items),
-        global_mean=float(labels.mean()),
         seed=0,
+        training=data.train,
+        batch_size=config.train.batch_size,
         user_features=user_features,
         item_features=item_features,
-        retrieval_rows=_retrieval_rows(data, model_config, config.train),
     )
     log_q = None
-    if negatives == "full":
-        model.set_trained_items(np.unique(data.train.item))
-        model.set_seen(data.train.user, data.train.item)
-    else:
+    if negatives != "full":
         log_q = item_log_frequencies(data.train.item, len(data.items))[data.train.item]
     arrays = TrainingArrays(data.train.user, data.train.item, labels, log_q)
     state = JaxTrainingState(

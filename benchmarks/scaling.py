@@ -51,7 +51,7 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     from jointrec.backend.jax.training import use_sparse
     from jointrec.data.columnar import read_parquet_columns
     from jointrec.evaluation.evaluate import evaluate
-    from jointrec.model.joint_model import build_model
+    from jointrec.model.build import build_model
     from jointrec.scoring.exported import ExportedModel
     from jointrec.training import TrainingArrays, fit
     from jointrec.training.fit import MAX_STEPS_PER_CALL, make_optimizer

@@ -22,7 +22,6 @@ HERE = Path(__file__).resolve().parent
 
 
 def measure(users: int, items: int, dim: int, shard: bool, negatives: str) -> dict[str, object]:
-    import dataclasses
 
     import jax
     import keras
@@ -30,12 +29,16 @@ def measure(users: int, items: int, dim: int, shard: bool, negatives: str) -> di
 
     from jointrec.backend.jax.cluster import ClusterSpec, using
     from jointrec.backend.jax.distributed import ShardedTrainingState
-    from jointrec.model.joint_model import build_model
+    from jointrec.model.build import build_model
     from jointrec.settings import TrainConfig, preset
     from jointrec.training.fit import make_optimizer
 
-    config = dataclasses.replace(
-        preset().model, embedding_dim=dim, layer_sizes=(64,), negatives=negatives
+    config = preset().model.replace(
+        {
+            "towers": {"embedding_dim": dim},
+            "rating": {"layer_sizes": (64,)},
+            "retrieval": {"negatives": negatives},
+        }
     )
     model = build_model(config, users, items, seed=0)
     train = TrainConfig(batch_size=256)

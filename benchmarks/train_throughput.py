@@ -74,7 +74,7 @@ def jointrec_epochs(
         "epoch_seconds": [first.history.epochs[0]["seconds"], *seconds],
         "epoch_cpu_seconds": [None, *([cpu / epochs] * epochs)],
         "embedding_updates": cfg.train.embedding_updates,
-        "model": cfg.model.negatives + " softmax",
+        "model": cfg.model.retrieval.negatives + " softmax",
         "distinct_ids": distinct_ids,
         "distinct_id_slots": distinct_slots(data, cfg) if distinct_ids else None,
     }
@@ -84,13 +84,13 @@ def distinct_slots(data: Any, cfg: Any) -> dict[str, int] | None:
     """Padded distinct users and items per batch of the first epoch (in-batch models)."""
     import numpy as np
 
-    from jointrec.model.joint_model import resolve_negatives
+    from jointrec.model.build import resolve_negatives
     from jointrec.training.batch_unique import with_unique_ids
     from jointrec.training.batches import TrainingArrays, epoch_batches
     from jointrec.training.fit import epoch_order
 
     model = resolve_negatives(cfg.model, len(data.users), len(data.items))
-    if model.negatives != "in_batch":
+    if model.retrieval.negatives != "in_batch":
         return None
     arrays = TrainingArrays(data.train.user, data.train.item, data.train.labels())
     order = epoch_order(len(arrays), 0, cfg.train, np.random.default_rng(cfg.train.seed))

@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from jointrec.data.tables import read_interactions
-    from jointrec.experiments.experiment import resolve_experiment, run_experiment
+    from jointrec.experiments.experiment import run_experiment
     from jointrec.inference.recommender import Recommender
+    from jointrec.settings import resolve_experiment
 
     # 1. Read the log. Ids may be integers or strings; a missing column or a value of the
     #    wrong type stops here with a message naming the file, the column and the line.

@@ -15,9 +15,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 SCRIPT = """
 import numpy as np
 from jointrec.settings import ModelConfig, TrainConfig
-from jointrec.model.joint_model import build_model
+from jointrec.model.build import build_model
 from jointrec.training import TrainingArrays, fit
-model = build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,)), 20, 20, seed=0)
+config = ModelConfig(towers={"embedding_dim": 4}, rating={"layer_sizes": (8,)})
+model = build_model(config, 20, 20, seed=0)
 data = TrainingArrays(np.arange(1, 17) % 19, np.arange(1, 17) % 19, np.full(16, 0.5))
 fit(model, data, TrainConfig(batch_size=4, epochs=1), progress=False)
 """

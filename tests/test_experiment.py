@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from jointrec.cli._data_options import flag_settings
-from jointrec.data.data_config import DataConfig
+from jointrec.data.load import feature_specs
 from jointrec.errors import JointrecError
-from jointrec.experiments.experiment import merge, resolve_experiment
 from jointrec.experiments.manifest import write_manifest
-from jointrec.settings import preset
+from jointrec.settings import DataConfig, preset
+from jointrec.settings.experiment import merge, resolve_experiment
 
 EXP = """
 preset = "tutorial"
@@ -55,8 +55,8 @@ def test_flags_override_the_file_which_overrides_the_preset(tmp_path):
     assert exp.run.train.learning_rate == 1.0  # file over preset (0.1), int read as float
     assert exp.run.train.optimizer == tutorial.train.optimizer == "adagrad"  # preset
     assert (exp.run.train.seed, exp.run.split.seed) == (9, 9)  # --seed sets both
-    assert exp.run.model.embedding_dim == 16
-    assert exp.run.model.retrieval_min_rating == 4.0
+    assert exp.run.model.towers.embedding_dim == 16
+    assert exp.run.model.retrieval.min_rating == 4.0
     assert exp.data.rating_col == "score"
     assert exp.data.user_col == "who" and exp.data.item_col == "item"  # file, default
     assert exp.data.rating_scale == (1.0, 10.0)
@@ -65,7 +65,7 @@ def test_flags_override_the_file_which_overrides_the_preset(tmp_path):
     table = exp.data.item_features
     assert table.path == str((tmp_path / "experiments/data/items.parquet").resolve())
     assert table.id_col == "sku"
-    assert [(s.name, s.kind, s.separator) for s in table.specs()] == [
+    assert [(s.name, s.kind, s.separator) for s in feature_specs(table)] == [
         ("price", "numeric", "|"),
         ("tags", "multi_categorical", ";"),
     ]
@@ -80,7 +80,7 @@ def test_none_unsets_an_optional_setting(tmp_path):
     exp = resolve_experiment(path, flag_settings(rating_col="none"))
     assert exp.data.rating_col is None
     exp = resolve_experiment(path, {"model": {"retrieval_min_rating": "none"}})
-    assert exp.run.model.retrieval_min_rating is None
+    assert exp.run.model.retrieval.min_rating is None
 
 
 def test_flag_paths_and_item_feature_path_merge(tmp_path, monkeypatch):
@@ -102,7 +102,7 @@ def test_resolved_experiment_round_trips_through_toml(tmp_path):
     assert again.name == exp.name
     text = saved.read_text()
     assert text.startswith("# jointrec run manifest")
-    assert "retrieval_min_rating = 4.0" in text
+    assert "[model.retrieval]" in text and "min_rating = 4.0" in text
 
 
 @pytest.mark.parametrize(

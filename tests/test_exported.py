@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.model.joint_model import build_model
+from jointrec.model.build import build_model
 from jointrec.scoring.exported import ExportedModel
 from jointrec.settings import ModelConfig
 
@@ -14,11 +14,9 @@ from jointrec.settings import ModelConfig
 def test_export_matches_keras_and_survives_save_load(tmp_path, normalize, biases):
     model = build_model(
         ModelConfig(
-            embedding_dim=6,
-            layer_sizes=(12, 5),
-            l2_normalize=normalize,
-            rating_biases=biases,
-            clip_predictions=False,
+            towers={"embedding_dim": 6},
+            retrieval={"l2_normalize": normalize},
+            rating={"layer_sizes": (12, 5), "biases": biases, "clip_predictions": False},
         ),
         9,
         14,

@@ -10,13 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jointrec.data.data_config import DataConfig, load_data
 from jointrec.data.feature_tables import read_feature_table
+from jointrec.data.load import feature_specs, load_data
 from jointrec.errors import JointrecError
 from jointrec.experiments.pipeline import prepare_data
 from jointrec.features import FeatureSpec
 from jointrec.features.prepare import encode_tower_features
-from jointrec.settings import SplitConfig
+from jointrec.settings import DataConfig, SplitConfig
 
 
 def test_declared_kinds_from_parquet(tmp_path):
@@ -92,9 +92,8 @@ def test_feature_table_errors(tmp_path):
     with pytest.raises(JointrecError, match=r"has no column 'uid' \(named by id_col\)"):
         read_feature_table(path, id_col="uid", specs=[FeatureSpec("age", "numeric")])
     with pytest.raises(JointrecError, match="has kind 'color': expected one of"):
-        DataConfig(
-            interactions="e.csv", user_features={"path": str(path), "features": {"a": "color"}}
-        ).user_features.specs()
+        table = {"path": str(path), "features": {"a": "color"}}
+        feature_specs(DataConfig(interactions="e.csv", user_features=table).user_features)
 
 
 def write(path, header, rows):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from jointrec.artifact.directory import load_artifact
 from jointrec.cli.app import app
-from jointrec.experiments.experiment import tomllib
+from jointrec.settings.experiment import tomllib
 from jointrec.testing import shop_group, write_shop
 
 EXP = """
@@ -47,8 +47,13 @@ def test_cold_items_are_placed_by_their_features(tmp_path, monkeypatch):
     assert json.loads(result.stdout)["metrics"]["rmse"] < 0.85
     manifest = tomllib.loads((tmp_path / "runs/shop-features/manifest.toml").read_text())
     # Every declared feature is used, and the manifest says so.
-    assert manifest["model"]["item_features"] == ["category", "price", "title", "released"]
-    assert manifest["model"]["user_features"] == ["age", "country", "interests"]
+    assert manifest["model"]["towers"]["item_features"] == [
+        "category",
+        "price",
+        "title",
+        "released",
+    ]
+    assert manifest["model"]["towers"]["user_features"] == ["age", "country", "interests"]
     assert manifest["data"]["item_features"]["features"]["released"] == "timestamp"
     art = load_artifact(tmp_path / "runs/shop-features")
     cold = [i for i in art.items.ids if int(i[1:]) >= 90]  # in the item table only

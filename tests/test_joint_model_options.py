@@ -8,7 +8,8 @@ import pytest
 
 from jointrec.data import FeatureTable, Vocabulary
 from jointrec.features import FeatureEncoder, FeatureSpec
-from jointrec.model.joint_model import JointModel, build_model
+from jointrec.model.build import build_model
+from jointrec.model.joint_model import JointModel
 from jointrec.scoring.exported import ExportedModel
 from jointrec.settings import ModelConfig
 
@@ -37,7 +38,9 @@ def _features():
 
 def _model(**config) -> JointModel:
     u, i = _features()
-    cfg = ModelConfig(**{"embedding_dim": 4, "layer_sizes": (8,), "rating_biases": True, **config})
+    cfg = ModelConfig.from_dict(
+        {"embedding_dim": 4, "layer_sizes": (8,), "rating_biases": True, **config}
+    )
     return build_model(cfg, NUM_USERS, NUM_ITEMS, seed=3, user_features=u, item_features=i)
 
 
@@ -119,7 +122,7 @@ def test_save_and_load_keep_features_seen_table_and_outputs(tmp_path):
     for key in ("query", "candidate", "rating"):
         np.testing.assert_allclose(_np(loaded(inputs)[key]), _np(model(inputs)[key]), rtol=1e-6)
     np.testing.assert_array_equal(_np(loaded.seen.value), _np(model.seen.value))
-    assert loaded.get_config()["exclude_seen"] == "positives"
+    assert loaded.get_config()["mask_seen"] == "positives"
     assert loaded.query_tower.features == model.query_tower.features
 
 
@@ -135,10 +138,11 @@ def test_config_rejects_bad_values():
     from jointrec.errors import JointrecError
 
     with pytest.raises(JointrecError, match="negatives='sampled' is invalid"):
-        ModelConfig(negatives="sampled")
+        ModelConfig(retrieval={"negatives": "sampled"})
     with pytest.raises(JointrecError, match="loss_weighting"):
-        ModelConfig(loss_weighting="learned")
-    assert ModelConfig(user_features="age, gender").user_features == ("age", "gender")
+        ModelConfig(multitask={"loss_weighting": "learned"})
+    config = ModelConfig(towers={"user_features": "age, gender"})
+    assert config.towers.user_features == ("age", "gender")
 
 
 def test_models_differing_only_in_loss_weights_share_one_compiled_runner():

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jointrec.model.joint_model import (
+from jointrec.model.build import (
     FULL_SOFTMAX_MAX_ITEMS,
-    MAX_SEEN_CELLS,
     build_model,
     positive_rows_bound,
     resolve_negatives,
 )
+from jointrec.model.joint_model import MAX_SEEN_CELLS, JointModel
 from jointrec.settings import ModelConfig, preset
 
 NUM_USERS, NUM_ITEMS = 5, 9
@@ -30,27 +30,32 @@ def _lse(x: np.ndarray) -> np.ndarray:
 
 
 def test_auto_is_full_for_small_catalogues_and_in_batch_with_logq_for_large():
-    auto = ModelConfig(negatives="auto", exclude_seen="all")
-    small = resolve_negatives(auto, 944, 1683)
+    auto = ModelConfig(retrieval={"negatives": "auto", "mask_seen": "all"})
+    small = resolve_negatives(auto, 944, 1683).retrieval
     assert (small.negatives, small.logq_correction) == ("full", False)
-    assert resolve_negatives(auto, 10, FULL_SOFTMAX_MAX_ITEMS).negatives == "full"
-    large = resolve_negatives(auto, 10, FULL_SOFTMAX_MAX_ITEMS + 1)
+    assert resolve_negatives(auto, 10, FULL_SOFTMAX_MAX_ITEMS).retrieval.negatives == "full"
+    large = resolve_negatives(auto, 10, FULL_SOFTMAX_MAX_ITEMS + 1).retrieval
     assert (large.negatives, large.logq_correction) == ("in_batch", True)
     # A small catalogue with so many users that the seen table would not fit.
     users = MAX_SEEN_CELLS // 1000 + 1
-    assert resolve_negatives(auto, users, 1000).negatives == "in_batch"
-    no_table = ModelConfig(negatives="auto", exclude_seen="none")
-    assert resolve_negatives(no_table, users, 1000).negatives == "full"
+    assert resolve_negatives(auto, users, 1000).retrieval.negatives == "in_batch"
+    no_table = ModelConfig(retrieval={"negatives": "auto", "mask_seen": "none"})
+    assert resolve_negatives(no_table, users, 1000).retrieval.negatives == "full"
     # Explicit choices are kept as they are.
-    assert resolve_negatives(ModelConfig(negatives="full"), 10, 10**6).negatives == "full"
-    assert preset("default").model.negatives == "auto"
-    assert preset("tutorial").model.negatives == "in_batch"
+    full = ModelConfig(retrieval={"negatives": "full"})
+    assert resolve_negatives(full, 10, 10**6).retrieval.negatives == "full"
+    assert preset("default").model.retrieval.negatives == "auto"
+    assert preset("tutorial").model.retrieval.negatives == "in_batch"
 
 
 def test_auto_builds_a_trainable_model_on_a_large_catalogue():
     # 60k items: "full" with exclude_seen would need a 2 x 60k seen table and a softmax over
     # every item per step; "auto" picks in-batch negatives with logQ correction instead.
-    config = ModelConfig(embedding_dim=4, layer_sizes=(4,), negatives="auto", exclude_seen="all")
+    config = ModelConfig(
+        towers={"embedding_dim": 4},
+        retrieval={"negatives": "auto", "mask_seen": "all"},
+        rating={"layer_sizes": (4,)},
+    )
     model = build_model(config, 3, 60_001, seed=0)
     assert model.negatives == "in_batch" and not hasattr(model, "seen")
 
@@ -59,19 +64,15 @@ def test_bad_negatives_name_is_rejected():
     from jointrec.errors import JointrecError
 
     with pytest.raises(JointrecError, match=r"negatives='sampled' is invalid.*'auto'"):
-        ModelConfig(negatives="sampled")
+        ModelConfig(retrieval={"negatives": "sampled"})
 
 
 def _model(**overrides):
     config = ModelConfig(
-        embedding_dim=4,
-        layer_sizes=(8,),
-        negatives="full",
-        exclude_seen="all",
-        retrieval_min_rating=4.0,
-        temperature=0.5,
-        **overrides.pop("config", {}),
-    )
+        towers={"embedding_dim": 4},
+        retrieval={"negatives": "full", "mask_seen": "all", "min_rating": 4.0, "temperature": 0.5},
+        rating={"layer_sizes": (8,)},
+    ).replace(overrides.pop("config", {}))
     return build_model(config, NUM_USERS, NUM_ITEMS, seed=5, **overrides)
 
 
@@ -126,7 +127,8 @@ def test_retrieval_on_positive_rows_only_is_the_same_loss(rng):
     mask[-3:] = 0.0  # padding rows
     positives = int(((labels >= 0.75) & (mask > 0)).sum())
     full = _model()
-    compact = _model(retrieval_rows=positives + 2)
+    compact = JointModel.from_config({**full.get_config(), "retrieval_rows": positives + 2})
+    compact.build()
     compact.set_weights(full.get_weights())
     inputs = {"user": users, "item": items}
     a = full.task_losses(inputs, full(inputs), labels, mask=mask)
@@ -150,15 +152,20 @@ def test_positive_rows_bound_covers_shuffled_batches(rng):
 
 def test_pipeline_uses_the_bound_only_with_reshuffled_batches(tiny_zip):
     from jointrec.data import load_movielens
-    from jointrec.experiments.pipeline import _retrieval_rows, prepare_data
+    from jointrec.experiments.pipeline import prepare_data
 
-    config = preset("default").replace(train={"batch_size": 256})
-    data = prepare_data(load_movielens("100k", path=tiny_zip), config.split)
-    model_config = resolve_negatives(config.model, len(data.users), len(data.items))
-    rows = _retrieval_rows(data, model_config, config.train)
-    assert 0 < rows < 256
-    fixed_order = config.replace(train={"shuffle_each_epoch": False}).train
-    assert _retrieval_rows(data, model_config, fixed_order) == 0
+    config = preset("default").model.replace(
+        {"towers": {"user_features": (), "item_features": (), "user_history": 0}}
+    )
+    data = prepare_data(load_movielens("100k", path=tiny_zip), preset("default").split)
+
+    def rows(shuffle: bool) -> int:
+        sizes = len(data.users), len(data.items)
+        model = build_model(config, *sizes, training=data.train, batch_size=256, shuffle=shuffle)
+        return model.retrieval_rows
+
+    assert 0 < rows(shuffle=True) < 256
+    assert rows(shuffle=False) == 0
 
 
 def test_default_model_has_the_popularity_feature(tiny_zip):

@@ -29,7 +29,7 @@ def implicit(tmp_path_factory) -> Dataset:
 def test_implicit_data_trains_retrieval_only(implicit, tmp_path):
     result = train(CONFIG, dataset=implicit, out=tmp_path / "run", progress=False)
     report = result.report
-    assert result.trained.config.model.rating_weight == 0.0  # recorded as resolved
+    assert result.trained.config.model.multitask.rating_weight == 0.0  # recorded as resolved
     assert not {"rmse", "mae", "rmse_label"} & set(report)
     # Planted taste groups: 7/8 of each user's test items are of the liked category, half the
     # catalogue. Random scores give Recall@10 0.27 on this split; the model reached 0.46.
@@ -62,7 +62,7 @@ def test_rated_data_trains_both_tasks(tmp_path):
     data = prepare_data(Dataset("shop", x), CONFIG.split)
     trained = train_model(data, CONFIG, progress=False)
     assert trained.exported.can_rate is True
-    assert trained.config.model.rating_weight == CONFIG.model.rating_weight > 0
+    assert trained.config.model.multitask.rating_weight == CONFIG.model.multitask.rating_weight > 0
     # Liked items (7 in 8) are rated 4-5 and the others 1-2: the global mean predicts with
     # RMSE about 1.1 stars; the model reached 0.62 (and Recall@10 0.59, random 0.26).
     assert trained.report["rmse"] < 0.85

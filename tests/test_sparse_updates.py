@@ -9,7 +9,7 @@ import pytest
 
 from jointrec.backend.jax.training import JaxTrainingState, use_sparse
 from jointrec.errors import JointrecError
-from jointrec.model.joint_model import build_model
+from jointrec.model.build import build_model
 from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
 from jointrec.training.batches import epoch_batches, epoch_chunks
@@ -18,7 +18,11 @@ from jointrec.training.fit import make_optimizer
 # Keras is imported after jointrec, which selects the JAX backend first.
 keras = pytest.importorskip("keras")
 
-MODEL = ModelConfig(embedding_dim=4, layer_sizes=(8,), rating_biases=True, logq_correction=False)
+MODEL = ModelConfig(
+    towers={"embedding_dim": 4},
+    retrieval={"logq_correction": False},
+    rating={"layer_sizes": (8,), "biases": True},
+)
 
 
 def _data(rng: np.random.Generator, n: int = 600, users: int = 300, items: int = 200):

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jointrec.cli.app import app
-from jointrec.experiments.experiment import tomllib
 from jointrec.experiments.manifest import file_sha256
+from jointrec.settings.experiment import tomllib
 from jointrec.testing import write_shop
 
 QUICK = ["--epochs", "2", "--batch-size", "64", "--quiet"]
@@ -82,7 +82,7 @@ def test_parquet_without_ratings_trains_retrieval_only_and_says_so(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert "note: no rating column: training retrieval only" in result.stderr
     manifest = tomllib.loads((tmp_path / "run/manifest.toml").read_text())
-    assert manifest["model"]["rating_weight"] == 0.0
+    assert manifest["model"]["multitask"]["rating_weight"] == 0.0
     assert "rmse" not in manifest["provenance"]["metrics"]
     rec = invoke("recommend", "run", "--user", "u001", "-k", "3", "--json")
     assert rec.exit_code == 0, rec.output

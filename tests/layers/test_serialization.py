@@ -15,7 +15,8 @@ from jointrec.model import (
     RemoveAccidentalHits,
     RetrievalTask,
 )
-from jointrec.model.joint_model import JointModel, build_model
+from jointrec.model.build import build_model
+from jointrec.model.joint_model import JointModel
 from jointrec.settings import ModelConfig
 
 
@@ -50,11 +51,9 @@ def test_config_json_round_trip(layer):
 def test_model_config_json_round_trip():
     model = build_model(
         ModelConfig(
-            embedding_dim=4,
-            layer_sizes=(8,),
-            rating_biases=True,
-            l2_normalize=True,
-            temperature=0.3,
+            towers={"embedding_dim": 4},
+            retrieval={"l2_normalize": True, "temperature": 0.3},
+            rating={"layer_sizes": (8,), "biases": True},
         ),
         5,
         6,
@@ -69,7 +68,10 @@ def test_model_config_json_round_trip():
 @pytest.mark.parametrize("biases", [False, True])
 def test_model_save_load_gives_equal_outputs(tmp_path, biases):
     model = build_model(
-        ModelConfig(embedding_dim=4, layer_sizes=(8,), rating_biases=biases), 5, 6, seed=0
+        ModelConfig(towers={"embedding_dim": 4}, rating={"layer_sizes": (8,), "biases": biases}),
+        5,
+        6,
+        seed=0,
     )
     inputs = {"user": np.array([0, 1, 4]), "item": np.array([5, 2, 0])}
     before = {k: np.asarray(v) for k, v in model(inputs).items()}

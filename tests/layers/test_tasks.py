@@ -136,5 +136,5 @@ def test_rating_head_dropout_only_while_training():
     assert np.mean(np.abs(trained - expected) > 1e-6) > 0.5
     with pytest.raises(ValueError, match="dropout=1.0"):
         RatingHead(layer_sizes=(8,), dropout=1.0)
-    with pytest.raises(JointrecError, match="rating_dropout"):
-        ModelConfig(rating_dropout=-0.1)
+    with pytest.raises(JointrecError, match=r"rating\.dropout=-0\.1 is invalid"):
+        ModelConfig(rating={"dropout": -0.1})

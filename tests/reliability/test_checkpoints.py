@@ -50,7 +50,7 @@ def assert_same_state(a: TrainingCheckpoint, b: TrainingCheckpoint) -> None:
 def training(small_config):
     """Model factory, data and config shared by the in-process tests (one compilation)."""
     from jointrec.experiments.pipeline import prepare_data
-    from jointrec.model.joint_model import build_model
+    from jointrec.model.build import build_model
     from jointrec.training import TrainingArrays
 
     data = prepare_data(checkerboard(12), small_config.split)
@@ -118,13 +118,16 @@ def test_early_stop_is_remembered(training, tmp_path: Path) -> None:
 
 
 def test_checkpoint_of_another_model_is_refused(training, tmp_path: Path, small_config) -> None:
-    from jointrec.model.joint_model import build_model
+    from jointrec.model.build import build_model
     from jointrec.training import fit
 
     make_model, arrays, config = training
     store = CheckpointDir(tmp_path / "x.checkpoints")
     fit(make_model(), arrays, config, progress=False, checkpoints=store)
-    other = build_model(small_config.model.__class__(embedding_dim=4, layer_sizes=(16,)), 30, 30)
+    other_config = small_config.model.replace(
+        {"towers": {"embedding_dim": 4}, "rating": {"layer_sizes": (16,)}}
+    )
+    other = build_model(other_config, 30, 30)
     with pytest.raises(JointrecError, match="written by a different model or data"):
         fit(other, arrays, config, progress=False, resume=store.latest())
 
@@ -251,11 +254,8 @@ def test_experiment_run_resumes_with_its_manifest(
     tmp_path: Path, small_config, crash_after_epoch_2
 ) -> None:
     """`jointrec train` runs (experiment settings, own CSV data) resume from run.json alone."""
-    from jointrec.experiments.experiment import (
-        resolve_experiment,
-        resume_experiment,
-        run_experiment,
-    )
+    from jointrec.experiments.experiment import resume_experiment, run_experiment
+    from jointrec.settings import resolve_experiment
 
     x = checkerboard(12).interactions
     csv = tmp_path / "events.csv"

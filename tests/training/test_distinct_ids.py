@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jointrec.model.joint_model import build_model
+from jointrec.model.build import build_model
 from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
 from jointrec.training.batch_unique import padded_size, with_unique_ids
@@ -145,7 +145,9 @@ def test_loss_and_gradients_equal_the_per_row_path(rng, options):
 
     from jointrec.backend.jax.training import _loss_and_grad
 
-    config = ModelConfig(embedding_dim=8, layer_sizes=(16, 8), negatives="in_batch", **options)
+    config = ModelConfig.from_dict(
+        {"embedding_dim": 8, "layer_sizes": (16, 8), "negatives": "in_batch", **options}
+    )
     model = build_model(config, 12, 9, seed=1)
     assert model.supports_unique()
     b = _batches(rng, steps=1, log_q=True)
@@ -170,7 +172,8 @@ def test_loss_and_gradients_equal_the_per_row_path(rng, options):
 
 def test_models_that_need_every_row_say_so():
     def supports(**options):
-        return build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,), **options), 5, 5)
+        config = ModelConfig.from_dict({"embedding_dim": 4, "layer_sizes": (8,), **options})
+        return build_model(config, 5, 5)
 
     assert supports(negatives="in_batch").supports_unique()
     assert not supports(negatives="full").supports_unique()
@@ -190,7 +193,9 @@ def test_training_with_distinct_ids_gives_the_same_model(rng, optimizer):
         rng.integers(1, 40, 997), rng.integers(1, 30, 997), rng.random(997).astype("float32")
     )
     model_config = ModelConfig(
-        embedding_dim=8, layer_sizes=(16,), negatives="in_batch", remove_accidental_hits=True
+        towers={"embedding_dim": 8},
+        retrieval={"negatives": "in_batch", "remove_accidental_hits": True},
+        rating={"layer_sizes": (16,)},
     )
     config = TrainConfig(optimizer=optimizer, learning_rate=0.05, batch_size=100, epochs=3)
     per_row, h_rows = _train(data, dataclasses.replace(config, distinct_ids=False), model_config)

@@ -3,8 +3,6 @@ the ordinary fast path, so that with more devices only float summation order dif
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -28,15 +26,18 @@ def _data(n: int = 300, seed: int = 0) -> TrainingArrays:
 
 
 def _model():
-    from jointrec.model.joint_model import build_model
+    from jointrec.model.build import build_model
 
-    config = dataclasses.replace(
-        preset("default").model,
-        embedding_dim=8,
-        layer_sizes=(16,),
-        user_history=0,
-        user_features=(),
-        item_features=(),
+    config = preset("default").model.replace(
+        {
+            "towers": {
+                "embedding_dim": 8,
+                "user_history": 0,
+                "user_features": (),
+                "item_features": (),
+            },
+            "rating": {"layer_sizes": (16,)},
+        }
     )
     return build_model(config, USERS, ITEMS, seed=3)
 

@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 
 from jointrec.backend.jax import training as jax_loop
-from jointrec.model.joint_model import build_model
+from jointrec.model.build import build_model
 from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
 from jointrec.training.batches import epoch_batches, item_log_frequencies
 
 CONFIG = ModelConfig(
-    embedding_dim=8, layer_sizes=(16,), rating_biases=True, l2_normalize=True, temperature=0.5
+    towers={"embedding_dim": 8},
+    retrieval={"l2_normalize": True, "temperature": 0.5},
+    rating={"layer_sizes": (16,), "biases": True},
 )
 
 

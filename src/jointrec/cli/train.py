@@ -73,12 +73,9 @@ def command(
     all_devices: dist.AllDevices = False,
     cluster_timeout: dist.ClusterTimeout = 120.0,
 ) -> None:
-    from jointrec.experiments.experiment import (
-        resolve_experiment,
-        resume_experiment,
-        run_experiment,
-    )
+    from jointrec.experiments.experiment import resume_experiment, run_experiment
     from jointrec.experiments.manifest import python_command
+    from jointrec.settings import resolve_experiment
 
     notify = None if json else lambda note: typer.echo(f"note: {note}", err=True)
     if resume is not None:

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from jointrec.data.interactions import Dataset, Interactions
 from jointrec.data.splits import split_rows
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
-from jointrec.settings import RunConfig, SplitConfig
+from jointrec.settings import ModelConfig, RunConfig, SplitConfig
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ def train_model(
         data: Prepared data.
         config: Run settings.
         name: Label in reports and progress bars.
-        retrieval_weight: Overrides ``config.model.retrieval_weight``.
-        rating_weight: Overrides ``config.model.rating_weight``.
+        retrieval_weight: Overrides ``config.model.multitask.retrieval_weight``.
+        rating_weight: Overrides ``config.model.multitask.rating_weight``.
         progress: Show a progress bar.
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
         monitor_validation: Evaluate on the validation split after every epoch and log
@@ -133,28 +134,30 @@ def train_model(
     exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
     """
     from jointrec.evaluation.evaluate import evaluate
-    from jointrec.model.joint_model import build_model, resolve_negatives
+    from jointrec.model.build import build_model, resolve_negatives
     from jointrec.scoring.exported import ExportedModel
     from jointrec.training import TrainingArrays, fit
     from jointrec.training.batches import item_log_frequencies
 
     model_config = config.model
-    overrides: dict[str, Any] = {
+    multitask: dict[str, Any] = {
         k: v
         for k, v in (("retrieval_weight", retrieval_weight), ("rating_weight", rating_weight))
         if v is not None
     }
+    changes: dict[str, Any] = {}
     if not data.has_ratings:
-        if overrides.get("retrieval_weight", model_config.retrieval_weight) <= 0:
+        if multitask.get("retrieval_weight", model_config.multitask.retrieval_weight) <= 0:
             raise JointrecError(
                 f"{data.dataset.interactions.source} has no ratings, so a rating-only model "
                 f"({name!r}) cannot be trained: give a rating column or a retrieval weight > 0"
             )
-        overrides["rating_weight"] = 0.0
-        overrides["retrieval_min_rating"] = None  # every interaction is a positive
-    if overrides:
-        model_config = config.replace(model=overrides).model
-    labels = data.train.labels()
+        multitask["rating_weight"] = 0.0
+        changes["retrieval"] = {"min_rating": None}  # every interaction is a positive
+    if multitask:
+        changes["multitask"] = multitask
+    if changes:
+        model_config = model_config.replace(changes)
     model_config = resolve_negatives(model_config, len(data.users), len(data.items))
     user_features, item_features = _tower_features(data, model_config)
     import keras
@@ -169,24 +172,20 @@ def train_model(
         len(data.users),
         len(data.items),
         rating_scale=data.rating_scale,
-        global_mean=float(labels.mean()),
         seed=config.train.seed,
+        training=data.train,
+        batch_size=config.train.batch_size,
+        shuffle=config.train.shuffle_each_epoch,
         user_features=user_features,
         item_features=item_features,
-        retrieval_rows=_retrieval_rows(data, model_config, config.train),
     )
-    if model_config.negatives == "full":
-        model.set_trained_items(np.unique(data.train.item))
-    if model_config.negatives == "full" and model_config.exclude_seen != "none":
-        keep = np.ones(len(data.train), dtype=bool)
-        if model_config.exclude_seen == "positives" and model_config.retrieval_min_rating:
-            assert data.train.rating is not None
-            keep = data.train.rating >= model_config.retrieval_min_rating
-        model.set_seen(data.train.user[keep], data.train.item[keep])
+    labels = data.train.labels()
     start = time.perf_counter()
     log_q = None
-    if model_config.logq_correction and model_config.negatives == "in_batch":
+    retrieval = model_config.retrieval
+    if retrieval.logq_correction and retrieval.negatives == "in_batch":
         log_q = item_log_frequencies(data.train.item, len(data.items))[data.train.item]
+    clip = model_config.rating.clip_predictions
     stopper = None
     if config.train.early_stopping > 0 or monitor_validation:
         from jointrec.training.early_stopping import ValidationMonitor
@@ -194,9 +193,7 @@ def train_model(
         stopper = ValidationMonitor(
             model,
             lambda m: evaluate(
-                ExportedModel.from_model(
-                    m, data.rating_scale, model_config.clip_predictions, name=name
-                ),
+                ExportedModel.from_model(m, data.rating_scale, clip, name=name),
                 data.train,
                 data.validation,
                 config.eval,
@@ -225,13 +222,13 @@ def train_model(
     exported = ExportedModel.from_model(
         model,
         rating_scale=data.rating_scale,
-        clip_predictions=model_config.clip_predictions,
+        clip_predictions=clip,
         name=name,
         can_rate=data.has_ratings,
     )
     trained = TrainedModel(
         name=name,
-        config=config.replace(model=_as_dict(model_config)),
+        config=dataclasses.replace(config, model=model_config),
         model=model,
         exported=exported,
         history=history,
@@ -247,33 +244,10 @@ def train_model(
     return trained
 
 
-def _retrieval_rows(data: PreparedData, model_config: Any, train: Any) -> int:
-    """Rows per batch the full-softmax retrieval loss needs (its positives, with a margin),
-    or 0 for every row: batches must be reshuffled each epoch for the bound to hold."""
-    from jointrec.model.joint_model import positive_rows_bound
-
-    threshold = model_config.retrieval_min_rating
-    if (
-        model_config.negatives != "full"
-        or threshold is None
-        or data.train.rating is None
-        or not train.shuffle_each_epoch
-    ):
-        return 0
-    positives = int((data.train.rating >= threshold).sum())
-    rows = positive_rows_bound(positives, len(data.train), train.batch_size)
-    return 0 if rows >= train.batch_size else rows
-
-
-def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
+def _tower_features(data: PreparedData, model_config: ModelConfig) -> tuple[Any, Any]:
     """Encoded side features of both towers (``None`` where a tower has none)."""
-    if not (
-        model_config.user_features
-        or model_config.item_features
-        or model_config.user_history
-        or model_config.item_history
-        or model_config.item_popularity
-    ):
+    towers = model_config.towers
+    if not towers.has_features:
         return None, None
     from jointrec.features.prepare import encode_tower_features
 
@@ -282,15 +256,9 @@ def _tower_features(data: PreparedData, model_config: Any) -> tuple[Any, Any]:
         data.train_interactions(),
         data.users,
         data.items,
-        model_config.user_features,
-        model_config.item_features,
-        model_config.user_history,
-        model_config.item_history,
-        model_config.item_popularity,
+        towers.user_features,
+        towers.item_features,
+        towers.user_history,
+        towers.item_history,
+        towers.item_popularity,
     )
-
-
-def _as_dict(section: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(section)

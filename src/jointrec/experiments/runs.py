@@ -52,7 +52,7 @@ def read_summary(run_dir: str | os.PathLike[str]) -> RunSummary | None:
     root = Path(run_dir)
     manifest = root / MANIFEST
     if manifest.is_file():
-        from jointrec.experiments.experiment import tomllib
+        from jointrec.settings.experiment import tomllib
 
         try:
             data = tomllib.loads(manifest.read_text(encoding="utf-8"))

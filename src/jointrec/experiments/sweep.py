@@ -155,7 +155,7 @@ def sweep(
     if dataset is None:
         dataset = load_dataset(dataset_name, data_path, progress=progress)
     data = prepare_data(dataset, config.split)
-    default = (config.model.retrieval_weight, config.model.rating_weight)
+    default = (config.model.multitask.retrieval_weight, config.model.multitask.rating_weight)
     pairs = list(dict.fromkeys([*(tuple(map(float, r)) for r in ratios), default]))
     result = Sweep(config=config, split_name=on)
     with progress_task("sweep", total=len(pairs), enabled=progress) as bar:

@@ -299,7 +299,8 @@ def evaluate_artifact(
     art = load_artifact(path)
     info = art.data_info
     if dataset is None and data_path is None and info.get("source", {}).get("interactions"):
-        from jointrec.data.data_config import DataConfig, load_data
+        from jointrec.data.load import load_data
+        from jointrec.settings import DataConfig
 
         dataset, _ = load_data(DataConfig.from_dict(info["source"]), progress=False)
     if dataset is None:

@@ -11,10 +11,11 @@ Example:
 """
 
 from jointrec.model.accidental_hits import RemoveAccidentalHits
+from jointrec.model.build import build_model
 from jointrec.model.embedding_tower import EmbeddingTower
 from jointrec.model.feature_tower import FeatureTower
 from jointrec.model.initializers import HostUniform
-from jointrec.model.joint_model import JointModel, build_model
+from jointrec.model.joint_model import JointModel
 from jointrec.model.rating_head import RatingHead
 from jointrec.model.rating_task import RatingTask
 from jointrec.model.retrieval_task import RetrievalTask

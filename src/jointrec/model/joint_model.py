@@ -1,8 +1,11 @@
 """`JointModel`: one user tower and one item tower shared by retrieval and rating.
 
+`jointrec.model.build.build_model` makes one from settings.
+
 Example:
-    >>> from jointrec.settings import ModelConfig
-    >>> model = build_model(ModelConfig(embedding_dim=8, layer_sizes=(16,)), 10, 20)
+    >>> from jointrec.model import EmbeddingTower, RatingHead, RatingTask, RetrievalTask
+    >>> model = JointModel(EmbeddingTower(10, 8), EmbeddingTower(20, 8), RatingHead((16,)),
+    ...                    RetrievalTask(), RatingTask())
     >>> import numpy as np
     >>> out = model({"user": np.array([1, 2]), "item": np.array([3, 4])})
     >>> sorted(out), tuple(out["rating"].shape)
@@ -11,27 +14,20 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from jointrec.errors import JointrecError
-from jointrec.model.embedding_tower import PACKAGE, EmbeddingTower
+from jointrec.model.embedding_tower import PACKAGE
 from jointrec.model.rating_head import RatingHead
 from jointrec.model.rating_task import RatingTask
 from jointrec.model.retrieval_task import RetrievalTask
-from jointrec.settings import ModelConfig
 
-#: Largest users x items table of seen pairs for ``exclude_seen`` (int8 cells).
+#: Largest users x items table of seen pairs for ``mask_seen`` (int8 cells).
 MAX_SEEN_CELLS = 200_000_000
-#: Largest catalogue that ``negatives="auto"`` trains with a full softmax. Measured
-#: (benchmarks/full_softmax_threshold.py, 2 cores): an epoch costs 1.0x the in-batch one at
-#: 2k items, 1.7x at 5k, 2.7x at 10k, 3.5x at 20k and 5.5x at 100k; above 10k in-batch
-#: negatives with logQ correction are the better use of time (docs/quality.md).
-FULL_SOFTMAX_MAX_ITEMS = 10_000
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -52,20 +48,25 @@ class JointModel(keras.Model):
         rating_weight: Weight of the rating loss.
         negatives: ``"in_batch"`` (the batch's items are the candidates, scales to any
             catalogue) or ``"full"`` (softmax over the whole catalogue, for small ones).
-        exclude_seen: With ``"full"``: ``"none"``, ``"positives"`` (a user's other liked
+        mask_seen: With ``"full"``: ``"none"``, ``"positives"`` (a user's other liked
             training items are not negatives; low-rated ones stay negatives) or ``"all"``.
-            Set the pairs with `set_seen`.
+            Set the pairs with `mark_training_pairs`.
         loss_weighting: ``"fixed"`` (the weights as given) or ``"uncertainty"`` (Kendall et
             al.: each task's loss is scaled by a learned ``exp(-s)`` and ``s`` is added).
-        mask_cold_items: With ``"full"``: items without training interactions (set the
-            others with `set_trained_items`) are nobody's negatives, so they are not pushed
-            down for every user and their side features can place them.
+        mask_cold_items: With ``"full"``: items without training interactions (the others
+            are marked by `mark_training_pairs`) are nobody's negatives, so they are not
+            pushed down for every user and their side features can place them.
         retrieval_rows: Compute the retrieval loss on at most this many rows of each batch,
             the retrieval positives first (0: every row). Rows below the positive threshold
             weigh 0 in that loss anyway; `positive_rows_bound` picks a bound that a shuffled
             batch exceeds with negligible probability (a positive beyond it would sit out
             that step's retrieval loss).
-        **kwargs: Passed to `keras.Model`.
+        num_users: User indices (unknown index 0 included); default: the query tower's
+            ``vocabulary_size``.
+        num_items: Item indices; default: the candidate tower's ``vocabulary_size``. Give
+            both when a tower is your own layer without that attribute.
+        **kwargs: Passed to `keras.Model` (``exclude_seen``, the name ``mask_seen`` had in
+            jointrec 0.1, is accepted so that models saved then still load).
 
     References:
         keras-rs, "Multi-task recommenders: retrieval + ranking" (2025).
@@ -81,26 +82,31 @@ class JointModel(keras.Model):
         retrieval_weight: float = 1.0,
         rating_weight: float = 1.0,
         negatives: str = "in_batch",
-        exclude_seen: str = "none",
+        mask_seen: str = "none",
         loss_weighting: str = "fixed",
         mask_cold_items: bool = False,
         retrieval_rows: int = 0,
+        num_users: int | None = None,
+        num_items: int | None = None,
         **kwargs: Any,
     ) -> None:
+        mask_seen = kwargs.pop("exclude_seen", mask_seen)
         super().__init__(**kwargs)
         if negatives not in ("in_batch", "full"):
             raise ValueError(f"negatives={negatives!r}: expected 'in_batch' or 'full'")
-        if exclude_seen not in ("none", "positives", "all"):
-            raise ValueError(f"exclude_seen={exclude_seen!r}: expected none/positives/all")
+        if mask_seen not in ("none", "positives", "all"):
+            raise ValueError(f"mask_seen={mask_seen!r}: expected none/positives/all")
         if loss_weighting not in ("fixed", "uncertainty"):
             raise ValueError(f"loss_weighting={loss_weighting!r}: expected fixed/uncertainty")
         if retrieval_rows < 0:
             raise ValueError(f"retrieval_rows={retrieval_rows!r}: expected >= 0")
         self.negatives = negatives
-        self.exclude_seen = exclude_seen
+        self.mask_seen = mask_seen
         self.loss_weighting = loss_weighting
         self.mask_cold_items = bool(mask_cold_items)
         self.retrieval_rows = int(retrieval_rows)
+        self.num_users = _size(query_tower, num_users, "num_users")
+        self.num_items = _size(candidate_tower, num_items, "num_items")
         self.query_tower = query_tower
         self.candidate_tower = candidate_tower
         self.rating_head = rating_head
@@ -121,19 +127,17 @@ class JointModel(keras.Model):
             self.rating_head.build(dim_q, dim_c)
         if not self.retrieval_task.built:
             self.retrieval_task.build()
-        self.num_items = int(self.candidate_tower.vocabulary_size)
-        if self.negatives == "full" and self.exclude_seen != "none":
-            num_users = int(self.query_tower.vocabulary_size)
-            if num_users * self.num_items > MAX_SEEN_CELLS:
+        if self.negatives == "full" and self.mask_seen != "none":
+            if self.num_users * self.num_items > MAX_SEEN_CELLS:
                 raise JointrecError(
-                    f"exclude_seen={self.exclude_seen!r} with a full softmax needs a "
-                    f"{num_users} x {self.num_items} table, more than {MAX_SEEN_CELLS} "
-                    "cells: set model negatives='in_batch' (with logq_correction) for this "
-                    "catalogue"
+                    f"mask_seen={self.mask_seen!r} with a full softmax needs a "
+                    f"{self.num_users} x {self.num_items} table, more than {MAX_SEEN_CELLS} "
+                    "cells: set model.retrieval.negatives='in_batch' (with logq_correction) "
+                    "for this catalogue"
                 )
             self.seen = self.add_weight(
                 name="seen",
-                shape=(num_users, self.num_items),
+                shape=(self.num_users, self.num_items),
                 dtype="int8",
                 initializer="zeros",
                 trainable=False,
@@ -159,11 +163,30 @@ class JointModel(keras.Model):
         """Rebuilds every variable on load (the model's own ones included)."""
         self.build()
 
-    def set_seen(self, users: Any, items: Any) -> None:
-        """Marks ``(users[j], items[j])`` so those items are not negatives for those users
-        in the full softmax (the unknown item 0 is always excluded)."""
-        import numpy as np
+    def mark_training_pairs(
+        self, users: np.ndarray, items: np.ndarray, positive: np.ndarray | None = None
+    ) -> None:
+        """Tells the full softmax about the training pairs: which items each user has seen
+        (not negatives for that user, per ``mask_seen``) and which items have interactions
+        (with ``mask_cold_items`` the others are nobody's negatives).
 
+        Args:
+            users: ``[n]`` user indices of the training pairs.
+            items: ``[n]`` item indices.
+            positive: ``[n]`` booleans, the rows that are retrieval positives (used by
+                ``mask_seen="positives"``); ``None``: every row.
+        """
+        users, items = np.asarray(users), np.asarray(items)
+        self.set_trained_items(np.unique(items))
+        if self.mask_seen == "positives" and positive is not None:
+            keep = np.asarray(positive, dtype=bool)
+            users, items = users[keep], items[keep]
+        self.set_seen(users, items)
+
+    def set_seen(self, users: np.ndarray, items: np.ndarray) -> None:
+        """Marks ``(users[j], items[j])`` so those items are not negatives for those users
+        in the full softmax (the unknown item 0 is always excluded); a no-op without
+        ``mask_seen``."""
         if not hasattr(self, "seen"):
             return
         table = np.zeros(tuple(self.seen.shape), dtype=np.int8)
@@ -171,11 +194,9 @@ class JointModel(keras.Model):
         table[:, 0] = 1
         self.seen.assign(table)
 
-    def set_trained_items(self, items: Any) -> None:
+    def set_trained_items(self, items: np.ndarray) -> None:
         """Marks the items that have training interactions; with ``mask_cold_items`` the
         others (and the unknown item 0) are not negatives in the full softmax."""
-        import numpy as np
-
         if not hasattr(self, "trained_items"):
             return
         flags = np.zeros(tuple(self.trained_items.shape), dtype=np.int8)
@@ -357,10 +378,12 @@ class JointModel(keras.Model):
                 "retrieval_weight": self.retrieval_weight,
                 "rating_weight": self.rating_weight,
                 "negatives": self.negatives,
-                "exclude_seen": self.exclude_seen,
+                "mask_seen": self.mask_seen,
                 "loss_weighting": self.loss_weighting,
                 "mask_cold_items": self.mask_cold_items,
                 "retrieval_rows": self.retrieval_rows,
+                "num_users": self.num_users,
+                "num_items": self.num_items,
             }
         )
         return config
@@ -379,146 +402,15 @@ class JointModel(keras.Model):
         return cls(**config)
 
 
-def resolve_negatives(config: ModelConfig, num_users: int, num_items: int) -> ModelConfig:
-    """``negatives="auto"`` made concrete for a catalogue: a full softmax when it is small
-    (at most `FULL_SOFTMAX_MAX_ITEMS` items, and a ``seen`` table within `MAX_SEEN_CELLS`
-    when ``exclude_seen`` needs one), else in-batch negatives with logQ correction.
-
-    Example:
-        >>> resolve_negatives(ModelConfig(negatives="auto"), 944, 1683).negatives
-        'full'
-        >>> big = resolve_negatives(ModelConfig(negatives="auto"), 10_000, 60_000)
-        >>> big.negatives, big.logq_correction
-        ('in_batch', True)
-    """
-    if config.negatives != "auto":
-        return config
-    cells = num_users * num_items if config.exclude_seen != "none" else 0
-    if num_items <= FULL_SOFTMAX_MAX_ITEMS and cells <= MAX_SEEN_CELLS:
-        return dataclasses.replace(config, negatives="full")
-    return dataclasses.replace(config, negatives="in_batch", logq_correction=True)
-
-
-def positive_rows_bound(positives: int, examples: int, batch_size: int) -> int:
-    """Rows per batch that hold a shuffled batch's retrieval positives but for a negligible
-    chance: the expected count plus 6 standard deviations (hypergeometric), rounded up to
-    a multiple of 8; ``batch_size`` when that is not smaller.
-
-    Args:
-        positives: Training examples that are retrieval positives.
-        examples: All training examples.
-        batch_size: Rows per batch.
-
-    Example:
-        >>> positive_rows_bound(44_000, 80_000, 1000)
-        648
-        >>> positive_rows_bound(80_000, 80_000, 1000)
-        1000
-    """
-    if examples <= 0 or positives >= examples:
-        return batch_size
-    p = positives / examples
-    n = min(batch_size, examples)
-    finite = (examples - n) / max(examples - 1, 1)
-    sd = math.sqrt(n * p * (1 - p) * finite)
-    bound = math.ceil((n * p + 6 * sd + 1) / 8.0) * 8
-    return batch_size if bound >= batch_size else bound
-
-
-def build_model(
-    config: ModelConfig,
-    num_users: int,
-    num_items: int,
-    rating_scale: tuple[float, float] = (1.0, 5.0),
-    global_mean: float = 0.5,
-    seed: int | None = None,
-    user_features: Any = None,
-    item_features: Any = None,
-    retrieval_rows: int = 0,
-) -> JointModel:
-    """Builds a `JointModel` from settings.
-
-    Args:
-        config: Architecture and loss settings.
-        num_users: User vocabulary size (unknown index 0 included).
-        num_items: Item vocabulary size (unknown index 0 included).
-        rating_scale: Lowest and highest rating, to map ``retrieval_min_rating`` to a label.
-        global_mean: Mean training label, the initial offset of a biased rating head.
-        seed: Seeds weight initialisation (Keras global seed).
-        user_features: `jointrec.features.EncodedFeatures` of every user index, or ``None``
-            for an id-only user tower.
-        item_features: The same for items.
-        retrieval_rows: Rows of each batch the retrieval loss uses, positives first (0: all);
-            see `positive_rows_bound`.
-
-    ``config.negatives="auto"`` is resolved here (`resolve_negatives`).
-    """
-    config = resolve_negatives(config, num_users, num_items)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    low, high = rating_scale
-    min_label = (
-        None
-        if config.retrieval_min_rating is None
-        else (config.retrieval_min_rating - low) / (high - low)
-    )
-    regularizer = keras.regularizers.L2(config.embedding_l2) if config.embedding_l2 > 0 else None
-    model = JointModel(
-        query_tower=_tower(config, num_users, user_features, regularizer, "query_tower"),
-        candidate_tower=_tower(config, num_items, item_features, regularizer, "candidate_tower"),
-        rating_head=RatingHead(
-            config.layer_sizes,
-            num_users=num_users if config.rating_biases else 0,
-            num_items=num_items if config.rating_biases else 0,
-            global_mean=global_mean if config.rating_biases else 0.0,
-            embeddings_regularizer=regularizer,
-            dropout=config.rating_dropout,
-            name="rating_head",
-        ),
-        retrieval_task=RetrievalTask(
-            temperature=config.temperature,
-            reduction=config.retrieval_reduction,
-            remove_accidental_hits=config.remove_accidental_hits,
-            l2_normalize=config.l2_normalize,
-            min_positive_label=min_label,
-            learn_temperature=config.learn_temperature,
-            positive_weighting=config.positive_weighting,
-            hard_negatives=config.hard_negatives,
-            name="retrieval_task",
-        ),
-        rating_task=RatingTask(name="rating_task"),
-        retrieval_weight=config.retrieval_weight,
-        rating_weight=config.rating_weight,
-        negatives=config.negatives,
-        exclude_seen=config.exclude_seen if config.negatives == "full" else "none",
-        loss_weighting=config.loss_weighting,
-        mask_cold_items=config.negatives == "full",
-        retrieval_rows=retrieval_rows,
-        name="joint_model",
-    )
-    model.build()
-    towers = ((model.query_tower, user_features), (model.candidate_tower, item_features))
-    for tower, encoded in towers:
-        if encoded is not None and hasattr(tower, "set_feature_values"):
-            tower.set_feature_values(encoded.arrays)
-    return model
-
-
-def _tower(
-    config: ModelConfig, size: int, encoded: Any, regularizer: Any, name: str
-) -> keras.layers.Layer:
-    """An id-only `EmbeddingTower`, or a `FeatureTower` when there are encoded features."""
-    if encoded is None or not encoded.arrays:
-        return EmbeddingTower(
-            size, config.embedding_dim, embeddings_regularizer=regularizer, name=name
+def _size(tower: Any, given: int | None, name: str) -> int:
+    """``given``, else the tower's ``vocabulary_size``, with a clear error for a custom tower
+    that has neither."""
+    if given is not None:
+        return int(given)
+    size = getattr(tower, "vocabulary_size", None)
+    if size is None:
+        raise JointrecError(
+            f"{type(tower).__name__} has no vocabulary_size: pass {name}= to JointModel "
+            "(build_model does) for a tower of your own"
         )
-    from jointrec.model.feature_tower import FeatureTower
-
-    return FeatureTower(
-        size,
-        config.embedding_dim,
-        features=encoded.layout(),
-        combiner=config.feature_combiner,
-        embeddings_regularizer=regularizer,
-        name=name,
-    )
+    return int(size)

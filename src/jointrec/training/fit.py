@@ -3,8 +3,9 @@
 Example:
     >>> import numpy as np
     >>> from jointrec.settings import ModelConfig, TrainConfig
-    >>> from jointrec.model.joint_model import build_model
-    >>> model = build_model(ModelConfig(embedding_dim=4, layer_sizes=(8,)), 5, 5, seed=0)
+    >>> from jointrec.model import build_model
+    >>> config = ModelConfig(towers={"embedding_dim": 4}, rating={"layer_sizes": (8,)})
+    >>> model = build_model(config, 5, 5, seed=0)
     >>> data = TrainingArrays(np.array([1, 2, 3, 4]), np.array([1, 2, 3, 4]), np.full(4, 0.5))
     >>> history = fit(model, data, TrainConfig(batch_size=2, epochs=2), progress=False)
     >>> len(history.epochs)

@@ -232,6 +232,7 @@ def _row_model(model: JointModel, rows: int) -> JointModel:
         config[name].pop("build_config", None)  # built below, with the new table sizes
     config["query_tower"]["config"]["vocabulary_size"] = rows
     config["candidate_tower"]["config"]["vocabulary_size"] = rows
+    config["num_users"] = config["num_items"] = rows
     head = config["rating_head"]["config"]
     if head["num_users"] > 0:
         head["num_users"], head["num_items"] = rows, rows

@@ -1,0 +1,248 @@
+"""`build_model`: a `JointModel` from `jointrec.settings.ModelConfig` and what it needs to know
+about its data (vocabulary sizes, the training pairs, encoded side features).
+
+It resolves ``negatives="auto"`` for the catalogue (`resolve_negatives`), builds the towers
+(id-only `EmbeddingTower`, `FeatureTower` when there are side features, or your own Keras
+layers), the rating head and the two tasks, and marks the training pairs the full softmax
+must know about (`JointModel.mark_training_pairs`).
+
+Example:
+    >>> from jointrec.settings import ModelConfig
+    >>> model = build_model(ModelConfig(towers={"embedding_dim": 8}), 10, 20, seed=0)
+    >>> import numpy as np
+    >>> out = model({"user": np.array([1, 2]), "item": np.array([3, 4])})
+    >>> sorted(out), tuple(out["rating"].shape)
+    (['candidate', 'query', 'rating'], (2,))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import keras
+import numpy as np
+
+from jointrec.data.encoded import EncodedInteractions
+from jointrec.features.encoder import EncodedFeatures
+from jointrec.model.embedding_tower import EmbeddingTower
+from jointrec.model.feature_tower import FeatureTower
+from jointrec.model.joint_model import MAX_SEEN_CELLS, JointModel
+from jointrec.model.rating_head import RatingHead
+from jointrec.model.rating_task import RatingTask
+from jointrec.model.retrieval_task import RetrievalTask
+from jointrec.settings.model import ModelConfig
+
+#: Largest catalogue that ``negatives="auto"`` trains with a full softmax. Measured
+#: (benchmarks/full_softmax_threshold.py, 2 cores): an epoch costs 1.0x the in-batch one at
+#: 2k items, 1.7x at 5k, 2.7x at 10k, 3.5x at 20k and 5.5x at 100k; above 10k in-batch
+#: negatives with logQ correction are the better use of time (docs/quality.md).
+FULL_SOFTMAX_MAX_ITEMS = 10_000
+
+
+def resolve_negatives(config: ModelConfig, num_users: int, num_items: int) -> ModelConfig:
+    """``negatives="auto"`` made concrete for a catalogue: a full softmax when it is small
+    (at most `FULL_SOFTMAX_MAX_ITEMS` items, and a ``seen`` table within
+    `jointrec.model.joint_model.MAX_SEEN_CELLS` when ``mask_seen`` needs one), else in-batch
+    negatives with logQ correction.
+
+    Example:
+        >>> auto = ModelConfig(retrieval={"negatives": "auto"})
+        >>> resolve_negatives(auto, 944, 1683).retrieval.negatives
+        'full'
+        >>> big = resolve_negatives(auto, 10_000, 60_000).retrieval
+        >>> big.negatives, big.logq_correction
+        ('in_batch', True)
+    """
+    retrieval = config.retrieval
+    if retrieval.negatives != "auto":
+        return config
+    cells = num_users * num_items if retrieval.mask_seen != "none" else 0
+    if num_items <= FULL_SOFTMAX_MAX_ITEMS and cells <= MAX_SEEN_CELLS:
+        changed = dataclasses.replace(retrieval, negatives="full")
+    else:
+        changed = dataclasses.replace(retrieval, negatives="in_batch", logq_correction=True)
+    return dataclasses.replace(config, retrieval=changed)
+
+
+def positive_rows_bound(positives: int, examples: int, batch_size: int) -> int:
+    """Rows per batch that hold a shuffled batch's retrieval positives but for a negligible
+    chance: the expected count plus 6 standard deviations (hypergeometric), rounded up to
+    a multiple of 8; ``batch_size`` when that is not smaller.
+
+    Args:
+        positives: Training examples that are retrieval positives.
+        examples: All training examples.
+        batch_size: Rows per batch.
+
+    Example:
+        >>> positive_rows_bound(44_000, 80_000, 1000)
+        648
+        >>> positive_rows_bound(80_000, 80_000, 1000)
+        1000
+    """
+    if examples <= 0 or positives >= examples:
+        return batch_size
+    p = positives / examples
+    n = min(batch_size, examples)
+    finite = (examples - n) / max(examples - 1, 1)
+    sd = math.sqrt(n * p * (1 - p) * finite)
+    bound = math.ceil((n * p + 6 * sd + 1) / 8.0) * 8
+    return batch_size if bound >= batch_size else bound
+
+
+def min_positive_label(config: ModelConfig, rating_scale: tuple[float, float]) -> float | None:
+    """``retrieval.min_rating`` (stars) on the ``[0, 1]`` label scale, or ``None``."""
+    threshold = config.retrieval.min_rating
+    if threshold is None:
+        return None
+    low, high = rating_scale
+    return (threshold - low) / (high - low)
+
+
+def build_model(
+    config: ModelConfig,
+    num_users: int,
+    num_items: int,
+    *,
+    rating_scale: tuple[float, float] = (1.0, 5.0),
+    seed: int | None = None,
+    training: EncodedInteractions | None = None,
+    global_mean: float | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    user_features: EncodedFeatures | None = None,
+    item_features: EncodedFeatures | None = None,
+    user_tower: keras.layers.Layer | None = None,
+    item_tower: keras.layers.Layer | None = None,
+) -> JointModel:
+    """Builds a `JointModel` from settings.
+
+    Args:
+        config: Architecture and loss settings (``negatives="auto"`` is resolved here).
+        num_users: User vocabulary size (unknown index 0 included).
+        num_items: Item vocabulary size (unknown index 0 included).
+        rating_scale: Lowest and highest rating, to map ``retrieval.min_rating`` to a label.
+        seed: Seeds weight initialisation (Keras global seed).
+        training: The encoded training interactions: their mean label starts a biased
+            rating head, and the full softmax marks each user's seen items and the items
+            with interactions.
+        global_mean: Initial offset of a biased rating head; default: the mean training
+            label (0.5 without ``training``).
+        batch_size: Rows per training batch, to bound the rows the full-softmax loss needs
+            (`positive_rows_bound`); ``None``: every row.
+        shuffle: Whether batches are reshuffled every epoch (the bound assumes it).
+        user_features: Encoded side features of every user index, or ``None``.
+        item_features: The same for items.
+        user_tower: Your own Keras layer from user indices to vectors, instead of the
+            configured tower (``towers.user_features`` and ``user_history`` then unused).
+        item_tower: The same for items.
+    """
+    config = resolve_negatives(config, num_users, num_items)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    towers, retrieval, rating = config.towers, config.retrieval, config.rating
+    regularizer = keras.regularizers.L2(towers.embedding_l2) if towers.embedding_l2 > 0 else None
+    if global_mean is None:
+        global_mean = 0.5 if training is None else float(training.labels().mean())
+    negatives = retrieval.negatives
+    model = JointModel(
+        query_tower=user_tower
+        or _tower(config, num_users, user_features, regularizer, "query_tower"),
+        candidate_tower=item_tower
+        or _tower(config, num_items, item_features, regularizer, "candidate_tower"),
+        rating_head=RatingHead(
+            rating.layer_sizes,
+            num_users=num_users if rating.biases else 0,
+            num_items=num_items if rating.biases else 0,
+            global_mean=global_mean if rating.biases else 0.0,
+            embeddings_regularizer=regularizer,
+            dropout=rating.dropout,
+            name="rating_head",
+        ),
+        retrieval_task=RetrievalTask(
+            temperature=retrieval.temperature,
+            reduction=retrieval.reduction,
+            remove_accidental_hits=retrieval.remove_accidental_hits,
+            l2_normalize=retrieval.l2_normalize,
+            min_positive_label=min_positive_label(config, rating_scale),
+            learn_temperature=retrieval.learn_temperature,
+            positive_weighting=retrieval.positive_weighting,
+            hard_negatives=retrieval.hard_negatives,
+            name="retrieval_task",
+        ),
+        rating_task=RatingTask(name="rating_task"),
+        retrieval_weight=config.multitask.retrieval_weight,
+        rating_weight=config.multitask.rating_weight,
+        negatives=negatives,
+        mask_seen=retrieval.mask_seen if negatives == "full" else "none",
+        loss_weighting=config.multitask.loss_weighting,
+        mask_cold_items=negatives == "full",
+        retrieval_rows=_retrieval_rows(config, training, batch_size, shuffle),
+        num_users=num_users,
+        num_items=num_items,
+        name="joint_model",
+    )
+    model.build()
+    for tower, encoded in (
+        (model.query_tower, user_features),
+        (model.candidate_tower, item_features),
+    ):
+        if encoded is not None and isinstance(tower, FeatureTower):
+            tower.set_feature_values(encoded.arrays)
+    if training is not None:
+        model.mark_training_pairs(training.user, training.item, _positives(config, training))
+    return model
+
+
+def _positives(config: ModelConfig, training: EncodedInteractions) -> np.ndarray | None:
+    """Which training rows are retrieval positives (rated >= ``retrieval.min_rating``
+    stars), or ``None`` when every row is."""
+    threshold = config.retrieval.min_rating
+    if threshold is None or training.rating is None:
+        return None
+    return np.asarray(training.rating >= threshold)
+
+
+def _retrieval_rows(
+    config: ModelConfig,
+    training: EncodedInteractions | None,
+    batch_size: int | None,
+    shuffle: bool,
+) -> int:
+    """Rows per batch the full-softmax retrieval loss needs (its positives, with a margin),
+    or 0 for every row: batches must be reshuffled each epoch for the bound to hold."""
+    if (
+        config.retrieval.negatives != "full"
+        or training is None
+        or batch_size is None
+        or not shuffle
+    ):
+        return 0
+    positive = _positives(config, training)
+    if positive is None:
+        return 0
+    rows = positive_rows_bound(int(positive.sum()), len(training), batch_size)
+    return 0 if rows >= batch_size else rows
+
+
+def _tower(
+    config: ModelConfig,
+    size: int,
+    encoded: EncodedFeatures | None,
+    regularizer: Any,
+    name: str,
+) -> keras.layers.Layer:
+    """An id-only `EmbeddingTower`, or a `FeatureTower` when there are encoded features."""
+    dim = config.towers.embedding_dim
+    if encoded is None or not encoded.arrays:
+        return EmbeddingTower(size, dim, embeddings_regularizer=regularizer, name=name)
+    return FeatureTower(
+        size,
+        dim,
+        features=encoded.layout(),
+        combiner=config.towers.feature_combiner,
+        embeddings_regularizer=regularizer,
+        name=name,
+    )

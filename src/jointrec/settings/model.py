@@ -1,0 +1,313 @@
+"""`ModelConfig`: the joint model's settings, grouped by the part of the model they shape.
+
+Four groups, one per concern: `TowerConfig` (what the user and item towers are made of),
+`RetrievalConfig` (the softmax task), `RatingConfig` (the rating head) and `MultiTaskConfig`
+(how the two losses combine). Choices are `Literal` types, checked on construction.
+
+Settings written by jointrec 0.1 (one flat ``[model]`` table, e.g. in an artifact's
+``config.json`` or a ``manifest.toml``) still load: `ModelConfig.from_dict` and
+`ModelConfig.replace` map each old flat name to its group (`LEGACY_NAMES`).
+
+Example:
+    >>> cfg = ModelConfig.from_dict({"towers": {"embedding_dim": 64}})
+    >>> cfg.towers.embedding_dim, cfg.retrieval.temperature
+    (64, 1.0)
+    >>> ModelConfig.from_dict({"exclude_seen": "all"}).retrieval.mask_seen  # a 0.1 name
+    'all'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jointrec.errors import JointrecError
+from jointrec.settings.fields import check, check_fields, replace_fields, to_plain
+
+FeatureCombiner = Literal["sum", "concat"]
+Negatives = Literal["in_batch", "full", "auto"]
+Reduction = Literal["sum", "mean"]
+MaskSeen = Literal["none", "positives", "all"]
+PositiveWeighting = Literal["none", "rating"]
+LossWeighting = Literal["fixed", "uncertainty"]
+
+
+@dataclass(frozen=True)
+class TowerConfig:
+    """What the user (query) and item (candidate) towers are made of.
+
+    Args:
+        embedding_dim: Width of the user and item vectors.
+        user_features: Side features of the user tower, by name (MovieLens: ``age``,
+            ``gender``, ``occupation``, ``zip``); ``("auto",)`` for all the user table
+            offers; empty for an id-only tower.
+        item_features: Side features of the item tower (MovieLens: ``genres``, ``year``,
+            ``title``).
+        feature_combiner: How a tower combines id and feature embeddings: ``sum``, or
+            ``concat`` followed by a linear projection.
+        user_history: Represent each user also by up to this many of the items they rated
+            in training (an SVD++-like implicit-feedback feature); 0 turns it off.
+        item_history: Represent each item also by up to this many of its training raters
+            (the item-based, AutoRec-like counterpart); 0 turns it off.
+        item_popularity: Give the item tower the item's ``log(1 + training interactions)``
+            as a numeric feature, so items nobody interacted with (which a full softmax does
+            not use as negatives) rank by their features below popular items.
+        embedding_l2: L2 penalty on the id and feature embeddings and the rating biases.
+    """
+
+    embedding_dim: int = 32
+    user_features: tuple[str, ...] = ()
+    item_features: tuple[str, ...] = ()
+    feature_combiner: FeatureCombiner = "sum"
+    user_history: int = 0
+    item_history: int = 0
+    item_popularity: bool = False
+    embedding_l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("user_features", "item_features"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = tuple(v.strip() for v in value.split(",") if v.strip())
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+        check_fields(self, "towers.")
+        check(
+            self.embedding_dim >= 1, "towers.embedding_dim", self.embedding_dim, "an integer >= 1"
+        )
+        check(self.user_history >= 0, "towers.user_history", self.user_history, ">= 0")
+        check(self.item_history >= 0, "towers.item_history", self.item_history, ">= 0")
+        check(self.embedding_l2 >= 0, "towers.embedding_l2", self.embedding_l2, ">= 0")
+
+    @property
+    def has_features(self) -> bool:
+        """Whether either tower has more than its id embedding."""
+        return bool(
+            self.user_features
+            or self.item_features
+            or self.user_history
+            or self.item_history
+            or self.item_popularity
+        )
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """The retrieval task: a softmax of each user over candidate items.
+
+    Args:
+        negatives: ``in_batch`` softmax (any catalogue size), ``full`` softmax over the
+            whole catalogue (small catalogues; items without training interactions are
+            nobody's negatives), or ``auto``: ``full`` up to
+            `jointrec.model.build.FULL_SOFTMAX_MAX_ITEMS` items, else ``in_batch`` with
+            logQ correction.
+        temperature: Logits are divided by this.
+        learn_temperature: Learn the temperature, starting from ``temperature``.
+        l2_normalize: L2-normalise query and candidate vectors before the dot product.
+        min_rating: Only ratings >= this (stars) are positives; ``None`` makes every
+            rating a positive (the tutorial).
+        reduction: ``"sum"`` over the batch (the tutorial) or ``"mean"``.
+        remove_accidental_hits: Mask in-batch negatives that are the row's positive item.
+        logq_correction: Subtract each in-batch candidate's log sampling probability (its
+            training frequency) from its logit, so popular items are not over-penalised.
+        mask_seen: With ``full`` negatives, which of the user's other training items are
+            not negatives: ``none``, ``positives`` (rated >= ``min_rating``) or ``all``.
+        hard_negatives: Keep only the k highest-scoring negatives per row (0: all).
+        positive_weighting: ``none``, or ``rating`` to weight positives by their rating.
+    """
+
+    negatives: Negatives = "in_batch"
+    temperature: float = 1.0
+    learn_temperature: bool = False
+    l2_normalize: bool = False
+    min_rating: float | None = None
+    reduction: Reduction = "mean"
+    remove_accidental_hits: bool = True
+    logq_correction: bool = False
+    mask_seen: MaskSeen = "none"
+    hard_negatives: int = 0
+    positive_weighting: PositiveWeighting = "none"
+
+    def __post_init__(self) -> None:
+        check_fields(self, "retrieval.")
+        check(self.temperature > 0, "retrieval.temperature", self.temperature, "> 0")
+        check(self.hard_negatives >= 0, "retrieval.hard_negatives", self.hard_negatives, ">= 0")
+
+
+@dataclass(frozen=True)
+class RatingConfig:
+    """The rating head: an MLP over the user and item vectors.
+
+    Args:
+        layer_sizes: Hidden layer widths (a final width-1 layer is added).
+        biases: Add user and item bias terms and a global mean.
+        clip_predictions: Clip predicted ratings to the rating scale.
+        dropout: Dropout rate on the head's input while training.
+    """
+
+    layer_sizes: tuple[int, ...] = (256, 128)
+    biases: bool = False
+    clip_predictions: bool = True
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
+        check_fields(self, "rating.")
+        check(
+            all(s >= 1 for s in self.layer_sizes),
+            "rating.layer_sizes",
+            self.layer_sizes,
+            "positive widths such as (256, 128)",
+        )
+        check(0.0 <= self.dropout < 1.0, "rating.dropout", self.dropout, "in [0, 1)")
+
+
+@dataclass(frozen=True)
+class MultiTaskConfig:
+    """How the two task losses make one: ``retrieval_weight * retrieval + rating_weight *
+    rating``.
+
+    Args:
+        retrieval_weight: Weight of the retrieval loss.
+        rating_weight: Weight of the rating loss.
+        loss_weighting: ``fixed`` weights, or ``uncertainty`` (learned per-task scales,
+            Kendall et al. 2018) on top of them.
+    """
+
+    retrieval_weight: float = 1.0
+    rating_weight: float = 1.0
+    loss_weighting: LossWeighting = "fixed"
+
+    def __post_init__(self) -> None:
+        check_fields(self, "multitask.")
+        check(
+            self.retrieval_weight >= 0, "multitask.retrieval_weight", self.retrieval_weight, ">= 0"
+        )
+        check(self.rating_weight >= 0, "multitask.rating_weight", self.rating_weight, ">= 0")
+        check(
+            self.retrieval_weight + self.rating_weight > 0,
+            "multitask.retrieval_weight + rating_weight",
+            self.retrieval_weight + self.rating_weight,
+            "> 0 (at least one task must train)",
+        )
+
+
+#: Each flat ``[model]`` name of jointrec 0.1 -> (group, name in the group).
+LEGACY_NAMES: dict[str, tuple[str, str]] = {
+    **{
+        name: ("towers", name)
+        for name in (
+            "embedding_dim",
+            "user_features",
+            "item_features",
+            "feature_combiner",
+            "user_history",
+            "item_history",
+            "item_popularity",
+            "embedding_l2",
+        )
+    },
+    **{
+        name: ("retrieval", name)
+        for name in (
+            "negatives",
+            "temperature",
+            "learn_temperature",
+            "l2_normalize",
+            "remove_accidental_hits",
+            "logq_correction",
+            "hard_negatives",
+            "positive_weighting",
+        )
+    },
+    "retrieval_min_rating": ("retrieval", "min_rating"),
+    "retrieval_reduction": ("retrieval", "reduction"),
+    "exclude_seen": ("retrieval", "mask_seen"),
+    "layer_sizes": ("rating", "layer_sizes"),
+    "rating_biases": ("rating", "biases"),
+    "clip_predictions": ("rating", "clip_predictions"),
+    "rating_dropout": ("rating", "dropout"),
+    "retrieval_weight": ("multitask", "retrieval_weight"),
+    "rating_weight": ("multitask", "rating_weight"),
+    "loss_weighting": ("multitask", "loss_weighting"),
+}
+GROUPS = ("towers", "retrieval", "rating", "multitask")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and loss settings of the joint model, in four groups.
+
+    Args:
+        towers: The user and item towers (`TowerConfig`).
+        retrieval: The retrieval task (`RetrievalConfig`).
+        rating: The rating head (`RatingConfig`).
+        multitask: The loss weights (`MultiTaskConfig`).
+    """
+
+    towers: TowerConfig = field(default_factory=TowerConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    rating: RatingConfig = field(default_factory=RatingConfig)
+    multitask: MultiTaskConfig = field(default_factory=MultiTaskConfig)
+
+    def __post_init__(self) -> None:
+        for name, cls in _GROUP_TYPES.items():
+            value = getattr(self, name)
+            if isinstance(value, Mapping):  # ModelConfig(towers={"embedding_dim": 8})
+                object.__setattr__(self, name, replace_fields(cls(), value, f"model.{name}"))
+            elif not isinstance(value, cls):
+                raise JointrecError(
+                    f"model.{name} = {value!r} is invalid: expected a {cls.__name__}"
+                )
+
+    def replace(self, values: Mapping[str, Any]) -> ModelConfig:
+        """A copy with some settings replaced: ``{"towers": {"embedding_dim": 64}}``, or a
+        jointrec 0.1 flat name (``{"embedding_dim": 64}``).
+
+        Example:
+            >>> ModelConfig().replace({"rating_weight": 0.0}).multitask.rating_weight
+            0.0
+        """
+        return replace_fields(self, group_legacy_names(values), "model")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested JSON-ready data; `from_dict` restores it."""
+        return to_plain(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+        """Rebuilds settings from `to_dict` data or from a jointrec 0.1 flat table."""
+        return cls().replace(data)
+
+
+_GROUP_TYPES: dict[str, type] = {
+    "towers": TowerConfig,
+    "retrieval": RetrievalConfig,
+    "rating": RatingConfig,
+    "multitask": MultiTaskConfig,
+}
+
+
+def group_legacy_names(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with each jointrec 0.1 flat name moved into its group.
+
+    Example:
+        >>> group_legacy_names({"embedding_dim": 8, "rating": {"biases": True}})
+        {'rating': {'biases': True}, 'towers': {'embedding_dim': 8}}
+    """
+    if not isinstance(values, Mapping):
+        raise JointrecError(f"model settings must be a mapping, got {values!r}")
+    out: dict[str, Any] = {}
+    flat: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        if key in LEGACY_NAMES:
+            group, name = LEGACY_NAMES[key]
+            flat.setdefault(group, {})[name] = value
+        else:
+            out[key] = value
+    for group, settings in flat.items():
+        nested = out.get(group, {})
+        if not isinstance(nested, Mapping):
+            raise JointrecError(f"model.{group} = {nested!r} must be a table of settings")
+        out[group] = {**nested, **settings}
+    return out

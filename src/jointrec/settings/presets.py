@@ -1,0 +1,111 @@
+"""The named presets: ``tutorial`` (the keras-rs tutorial as written) and ``default``.
+
+Example:
+    >>> preset("tutorial").train.optimizer, preset("default").model.retrieval.reduction
+    ('adagrad', 'mean')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from jointrec.errors import JointrecError
+from jointrec.settings.model import (
+    ModelConfig,
+    MultiTaskConfig,
+    RatingConfig,
+    RetrievalConfig,
+    TowerConfig,
+)
+from jointrec.settings.run import RunConfig, SplitConfig, TrainConfig
+
+
+def tutorial() -> RunConfig:
+    """The keras-rs tutorial as written, flaws included: a sum-reduced in-batch softmax
+    without accidental-hit removal, id embeddings only, 5 epochs of Adagrad shuffled once."""
+    return RunConfig(
+        model=ModelConfig(
+            towers=TowerConfig(embedding_dim=32),
+            retrieval=RetrievalConfig(
+                reduction="sum",
+                remove_accidental_hits=False,
+                l2_normalize=False,
+                temperature=1.0,
+                min_rating=None,
+            ),
+            rating=RatingConfig(layer_sizes=(256, 128), biases=False, clip_predictions=False),
+            multitask=MultiTaskConfig(retrieval_weight=1.0, rating_weight=1.0),
+        ),
+        train=TrainConfig(
+            optimizer="adagrad",
+            learning_rate=0.1,
+            batch_size=1000,
+            epochs=5,
+            seed=42,
+            shuffle_each_epoch=False,
+        ),
+        split=SplitConfig(method="random", test_fraction=0.2, seed=42),
+        preset="tutorial",
+    )
+
+
+def default() -> RunConfig:
+    """The tutorial's two towers and two tasks, fixed and tuned on a validation split
+    (``benchmarks/tune_defaults.py``): side features and the user's history in the towers,
+    a full softmax over the catalogue (in-batch with logQ correction for large catalogues)
+    at temperature 0.2 with ratings >= 4 as positives and the user's other training items
+    not used as negatives, a biased rating head, and the rating loss weighted 20:1 (it is an
+    MSE on a [0, 1] label, ~100x smaller than the softmax)."""
+    return RunConfig(
+        model=ModelConfig(
+            towers=TowerConfig(
+                embedding_dim=64,
+                user_features=("auto",),
+                item_features=("auto",),
+                user_history=64,
+                item_popularity=True,
+                embedding_l2=1e-5,
+            ),
+            retrieval=RetrievalConfig(
+                negatives="auto",
+                temperature=0.2,
+                l2_normalize=True,
+                min_rating=4.0,
+                reduction="mean",
+                remove_accidental_hits=True,
+                logq_correction=False,
+                mask_seen="all",
+            ),
+            rating=RatingConfig(layer_sizes=(64,), biases=True, clip_predictions=True),
+            multitask=MultiTaskConfig(retrieval_weight=1.0, rating_weight=20.0),
+        ),
+        train=TrainConfig(
+            optimizer="adam",
+            learning_rate=2.5e-3,
+            batch_size=1000,
+            epochs=5,
+            seed=42,
+            shuffle_each_epoch=True,
+        ),
+        split=SplitConfig(method="random", test_fraction=0.2, seed=42),
+        preset="default",
+    )
+
+
+PRESETS: dict[str, Callable[[], RunConfig]] = {"tutorial": tutorial, "default": default}
+
+
+def preset(name: str = "default") -> RunConfig:
+    """Returns the named preset's settings.
+
+    Args:
+        name: ``"default"`` (fixed and tuned) or ``"tutorial"`` (the keras-rs tutorial as is).
+
+    Example:
+        >>> preset("default").model.towers.embedding_dim
+        64
+    """
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise JointrecError(f"unknown preset {name!r}: expected one of {sorted(PRESETS)}") from None
