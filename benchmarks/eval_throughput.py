@@ -17,15 +17,15 @@ from common import data_path, header, quick_main
 def _timed_eval(scorer: Any, train: Any, test: Any, config: Any, force: str) -> dict[str, Any]:
     from jointrec.evaluation import evaluate as ev
 
-    old = ev.JAX_MIN_WORK
-    ev.JAX_MIN_WORK = 0 if force == "jax" else 1 << 62
+    old = ev.COMPILED_MIN_WORK
+    ev.COMPILED_MIN_WORK = 0 if force == "jax" else 1 << 62
     try:
         ev.ranking_metrics(scorer, train, test, config)  # warm-up (compilation)
         start = time.perf_counter()
         report = ev.ranking_metrics(scorer, train, test, config)
         seconds = time.perf_counter() - start
     finally:
-        ev.JAX_MIN_WORK = old
+        ev.COMPILED_MIN_WORK = old
     users = report["users_evaluated"]
     return {
         "ranker": force,

@@ -48,11 +48,11 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     from machine import peak_rss_mb
 
     from jointrec import preset
+    from jointrec.artifact.export import export_model
     from jointrec.backend.jax.training import use_sparse
     from jointrec.data.columnar import read_parquet_columns
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.model.build import build_model
-    from jointrec.scoring.exported import ExportedModel
     from jointrec.training import TrainingArrays, fit
     from jointrec.training.fit import MAX_STEPS_PER_CALL, make_optimizer
 
@@ -110,9 +110,7 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
         out["row_wise_epoch_seconds"] = rows_history.epochs[0]["seconds"]
         out["row_wise_examples_per_second"] = len(arrays) / out["row_wise_epoch_seconds"]
     out["rss_after_train_mb"] = peak_rss_mb()
-    exported = ExportedModel.from_model(
-        trained, rating_scale=store.rating_scale, clip_predictions=False
-    )
+    exported = export_model(trained, rating_scale=store.rating_scale, clip_predictions=False)
     start = time.perf_counter()
     report = evaluate(exported, train, test, cfg.eval)
     out["eval_seconds"] = time.perf_counter() - start

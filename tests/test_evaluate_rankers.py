@@ -81,7 +81,7 @@ def _reference(model, train, test, config: EvalConfig) -> dict[str, float]:
 @pytest.mark.parametrize("ranker", ["numpy", "jax"])
 @pytest.mark.parametrize("exclude_seen", [True, False])
 def test_report_matches_per_user_reference(rng, monkeypatch, ranker, exclude_seen):
-    monkeypatch.setattr(ev, "JAX_MIN_WORK", 0 if ranker == "jax" else 1 << 62)
+    monkeypatch.setattr(ev, "COMPILED_MIN_WORK", 0 if ranker == "jax" else 1 << 62)
     model = _model(rng)
     train, test = _interactions(rng, 900), _interactions(rng, 300)
     # Chunks of 7 users: several chunks, the last one partial (padded by the JAX ranker).
@@ -127,6 +127,6 @@ def test_large_catalogue_uses_the_compiled_ranker(rng, monkeypatch):
     train, test = _interactions(rng, 900), _interactions(rng, 300)
     ev.ranking_metrics(model, train, test, EvalConfig())
     assert calls == []  # 40 users x 61 items: NumPy is quicker than compiling
-    monkeypatch.setattr(ev, "JAX_MIN_WORK", 1000)
+    monkeypatch.setattr(ev, "COMPILED_MIN_WORK", 1000)
     ev.ranking_metrics(model, train, test, dataclasses.replace(EvalConfig(), user_chunk=16))
     assert calls and max(calls) <= 16

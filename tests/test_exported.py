@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from jointrec.artifact.export import export_model
 from jointrec.model.build import build_model
 from jointrec.scoring.exported import ExportedModel
 from jointrec.settings import ModelConfig
@@ -23,7 +24,7 @@ def test_export_matches_keras_and_survives_save_load(tmp_path, normalize, biases
         global_mean=0.6,
         seed=2,
     )
-    exported = ExportedModel.from_model(model, rating_scale=(1.0, 5.0), clip_predictions=False)
+    exported = export_model(model, rating_scale=(1.0, 5.0), clip_predictions=False)
     users, items = np.array([0, 3, 8, 5]), np.array([13, 0, 4, 4])
     out = model({"user": users, "item": items})
     np.testing.assert_allclose(

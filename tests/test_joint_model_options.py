@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from jointrec.artifact.export import export_model
 from jointrec.data import FeatureTable, Vocabulary
 from jointrec.features import FeatureEncoder, FeatureSpec
 from jointrec.model.build import build_model
 from jointrec.model.joint_model import JointModel
-from jointrec.scoring.exported import ExportedModel
 from jointrec.settings import ModelConfig
 
 NUM_USERS, NUM_ITEMS = 6, 8
@@ -91,7 +91,7 @@ def test_uncertainty_weighting_formula():
 
 def test_exported_model_equals_keras_outputs_with_features():
     model = _model(negatives="full", l2_normalize=True)
-    exported = ExportedModel.from_model(model)
+    exported = export_model(model)
     users = np.array([0, 1, 2, 5, 3])
     items = np.array([7, 1, 0, 4, 6])
     keras_rating = _np(model({"user": users, "item": items})["rating"])

@@ -95,19 +95,13 @@ def test_epoch_callback_sees_the_epoch_weights_and_can_stop():
 def test_global_batch_must_split_over_the_devices():
     import jax
 
-    from jointrec.backend.jax.distributed import fit_distributed
+    from jointrec.backend.jax.distributed import ShardedTrainingState
+    from jointrec.training.fit import make_optimizer
 
     three = Cluster(ClusterSpec(all_devices=True), tuple(jax.devices()) * 3, ())
+    config = TrainConfig(batch_size=64)
     with pytest.raises(JointrecError) as err:
-        fit_distributed(
-            _model(),
-            _data(),
-            TrainConfig(batch_size=64),
-            three,
-            retrieval_weight=1.0,
-            rating_weight=1.0,
-            progress=False,
-        )
+        ShardedTrainingState.start(_model(), _data(), config, lambda: make_optimizer(config), three)
     assert str(err.value) == (
         "batch_size=64 does not split over the 3 devices of the cluster: use a multiple of 3, "
         "e.g. --batch-size 63"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from jointrec.backend.jax.cluster import Cluster
+    from jointrec.backend import Cluster
 
 PANEL = "Distributed training"
 
@@ -82,7 +82,7 @@ def join_cluster(
 
     Each process prints one ``joined: ...`` line to stderr once it has joined.
     """
-    from jointrec.backend.jax.cluster import ClusterSpec, join
+    from jointrec.backend import ClusterSpec, join_cluster
 
     spec = ClusterSpec(
         num_processes=num_processes,
@@ -94,7 +94,7 @@ def join_cluster(
     )
     if not spec.distributed:
         return None
-    cluster = join(spec)
+    cluster = join_cluster(spec)
     typer.echo(f"joined: {cluster.describe()}", err=True)
     return cluster
 

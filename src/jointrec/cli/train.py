@@ -121,7 +121,7 @@ def command(
             command=python_command(),
             write=chief,
             notify=notify if chief else None,
-            checkpoint=_jax_backend() and cluster is None if checkpoint is None else checkpoint,
+            checkpoint=_has_fast_path() and cluster is None if checkpoint is None else checkpoint,
         )
     if not chief:
         return
@@ -165,7 +165,8 @@ def _refuse_new_settings(ctx: typer.Context) -> None:
         )
 
 
-def _jax_backend() -> bool:
-    import os
+def _has_fast_path() -> bool:
+    """Whether the backend trains with compiled steps, which checkpoints need."""
+    from jointrec import backend
 
-    return os.environ.get("KERAS_BACKEND", "jax") == "jax"
+    return backend.name() == "jax"

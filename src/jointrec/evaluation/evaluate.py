@@ -15,16 +15,17 @@ from collections.abc import Callable
 
 import numpy as np
 
+from jointrec import backend
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.evaluation.metrics import mae, rmse
-from jointrec.scoring.scorer import Scorer
+from jointrec.scoring.scorer import DotProductScorer, Scorer
 from jointrec.scoring.seen import SeenItems
 from jointrec.scoring.topk import top_k_rows
 from jointrec.settings import EvalConfig
 
 RATING_CHUNK = 1 << 16
-#: Users x items from which the compiled JAX ranker is used (below, NumPy is quicker).
-JAX_MIN_WORK = 1 << 25
+#: Users x items from which the backend's compiled ranker is used (below, NumPy is quicker).
+COMPILED_MIN_WORK = 1 << 25
 
 
 def evaluate(
@@ -86,8 +87,8 @@ def ranking_metrics(
 ) -> dict[str, float]:
     """Ranking metrics, vectorised over chunks of users.
 
-    Each chunk is ranked by `jointrec.backend.jax.ranker.JaxRanker` (one compiled call)
-    when the scorer is a dot-product model on the JAX backend, else by NumPy; the metrics are
+    Each chunk is ranked by the backend's compiled ranker (`jointrec.backend.catalogue_ranker`)
+    when the scorer is a dot-product model and the backend has one, else by NumPy; the metrics are
     then computed from the top lists and the CSR sets of relevant and seen items, never from
     dense ``[chunk, num_items]`` masks.
     """
@@ -166,23 +167,22 @@ Ranker = Callable[
 _EMPTY: Coordinates = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
-def _ranker(scorer: Scorer, k: int, work: int = JAX_MIN_WORK) -> Ranker:
-    """The fastest available way to rank the catalogue for chunks of users: the compiled
-    JAX ranker for dot-product models when ``work`` (users x items) repays its compilation,
-    else NumPy."""
-    from jointrec.scoring.exported import ExportedModel
+def _ranker(scorer: Scorer, k: int, work: int = COMPILED_MIN_WORK) -> Ranker:
+    """The fastest available way to rank the catalogue for chunks of users: the backend's
+    compiled ranker for dot-product models when ``work`` (users x items) repays its
+    compilation, else NumPy."""
+    compiled = None
+    if isinstance(scorer, DotProductScorer) and work >= COMPILED_MIN_WORK:
+        compiled = backend.catalogue_ranker(scorer.user_vectors, scorer.item_vectors, k)
+    if compiled is not None:
+        ranker = compiled
 
-    if isinstance(scorer, ExportedModel) and work >= JAX_MIN_WORK and _jax_backend():
-        from jointrec.backend.jax.ranker import JaxRanker
-
-        jax_ranker = JaxRanker(scorer.user_vectors, scorer.item_vectors, k)
-
-        def rank_jax(
+        def rank_compiled(
             users: np.ndarray, seen: Coordinates, rel: Coordinates, tk: int, config: EvalConfig
         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-            return jax_ranker.rank(users, seen, rel, tk, chunk=config.user_chunk)
+            return ranker.rank(users, seen, rel, tk, chunk=config.user_chunk)
 
-        return rank_jax
+        return rank_compiled
 
     def rank_numpy(
         users: np.ndarray, seen: Coordinates, rel: Coordinates, tk: int, config: EvalConfig
@@ -199,12 +199,6 @@ def _ranker(scorer: Scorer, k: int, work: int = JAX_MIN_WORK) -> Ranker:
         return top, valid, tutorial_top, rank
 
     return rank_numpy
-
-
-def _jax_backend() -> bool:
-    import keras
-
-    return bool(keras.backend.backend() == "jax")
 
 
 def _minus(coords: Coordinates, removed: Coordinates, width: int) -> Coordinates:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from jointrec import backend
 from jointrec.data.encoded import EncodedInteractions, encode
 from jointrec.data.interactions import Dataset, Interactions
 from jointrec.data.splits import split_rows
@@ -133,9 +134,9 @@ def train_model(
     Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the
     exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
     """
+    from jointrec.artifact.export import export_model
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.model.build import build_model, resolve_negatives
-    from jointrec.scoring.exported import ExportedModel
     from jointrec.training import TrainingArrays, fit
     from jointrec.training.batches import item_log_frequencies
 
@@ -160,13 +161,7 @@ def train_model(
         model_config = model_config.replace(changes)
     model_config = resolve_negatives(model_config, len(data.users), len(data.items))
     user_features, item_features = _tower_features(data, model_config)
-    import keras
-
-    if keras.backend.backend() == "jax":
-        # Before building: the variables' initializers compile small programs too.
-        from jointrec.backend.jax.compilation_cache import enable_compilation_cache
-
-        enable_compilation_cache()
+    backend.enable_compilation_cache()  # before building: initializers compile programs too
     model = build_model(
         model_config,
         len(data.users),
@@ -193,7 +188,7 @@ def train_model(
         stopper = ValidationMonitor(
             model,
             lambda m: evaluate(
-                ExportedModel.from_model(m, data.rating_scale, clip, name=name),
+                export_model(m, data.rating_scale, clip, name=name),
                 data.train,
                 data.validation,
                 config.eval,
@@ -219,7 +214,7 @@ def train_model(
     if stopper is not None and config.train.early_stopping > 0:
         stopper.restore_best()
     seconds = time.perf_counter() - start
-    exported = ExportedModel.from_model(
+    exported = export_model(
         model,
         rating_scale=data.rating_scale,
         clip_predictions=clip,

@@ -84,30 +84,27 @@ def head_loss_and_grad(
     Returns:
         ``(loss, d loss / d vector, d loss / d bias)``.
     """
-    n, d = len(others), len(vector)
-    mine = np.broadcast_to(vector, (n, d))
+    n, d = len(others), model.user_dim
+    vector = np.asarray(vector, dtype=np.float32)[None, :]
     if side == "user":
-        x = np.concatenate([mine, model.item_embeddings[others]], axis=1)
+        first = model.item_first(model.item_embeddings[others])
+        first += model.user_first(vector)
         columns = slice(0, d)
-        other_bias = model.item_bias
     else:
-        x = np.concatenate([model.user_embeddings[others], mine], axis=1)
-        columns = slice(x.shape[1] - d, x.shape[1])
-        other_bias = model.user_bias
-    x = x.astype(np.float32)
-    pre_activations = []
-    for kernel, b in model.mlp[:-1]:
-        z = x @ kernel + b
-        pre_activations.append(z)
-        x = np.maximum(z, 0.0)
-    kernel, b = model.mlp[-1]
-    out = (x @ kernel + b)[:, 0]
+        first = model.user_first(model.user_embeddings[others])
+        first += model.item_first(vector)
+        columns = slice(d, None)
+    pre_activations: list[np.ndarray] = []
+    out = model.head_from_first(first, keep=pre_activations)
     biased = model.user_bias is not None and model.item_bias is not None
-    if biased:
-        out = out + bias + model.offset + other_bias[others]  # type: ignore[index]
+    if side == "user":
+        out = model.add_biases(out, items=others, user_bias=bias)
+    else:
+        out = model.add_biases(out, users=others, item_bias=bias)
     error = out - labels
     loss = float(np.mean(error**2))
     grad_out = (2.0 / n) * error
+    kernel = model.mlp[-1][0]
     grad = grad_out[:, None] * kernel[:, 0][None, :]
     for (kernel_j, _), z in zip(reversed(model.mlp[:-1]), reversed(pre_activations), strict=True):
         grad = (grad * (z > 0)) @ kernel_j.T

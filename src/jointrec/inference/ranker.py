@@ -1,10 +1,11 @@
 """`RatingRanker`: the rating head for one user against many items, with the item half of
-its first layer precomputed.
+its first layer precomputed for the whole catalogue.
 
-The head's first layer sees ``concat(user, item)``, so ``[u, e] @ W = u @ W_u + e @ W_e``:
-the item part ``e @ W_e + b`` is computed once for the whole catalogue, and a request only
-adds the user's row to the candidates' rows. Numerically it is `ExportedModel`'s forward
-pass, regrouped (tests compare the two).
+The head's first layer sees ``concat(user, item)``, so ``[u, e] @ W + b = u @ W_u + (e @ W_e
++ b)``: the item part is computed once (`ExportedModel.item_first` over every item), and a
+request only adds the user's row to the candidates' rows before the rest of the head
+(`ExportedModel.head_from_first`). It is `ExportedModel`'s own forward pass with one step
+cached, so the numbers are the same.
 
 Example:
     >>> ranker = RatingRanker(exported)  # doctest: +SKIP
@@ -31,54 +32,27 @@ class RatingRanker:
 
     def __init__(self, model: ExportedModel, precompute_limit: int = PRECOMPUTE_LIMIT) -> None:
         self.model = model
-        kernel, bias = model.mlp[0]
-        d = model.user_embeddings.shape[1]
-        self._user_kernel = np.ascontiguousarray(kernel[:d], dtype=np.float32)
-        self._item_kernel = np.ascontiguousarray(kernel[d:], dtype=np.float32)
-        self._bias = bias.astype(np.float32)
-        self._rest = [(k.astype(np.float32), b.astype(np.float32)) for k, b in model.mlp[1:]]
+        hidden = model.mlp[0][0].shape[1]
         self._item_first: np.ndarray | None = None
-        if model.num_items * kernel.shape[1] <= precompute_limit:
-            self._item_first = model.item_embeddings @ self._item_kernel + self._bias
+        if model.num_items * hidden <= precompute_limit:
+            self._item_first = model.item_first(model.item_embeddings)
 
     def append_item(self, embedding: np.ndarray) -> None:
         """Extends the precomputed table by one new item (already added to the model)."""
         if self._item_first is not None:
-            row = embedding @ self._item_kernel + self._bias
-            self._item_first = np.vstack([self._item_first, row[None, :]])
+            row = self.model.item_first(embedding[None, :])
+            self._item_first = np.vstack([self._item_first, row])
 
     def labels(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
         """Unclipped normalised predictions (the model's label scale)."""
-        if self._item_first is not None:
-            x = self._item_first[items]
-        else:
-            x = self.model.item_embeddings[items] @ self._item_kernel + self._bias
-        x += embedding @ self._user_kernel
-        if len(self.model.mlp) == 1:
-            out = x[:, 0]
-        else:
-            np.maximum(x, 0.0, out=x)
-            for kernel, b in self._rest[:-1]:
-                x = x @ kernel
-                x += b
-                np.maximum(x, 0.0, out=x)
-            kernel, b = self._rest[-1]
-            out = (x @ kernel)[:, 0] + b[0]
         m = self.model
-        if m.user_bias is not None:
-            out = out + (bias + m.offset)
-            if m.item_bias is not None:
-                out = out + m.item_bias[items]
-        return out
+        if self._item_first is not None:
+            first = self._item_first[items]
+        else:
+            first = m.item_first(m.item_embeddings[items])
+        first += m.user_first(embedding)
+        return m.add_biases(m.head_from_first(first), items=items, user_bias=bias)
 
     def stars(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
-        """Predicted ratings in stars (`ExportedModel.labels_to_stars`, in place)."""
-        out = self.labels(embedding, bias, items)  # a fresh array
-        m = self.model
-        if m.clip_predictions:
-            np.maximum(out, 0.0, out=out)
-            np.minimum(out, 1.0, out=out)
-        low, high = m.rating_scale
-        out *= high - low
-        out += low
-        return out
+        """Predicted ratings in stars (`ExportedModel.labels_to_stars`)."""
+        return self.model.labels_to_stars(self.labels(embedding, bias, items))

@@ -1,18 +1,29 @@
-"""`ExportedModel`: a trained `JointModel` as plain NumPy arrays, for fast scoring and serving.
+"""`ExportedModel`: a trained joint model as plain NumPy arrays, for fast scoring and serving.
 
 Loading it needs NumPy only (no Keras start-up), and it answers the `Scorer` protocol: user
-and item vectors for retrieval, and the rating head's forward pass.
+and item vectors for retrieval, and the rating head's forward pass. That forward pass is
+written once, here, in three steps that everyone uses (`predict_labels_from` for scoring,
+`jointrec.inference.ranker.RatingRanker` with the item step precomputed for serving, and
+`jointrec.inference.foldin` with the activations kept for its gradient):
+
+1. `item_first` / `user_first`: the first layer's kernel split in the item and user halves,
+   ``[u, e] @ W + b = u @ W_u + (e @ W_e + b)``;
+2. `head_from_first`: ReLU, the remaining layers, a linear output;
+3. `add_biases`: user and item biases and the global offset (a biased head).
+
+`jointrec.artifact.export.export_model` makes one from a trained Keras model.
 
 Example:
-    >>> exported = ExportedModel.from_model(model)  # doctest: +SKIP
-    >>> exported.predict_ratings(np.array([1]), np.array([50]))  # doctest: +SKIP
+    >>> m = ExportedModel(np.ones((2, 2), "float32"), np.ones((3, 2), "float32"),
+    ...                   mlp=[(np.ones((4, 1), "float32"), np.zeros(1, "float32"))])
+    >>> m.predict_labels(np.array([1]), np.array([2])).tolist()
+    [4.0]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -65,6 +76,11 @@ class ExportedModel:
         return len(self.item_embeddings)
 
     @property
+    def user_dim(self) -> int:
+        """Width of the user vectors (the user half of the head's first layer)."""
+        return int(self.user_embeddings.shape[1])
+
+    @property
     def user_vectors(self) -> np.ndarray:
         """Retrieval query vectors (unit length when the model normalises)."""
         if self._user_vectors is None:
@@ -86,6 +102,59 @@ class ExportedModel:
         """Retrieval scores of arbitrary query vectors (e.g. folded-in new users)."""
         return np.asarray(queries, dtype=np.float32) @ self.item_vectors.T
 
+    def user_first(self, query: np.ndarray) -> np.ndarray:
+        """The user half of the rating head's first layer: ``query @ W_u``."""
+        return np.asarray(query, dtype=np.float32) @ self.mlp[0][0][: self.user_dim]
+
+    def item_first(self, candidate: np.ndarray) -> np.ndarray:
+        """The item half of the first layer plus its bias: ``candidate @ W_e + b``."""
+        kernel, bias = self.mlp[0]
+        return np.asarray(candidate, dtype=np.float32) @ kernel[self.user_dim :] + bias
+
+    def head_from_first(
+        self, first: np.ndarray, keep: list[np.ndarray] | None = None
+    ) -> np.ndarray:
+        """The head's ``[n]`` outputs from the first layer's ``[n, h]`` pre-activations
+        (modified in place); with ``keep``, every layer's pre-activations are appended to it
+        (for backpropagation)."""
+        x = first
+        if len(self.mlp) == 1:
+            return x[:, 0]
+        if keep is not None:
+            keep.append(x.copy())
+        np.maximum(x, 0.0, out=x)
+        for kernel, bias in self.mlp[1:-1]:
+            x = x @ kernel
+            x += bias
+            if keep is not None:
+                keep.append(x.copy())
+            np.maximum(x, 0.0, out=x)
+        kernel, bias = self.mlp[-1]
+        return (x @ kernel)[:, 0] + bias[0]
+
+    def add_biases(
+        self,
+        out: np.ndarray,
+        users: np.ndarray | None = None,
+        items: np.ndarray | None = None,
+        user_bias: float | None = None,
+        item_bias: float | None = None,
+    ) -> np.ndarray:
+        """``out`` plus the biases of a biased head: each pair's user bias (``user_bias``
+        for a user given by value, e.g. folded in), item bias (likewise) and the global
+        offset; ``out`` itself for a head without biases."""
+        if self.user_bias is None or self.item_bias is None:
+            return out
+        if user_bias is not None:
+            out = out + user_bias
+        elif users is not None:
+            out = out + self.user_bias[users]
+        if item_bias is not None:
+            out = out + item_bias
+        elif items is not None:
+            out = out + self.item_bias[items]
+        return out + self.offset
+
     def predict_labels_from(
         self,
         query: np.ndarray,
@@ -94,18 +163,9 @@ class ExportedModel:
         items: np.ndarray | None = None,
     ) -> np.ndarray:
         """Rating head on raw tower outputs; biases looked up when indices are given."""
-        x = np.concatenate([query, candidate], axis=-1).astype(np.float32)
-        for kernel, bias in self.mlp[:-1]:
-            x = np.maximum(x @ kernel + bias, 0.0)
-        kernel, bias = self.mlp[-1]
-        out = (x @ kernel + bias)[..., 0]
-        if self.user_bias is not None and users is not None:
-            out = out + self.user_bias[users]
-        if self.item_bias is not None and items is not None:
-            out = out + self.item_bias[items]
-        if self.user_bias is not None:
-            out = out + self.offset
-        return out
+        first = self.item_first(candidate)
+        first += self.user_first(query)
+        return self.add_biases(self.head_from_first(first), users, items)
 
     def predict_labels(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Normalised rating predictions (unclipped)."""
@@ -124,44 +184,6 @@ class ExportedModel:
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings in stars."""
         return self.labels_to_stars(self.predict_labels(users, items))
-
-    @classmethod
-    def from_model(
-        cls,
-        model: Any,
-        rating_scale: tuple[float, float] = (1.0, 5.0),
-        clip_predictions: bool = True,
-        name: str = "joint",
-        can_rate: bool = True,
-    ) -> ExportedModel:
-        """Extracts the arrays of a trained `JointModel` (``can_rate=False``: retrieval only)."""
-        from jointrec.backend.jax.forward import tower_outputs as run
-
-        head = model.rating_head
-        num_users = int(model.query_tower.vocabulary_size)
-        num_items = int(model.candidate_tower.vocabulary_size)
-        mlp = [
-            (np.asarray(layer.kernel.numpy()), np.asarray(layer.bias.numpy()))
-            for layer in [*head.hidden, head.output_layer]
-        ]
-        biases: dict[str, Any] = {}
-        if head.use_biases:
-            biases = {
-                "user_bias": head.user_bias.embeddings.numpy()[:, 0],
-                "item_bias": head.item_bias.embeddings.numpy()[:, 0],
-                "offset": float(head.offset.numpy()),
-            }
-        return cls(
-            user_embeddings=run(model.query_tower, num_users),
-            item_embeddings=run(model.candidate_tower, num_items),
-            mlp=mlp,
-            l2_normalize=model.retrieval_task.l2_normalize,
-            rating_scale=rating_scale,
-            clip_predictions=clip_predictions,
-            name=name,
-            can_rate=can_rate,
-            **biases,
-        )
 
     def save(self, path: Path) -> None:
         """Writes one ``.npz`` (no pickles)."""

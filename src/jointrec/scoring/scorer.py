@@ -1,4 +1,5 @@
-"""`Scorer`: what evaluation and serving need from any model, joint or baseline."""
+"""`Scorer`: what evaluation and serving need from any model, joint or baseline; and
+`DotProductScorer`, a scorer whose retrieval scores are dot products of its vectors."""
 
 from __future__ import annotations
 
@@ -30,4 +31,20 @@ class Scorer(Protocol):
 
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings in stars for ``(users[j], items[j])`` pairs."""
+        ...
+
+
+@runtime_checkable
+class DotProductScorer(Scorer, Protocol):
+    """A `Scorer` whose retrieval scores are ``user_vectors[u] @ item_vectors.T``, so that a
+    compiled ranker (`jointrec.backend.catalogue_ranker`) can rank with the vectors alone."""
+
+    @property
+    def user_vectors(self) -> np.ndarray:
+        """``[num_users, d]`` query vectors."""
+        ...
+
+    @property
+    def item_vectors(self) -> np.ndarray:
+        """``[num_items, d]`` candidate vectors."""
         ...

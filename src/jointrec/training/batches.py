@@ -54,47 +54,65 @@ def num_steps(n: int, batch_size: int) -> int:
 
 
 def epoch_batches(
-    data: TrainingArrays, order: np.ndarray, batch_size: int
+    data: TrainingArrays,
+    order: np.ndarray,
+    batch_size: int,
+    columns: tuple[int, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Arranges ``data[order]`` as ``[steps, batch_size]`` columns plus a padding ``mask``.
+
+    Args:
+        data: Training examples (only the rows the batches hold are read).
+        order: The epoch's example order.
+        batch_size: Rows per batch; the last batch is padded with masked-out rows (user,
+            item, label and ``log_q`` 0).
+        columns: ``(lo, hi)``: only columns ``[lo, hi)`` of every batch, the part one
+            process of data-parallel training feeds; ``None``: every column.
 
     Example:
         >>> d = TrainingArrays(np.arange(5), np.arange(5), np.zeros(5))
         >>> b = epoch_batches(d, np.arange(5), 2)
         >>> b["user"].tolist(), b["mask"].tolist()
         ([[0, 1], [2, 3], [4, 0]], [[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+        >>> epoch_batches(d, np.arange(5), 2, columns=(1, 2))["user"].tolist()
+        [[1], [3], [0]]
     """
+    lo, hi = (0, batch_size) if columns is None else columns
+    if not 0 <= lo < hi <= batch_size:
+        raise JointrecError(
+            f"batch columns [{lo}, {hi}) are invalid: expected 0 <= lo < hi <= batch_size="
+            f"{batch_size}"
+        )
     steps = num_steps(len(order), batch_size)
-    pad = steps * batch_size - len(order)
-    mask = np.ones(steps * batch_size, dtype=np.float32)
-    if pad:
-        order = np.concatenate([order, np.full(pad, order[0])])
-        mask[-pad:] = 0.0
-    shape = (steps, batch_size)
-    user = data.user[order]
-    item = data.item[order]
-    label = data.label[order]
-    if pad:
-        user[-pad:], item[-pad:], label[-pad:] = 0, 0, 0.0
-    batches = {
-        "user": user.reshape(shape),
-        "item": item.reshape(shape),
-        "label": label.reshape(shape),
-        "mask": mask.reshape(shape),
-    }
+    total = steps * batch_size
+    padded = np.full(total, order[0], dtype=np.int64)
+    padded[: len(order)] = order
+    rows = padded.reshape(steps, batch_size)[:, lo:hi]
+    real = (np.arange(total).reshape(steps, batch_size) < len(order))[:, lo:hi]
+    user, item, label = data.user[rows], data.item[rows], data.label[rows]
+    if not real.all():
+        user[~real], item[~real], label[~real] = 0, 0, 0.0
+    batches = {"user": user, "item": item, "label": label, "mask": real.astype(np.float32)}
     if data.log_q is not None:
-        batches["log_q"] = data.log_q[order].reshape(shape)
+        log_q = data.log_q[rows]
+        log_q[~real] = 0.0
+        batches["log_q"] = log_q
     return batches
 
 
 def epoch_chunks(
-    data: TrainingArrays, order: np.ndarray, batch_size: int, max_steps: int
+    data: TrainingArrays,
+    order: np.ndarray,
+    batch_size: int,
+    max_steps: int,
+    columns: tuple[int, int] | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
     """`epoch_batches` cut into pieces of at most ``max_steps`` batches, built lazily.
 
     Only one piece of the shuffled epoch exists at a time, so memory stays bounded for
     epochs of tens of millions of examples (and memory-mapped columns are read piece by
-    piece); the pieces concatenated equal ``epoch_batches(data, order, batch_size)``.
+    piece); the pieces concatenated equal ``epoch_batches(data, order, batch_size,
+    columns)``.
 
     Example:
         >>> d = TrainingArrays(np.arange(5), np.arange(5), np.zeros(5))
@@ -103,7 +121,7 @@ def epoch_chunks(
     """
     rows_per_chunk = max_steps * batch_size
     for lo in range(0, len(order), rows_per_chunk):
-        yield epoch_batches(data, order[lo : lo + rows_per_chunk], batch_size)
+        yield epoch_batches(data, order[lo : lo + rows_per_chunk], batch_size, columns)
 
 
 def item_log_frequencies(items: np.ndarray, num_items: int) -> np.ndarray:

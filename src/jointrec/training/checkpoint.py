@@ -165,8 +165,8 @@ class TrainingCheckpoint:
         epochs: int,
         callback: Any = None,
     ) -> int:
-        """Restores the optimizer (into a `JaxTrainingState`), the shuffler, the history and
-        the epoch callback's state.
+        """Restores the optimizer (into a `jointrec.backend.StepRunner`), the shuffler, the
+        history and the epoch callback's state.
 
         Returns:
             The first epoch still to train (``epochs`` when the run had stopped early).

@@ -1,4 +1,9 @@
-"""`fit`: trains a `JointModel` on encoded examples, fast on JAX, `model.fit` elsewhere.
+"""`fit`: trains a `JointModel` on encoded examples.
+
+One epoch loop for every way of training: it cuts each epoch into chunks of batches and
+hands them to the backend's compiled steps (`jointrec.backend.step_runner`: one process, or
+each process's columns of the global batches in data-parallel training); where the backend
+has none, Keras ``model.fit`` trains the same loss.
 
 Example:
     >>> import numpy as np
@@ -22,6 +27,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from jointrec import backend
 from jointrec.errors import JointrecError
 from jointrec.model.joint_model import JointModel
 from jointrec.progress import progress_task
@@ -95,48 +101,69 @@ def fit(
     """
     w_ret = model.retrieval_weight if retrieval_weight is None else float(retrieval_weight)
     w_rat = model.rating_weight if rating_weight is None else float(rating_weight)
-    from jointrec.backend.jax.cluster import active
-
-    cluster = active()
-    if cluster is not None:  # `jointrec train --num-processes ...`: training/distributed.py
-        from jointrec.backend.jax.distributed import fit_distributed
-
+    distributed = backend.active_cluster() is not None
+    if distributed and (checkpoints is not None or resume is not None):
+        raise JointrecError(
+            "checkpoints are not supported by multi-process training yet: train with "
+            "--no-checkpoint, or in one process"
+        )
+    if resume is not None:
+        resume.restore_model(model)  # before the runner copies the weights
+    runner = backend.step_runner(model, config, lambda: make_optimizer(config), data)
+    if runner is None:
         if checkpoints is not None or resume is not None:
             raise JointrecError(
-                "checkpoints are not supported by multi-process training yet: train with "
-                "--no-checkpoint, or in one process"
+                f"checkpoints need the JAX backend, got {backend.name()!r}: set "
+                "KERAS_BACKEND=jax or train without checkpoints"
             )
-
-        return fit_distributed(
-            model,
-            data,
-            config,
-            cluster,
-            retrieval_weight=w_ret,
-            rating_weight=w_rat,
-            progress=progress,
-            on_epoch_end=on_epoch_end,
-            description=description,
-        )
-    if keras.backend.backend() == "jax":
-        return _fit_jax(
-            model,
-            data,
-            config,
-            w_ret,
-            w_rat,
-            progress,
-            on_epoch_end,
-            description,
-            checkpoints,
-            resume,
-        )
-    if checkpoints is not None or resume is not None:
-        raise JointrecError(
-            f"checkpoints need the JAX backend, got {keras.backend.backend()!r}: set "
-            "KERAS_BACKEND=jax or train without checkpoints"
-        )
-    return _fit_keras(model, data, config, w_ret, w_rat, progress, on_epoch_end)
+        return _fit_keras(model, data, config, w_ret, w_rat, progress, on_epoch_end)
+    rng = np.random.default_rng(config.seed)
+    steps = num_steps(len(data), config.batch_size)
+    columns = runner.columns(config.batch_size)
+    distinct_ids = config.distinct_ids and runner.takes_distinct_ids(config.batch_size)
+    history = History()
+    first = 0
+    if resume is not None:
+        first = resume.restore_training(runner, rng, history, config.epochs, on_epoch_end)
+    show = progress and runner.is_chief
+    with progress_task(description, total=steps * (config.epochs - first), enabled=show) as bar:
+        for epoch in range(first, config.epochs):
+            start = time.perf_counter()
+            order = epoch_order(len(data), epoch, config, rng)
+            chunks = epoch_chunks(data, order, config.batch_size, MAX_STEPS_PER_CALL, columns)
+            if distinct_ids:
+                chunks = map(with_unique_ids, chunks)
+            logs = []
+            for chunk_logs in runner.run_overlapped(chunks, w_ret, w_rat):
+                logs.append(chunk_logs)
+                bar.advance(
+                    len(chunk_logs),
+                    description=f"{description} epoch {epoch + 1}/{config.epochs} "
+                    f"loss {float(logs[-1][-1, 0]):.4f}",
+                )
+            entry = epoch_entry(epoch, logs, len(data), config.batch_size, start)
+            history.epochs.append(entry)
+            stop = False
+            if on_epoch_end is not None or checkpoints is not None:
+                runner.write_back()
+            if on_epoch_end is not None:
+                stop = runner.agree(bool(on_epoch_end(epoch, entry)))
+            if checkpoints is not None:
+                checkpoints.save(
+                    TrainingCheckpoint.capture(
+                        epoch + 1,
+                        model,
+                        runner.optimizer_values(),
+                        rng,
+                        history.epochs,
+                        stop,
+                        callback=on_epoch_end,
+                    )
+                )
+            if stop:
+                break
+    runner.write_back()
+    return history
 
 
 def epoch_order(n: int, epoch: int, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -177,73 +204,6 @@ def epoch_entry(
         "rating_loss": float(mean[2]),
         "seconds": time.perf_counter() - start,
     }
-
-
-def _fit_jax(
-    model: JointModel,
-    data: TrainingArrays,
-    config: TrainConfig,
-    w_ret: float,
-    w_rat: float,
-    progress: bool,
-    on_epoch_end: EpochCallback | None,
-    description: str,
-    checkpoints: CheckpointDir | None = None,
-    resume: TrainingCheckpoint | None = None,
-) -> History:
-    from jointrec.backend.jax.training import JaxTrainingState
-
-    if resume is not None:
-        resume.restore_model(model)  # before the training state copies the weights
-    opt_config = keras.optimizers.serialize(make_optimizer(config))
-    state = JaxTrainingState(
-        model, opt_config, lambda: make_optimizer(config), config.embedding_updates
-    )
-    rng = np.random.default_rng(config.seed)
-    steps = num_steps(len(data), config.batch_size)
-    distinct_ids = config.distinct_ids and state.takes_distinct_ids(config.batch_size)
-    history = History()
-    first = 0
-    if resume is not None:
-        first = resume.restore_training(state, rng, history, config.epochs, on_epoch_end)
-    with progress_task(description, total=steps * (config.epochs - first), enabled=progress) as bar:
-        for epoch in range(first, config.epochs):
-            start = time.perf_counter()
-            order = epoch_order(len(data), epoch, config, rng)
-            chunks = epoch_chunks(data, order, config.batch_size, MAX_STEPS_PER_CALL)
-            if distinct_ids:
-                chunks = map(with_unique_ids, chunks)
-            logs = []
-            for chunk_logs in state.run_overlapped(chunks, w_ret, w_rat):
-                logs.append(chunk_logs)
-                bar.advance(
-                    len(chunk_logs),
-                    description=f"{description} epoch {epoch + 1}/{config.epochs} "
-                    f"loss {float(logs[-1][-1, 0]):.4f}",
-                )
-            entry = epoch_entry(epoch, logs, len(data), config.batch_size, start)
-            history.epochs.append(entry)
-            stop = False
-            if on_epoch_end is not None or checkpoints is not None:
-                state.write_back()
-            if on_epoch_end is not None:
-                stop = bool(on_epoch_end(epoch, entry))
-            if checkpoints is not None:
-                checkpoints.save(
-                    TrainingCheckpoint.capture(
-                        epoch + 1,
-                        model,
-                        state.optimizer_values(),
-                        rng,
-                        history.epochs,
-                        stop,
-                        callback=on_epoch_end,
-                    )
-                )
-            if stop:
-                break
-    state.write_back()
-    return history
 
 
 def _fit_keras(

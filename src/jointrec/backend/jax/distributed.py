@@ -1,22 +1,23 @@
 """Data-parallel training over a cluster's devices: the multi-device form of the fast path.
 
-This module is JAX-specific, like ``jax_loop.py``, whose compiled training steps it runs
-unchanged. The devices of every process form one Keras ``DeviceMesh`` with a ``"batch"``
-axis. Layouts come from Keras: ``DataParallel`` copies every variable to each device;
-with ``shard_embeddings``, ``ModelParallel`` and a ``LayoutMap`` row-shard every embedding
-table and its optimizer slots over the mesh. Each process builds only its columns of each
-global batch (`local_epoch_batches`) and JAX assembles the global batch
-(``jax.make_array_from_process_local_data``), so one compiled program sees the same global
-batches as single-process training and the gradient all-reduce is XLA's. Losses and weights
-therefore equal single-process training up to float summation order.
+Its `ShardedTrainingState` is the `jointrec.backend.StepRunner` of a joined cluster: it runs
+the compiled training steps of `jointrec.backend.jax.training` unchanged. The devices of
+every process form one Keras ``DeviceMesh`` with a ``"batch"`` axis. Layouts come from
+Keras: ``DataParallel`` copies every variable to each device; with ``shard_embeddings``,
+``ModelParallel`` and a ``LayoutMap`` row-shard every embedding table and its optimizer
+slots over the mesh. Each process builds only its columns of each global batch
+(`jointrec.training.batches.epoch_batches` with ``columns``) and JAX assembles the global
+batch (``jax.make_array_from_process_local_data``), so one compiled program sees the same
+global batches as single-process training and the gradient all-reduce is XLA's. Losses and
+weights therefore equal single-process training up to float summation order.
 
 Embedding tables whose rows do not divide evenly over the devices are padded with zero rows
 while they are sharded; the padding is sliced off before every call of the training steps,
 so it never enters the model.
 
 Example:
-    >>> from jointrec.backend.jax.cluster import ClusterSpec, using
-    >>> with using(ClusterSpec(all_devices=True)):  # doctest: +SKIP
+    >>> from jointrec.backend import ClusterSpec, using_cluster
+    >>> with using_cluster(ClusterSpec(all_devices=True)):  # doctest: +SKIP
     ...     history = fit(model, data, TrainConfig(batch_size=1000))
 """
 
@@ -25,8 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,18 +42,7 @@ from jointrec.backend.jax.cluster import Cluster
 from jointrec.backend.jax.training import runner_for
 from jointrec.errors import JointrecError
 from jointrec.model.joint_model import JointModel
-from jointrec.progress import progress_task
 from jointrec.settings import TrainConfig
-from jointrec.training.batches import TrainingArrays, num_steps
-from jointrec.training.fit import (
-    MAX_STEPS_PER_CALL,
-    EpochCallback,
-    History,
-    epoch_entry,
-    epoch_order,
-    make_optimizer,
-)
-from jointrec.training.local_batches import local_epoch_batches
 
 BATCH_AXIS = "batch"
 SHARDED_ROWS = (".*embeddings.*",)
@@ -64,7 +53,7 @@ stays replicated: the model caps it at 2e8 one-byte cells, and XLA's gather from
 row-sharded mask reads the whole local shard every step."""
 
 State = tuple[list[Any], list[Any], list[Any]]
-"""Trainable, non-trainable and optimizer values, as in ``jax_loop``."""
+"""Trainable, non-trainable and optimizer values, as in `jointrec.backend.jax.training`."""
 
 
 def make_distribution(cluster: Cluster, shard_embeddings: bool) -> keras.distribution.Distribution:
@@ -154,7 +143,7 @@ _COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 def _compile(run: Callable[..., Any], plans: Plans) -> Callable[..., Any]:
-    """Wraps jax_loop's runner: unpad the state, run the steps, pad again, with the state's
+    """Wraps the training runner: unpad the state, run the steps, pad again, with the state's
     and the logs' shardings fixed so every call keeps the same layout."""
     mesh = plans[0][0].sharding.mesh
     key = (
@@ -220,6 +209,7 @@ class ShardedTrainingState:
         self.data_sharding = NamedSharding(mesh, P(None, BATCH_AXIS))
         self.replicated = NamedSharding(mesh, P())
         self._run = _compile(runner.run, self.plans)
+        self.batch_size = 0  # the global batch size, set by `start`
 
     def columns(self, batch_size: int) -> tuple[int, int]:
         """This process's columns ``[lo, hi)`` of each ``[steps, batch_size]`` global batch."""
@@ -234,15 +224,64 @@ class ShardedTrainingState:
             )
         return lo, hi
 
-    def run(
+    @classmethod
+    def start(
+        cls,
+        model: JointModel,
+        data: Any,
+        config: TrainConfig,
+        make_optimizer: Callable[[], keras.optimizers.Optimizer],
+        cluster: Cluster,
+    ) -> ShardedTrainingState:
+        """The state for training ``model`` on ``data`` over ``cluster`` (every process calls
+        it): checks that the global batch splits over the devices and that every process
+        holds the same examples and settings.
+
+        Raises:
+            JointrecError: for a batch size the devices do not divide, or processes that
+                disagree.
+        """
+        devices = len(cluster.devices)
+        if config.batch_size % devices:
+            lower = max(devices, config.batch_size // devices * devices)
+            raise JointrecError(
+                f"batch_size={config.batch_size} does not split over the {devices} devices "
+                f"of the cluster: use a multiple of {devices}, e.g. --batch-size {lower}"
+            )
+        if cluster.num_processes > 1:
+            check_agreement(model, data, config)
+        state = cls(
+            model,
+            keras.optimizers.serialize(make_optimizer()),
+            make_optimizer,
+            cluster,
+            shard_embeddings=cluster.spec.shard_embeddings,
+        )
+        state.batch_size = config.batch_size
+        return state
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this is process 0, which reports progress and writes the artifact."""
+        return self.cluster.is_chief
+
+    def takes_distinct_ids(self, batch_size: int) -> bool:
+        """Never: the sharded steps take every row of the global batch."""
+        return False
+
+    def agree(self, flag: bool) -> bool:
+        """Process 0's ``flag`` on every process, so all stop at the same epoch."""
+        return _chief_decides(flag)
+
+    def dispatch(
         self,
         batches: dict[str, np.ndarray],
         batch_size: int,
         retrieval_weight: float,
         rating_weight: float,
-    ) -> np.ndarray:
-        """Runs ``steps`` steps on this process's ``[steps, hi - lo]`` batch columns;
-        returns the global batches' ``[steps, 3]`` (total, retrieval, rating) losses."""
+    ) -> jax.Array:
+        """Starts ``steps`` steps on this process's ``[steps, hi - lo]`` batch columns and
+        returns the global batches' ``[steps, 3]`` losses as a device array."""
         steps = len(batches["user"])
         global_batches = {
             k: jax.make_array_from_process_local_data(self.data_sharding, v, (steps, batch_size))
@@ -251,7 +290,33 @@ class ShardedTrainingState:
         weights = np.asarray([retrieval_weight, rating_weight], dtype=np.float32)
         weights_array = jax.make_array_from_callback((2,), self.replicated, lambda i: weights[i])
         self.state, logs = self._run(self.state, global_batches, weights_array)
+        return logs
+
+    def run(
+        self,
+        batches: dict[str, np.ndarray],
+        batch_size: int,
+        retrieval_weight: float,
+        rating_weight: float,
+    ) -> np.ndarray:
+        """Runs ``steps`` steps on this process's batch columns; returns the global
+        batches' ``[steps, 3]`` (total, retrieval, rating) losses."""
+        logs = self.dispatch(batches, batch_size, retrieval_weight, rating_weight)
         return np.asarray(logs.addressable_data(0))
+
+    def run_overlapped(
+        self, chunks: Iterable[dict[str, Any]], retrieval_weight: float, rating_weight: float
+    ) -> Iterator[np.ndarray]:
+        """Runs each chunk of batch columns in turn (global batches of `start`'s batch
+        size), yielding each one's losses; one chunk is always in flight."""
+        pending = None
+        for chunk in chunks:
+            dispatched = self.dispatch(chunk, self.batch_size, retrieval_weight, rating_weight)
+            if pending is not None:
+                yield np.asarray(pending.addressable_data(0))
+            pending = dispatched
+        if pending is not None:
+            yield np.asarray(pending.addressable_data(0))
 
     def values(self) -> State:
         """Every state array as a whole NumPy array on every process (collective)."""
@@ -288,7 +353,7 @@ def _fetch(value: jax.Array) -> np.ndarray:
     return np.asarray(multihost_utils.process_allgather(value, tiled=True))
 
 
-def check_agreement(model: JointModel, data: TrainingArrays, config: TrainConfig) -> None:
+def check_agreement(model: JointModel, data: Any, config: TrainConfig) -> None:
     """Raises `JointrecError` unless every process holds the same training examples (so the
     same vocabularies and split), model architecture and training settings."""
     digest = hashlib.sha256()
@@ -306,74 +371,6 @@ def check_agreement(model: JointModel, data: TrainingArrays, config: TrainConfig
             f"than process 0 ({len(data)} examples here): every process must read the same "
             "data with the same flags"
         )
-
-
-def fit_distributed(
-    model: JointModel,
-    data: TrainingArrays,
-    config: TrainConfig,
-    cluster: Cluster,
-    *,
-    retrieval_weight: float,
-    rating_weight: float,
-    progress: bool = True,
-    on_epoch_end: EpochCallback | None = None,
-    description: str = "training",
-) -> History:
-    """Trains ``model`` in place over every device of ``cluster``; called by every process.
-
-    The global batch is ``config.batch_size`` whatever the number of devices; each process
-    feeds ``batch_size / devices * local devices`` rows of it. Only process 0 draws progress.
-    Arguments are those of `jointrec.training.fit`, after its weight defaults are applied.
-    """
-    if keras.backend.backend() != "jax":
-        raise JointrecError(
-            f"distributed training needs the JAX backend, not {keras.backend.backend()!r}: "
-            "set KERAS_BACKEND=jax"
-        )
-    devices = len(cluster.devices)
-    if config.batch_size % devices:
-        lower = max(devices, config.batch_size // devices * devices)
-        raise JointrecError(
-            f"batch_size={config.batch_size} does not split over the {devices} devices of the "
-            f"cluster: use a multiple of {devices}, e.g. --batch-size {lower}"
-        )
-    if cluster.num_processes > 1:
-        check_agreement(model, data, config)
-    state = ShardedTrainingState(
-        model,
-        keras.optimizers.serialize(make_optimizer(config)),
-        lambda: make_optimizer(config),
-        cluster,
-        shard_embeddings=cluster.spec.shard_embeddings,
-    )
-    lo, hi = state.columns(config.batch_size)
-    rng = np.random.default_rng(config.seed)
-    steps = num_steps(len(data), config.batch_size)
-    history = History()
-    show = progress and cluster.is_chief
-    with progress_task(description, total=steps * config.epochs, enabled=show) as bar:
-        for epoch in range(config.epochs):
-            start = time.perf_counter()
-            order = epoch_order(len(data), epoch, config, rng)
-            batches = local_epoch_batches(data, order, config.batch_size, lo=lo, hi=hi)
-            logs = []
-            for first in range(0, steps, MAX_STEPS_PER_CALL):
-                chunk = {k: v[first : first + MAX_STEPS_PER_CALL] for k, v in batches.items()}
-                logs.append(state.run(chunk, config.batch_size, retrieval_weight, rating_weight))
-                bar.advance(
-                    len(chunk["user"]),
-                    description=f"{description} epoch {epoch + 1}/{config.epochs} "
-                    f"loss {float(logs[-1][-1, 0]):.4f}",
-                )
-            entry = epoch_entry(epoch, logs, len(data), config.batch_size, start)
-            history.epochs.append(entry)
-            if on_epoch_end is not None:
-                state.write_back()
-                if _chief_decides(bool(on_epoch_end(epoch, entry))):
-                    break
-    state.write_back()
-    return history
 
 
 def _chief_decides(flag: bool) -> bool:

@@ -4,7 +4,7 @@ Exporting a model runs both towers over the whole vocabulary. Called eagerly, ev
 op of a feature tower compiles on its own the first time (dozens of small XLA programs,
 seconds of CPU); one `jax.jit` of the whole forward pass compiles once, and is reused by
 every later tower of the same architecture (the three models of ``jointrec compare``).
-This is the JAX-specific part of exporting; other backends call the layer eagerly.
+This is the JAX-specific part of exporting (`jointrec.backend.tower_outputs`).
 
 Example:
     >>> import numpy as np
@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import keras
 import numpy as np
 
@@ -35,8 +36,6 @@ def tower_outputs(layer: keras.layers.Layer, n: int) -> np.ndarray:
         layer: A built tower mapping integer ids to vectors.
         n: Number of indices (the vocabulary size).
     """
-    if keras.backend.backend() != "jax":
-        return _eager(layer, n)
     forward = _forward(layer)
     trainable = [v.value for v in layer.trainable_variables]
     non_trainable = [v.value for v in layer.non_trainable_variables]
@@ -49,7 +48,6 @@ def tower_outputs(layer: keras.layers.Layer, n: int) -> np.ndarray:
 
 def _forward(layer: keras.layers.Layer) -> Callable[..., Any]:
     """The compiled stateless forward pass of ``layer``'s architecture (cached)."""
-    import jax
 
     key = json.dumps([type(layer).__name__, layer.get_config()], sort_keys=True, default=str)
     forward = _FORWARDS.get(key)
@@ -61,12 +59,3 @@ def _forward(layer: keras.layers.Layer) -> Callable[..., Any]:
 
         forward = _FORWARDS[key] = jax.jit(tower_forward)
     return forward
-
-
-def _eager(layer: keras.layers.Layer, n: int) -> np.ndarray:
-    return np.concatenate(
-        [
-            keras.ops.convert_to_numpy(layer(np.arange(lo, min(lo + CHUNK, n))))
-            for lo in range(0, n, CHUNK)
-        ]
-    ).astype(np.float32)

@@ -345,7 +345,8 @@ def runner_for(
 
 
 class JaxTrainingState:
-    """Model and optimizer values held as JAX arrays while training.
+    """Model and optimizer values held as JAX arrays while training, in one process: the
+    `jointrec.backend.StepRunner` of ordinary training.
 
     Args:
         model: The model to train; its variables are read now and written by `write_back`.
@@ -374,6 +375,16 @@ class JaxTrainingState:
             [jnp.array(v.value) for v in model.non_trainable_variables],
             [jnp.array(v.value) for v in fresh.variables],
         )
+
+    is_chief = True
+
+    def columns(self, batch_size: int) -> tuple[int, int]:
+        """Every column of every batch: one process feeds them all."""
+        return 0, batch_size
+
+    def agree(self, flag: bool) -> bool:
+        """``flag`` itself: one process decides alone."""
+        return flag
 
     def runner_for_batch(self, batch_size: int) -> _Runner:
         """The runner for batches of ``batch_size`` (row-wise when the mode selects it)."""

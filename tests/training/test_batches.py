@@ -1,4 +1,4 @@
-"""Each process's columns of the global batches equal the columns of `epoch_batches`."""
+"""Batches: each process's columns of the global batches equal the columns of the whole."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jointrec.errors import JointrecError
-from jointrec.training.batches import TrainingArrays, epoch_batches
-from jointrec.training.local_batches import local_epoch_batches
+from jointrec.training.batches import TrainingArrays, epoch_batches, epoch_chunks
 
 
 def _data(n: int, seed: int, log_q: bool) -> TrainingArrays:
@@ -37,7 +36,7 @@ def test_processes_together_hold_exactly_the_global_batches(n, batch, parts, see
     full = epoch_batches(data, order, batch)
     width = batch // parts
     pieces = [
-        local_epoch_batches(data, order, batch, lo=p * width, hi=(p + 1) * width)
+        epoch_batches(data, order, batch, columns=(p * width, (p + 1) * width))
         for p in range(parts)
     ]
     assert set(pieces[0]) == set(full)
@@ -49,7 +48,7 @@ def test_processes_together_hold_exactly_the_global_batches(n, batch, parts, see
 def test_padding_rows_of_the_last_batch_are_masked():
     # 5 examples, batch 4: the second batch holds example 4 and three padding rows.
     data = _data(5, 0, False)
-    local = local_epoch_batches(data, np.arange(5), 4, lo=2, hi=4)
+    local = epoch_batches(data, np.arange(5), 4, columns=(2, 4))
     assert local["mask"].tolist() == [[1.0, 1.0], [0.0, 0.0]]
     assert local["user"][1].tolist() == [0, 0]
     assert local["user"][0].tolist() == data.user[2:4].tolist()
@@ -57,4 +56,15 @@ def test_padding_rows_of_the_last_batch_are_masked():
 
 def test_invalid_column_range_is_an_error():
     with pytest.raises(JointrecError, match=r"batch columns \[3, 2\) are invalid"):
-        local_epoch_batches(_data(4, 0, False), np.arange(4), 4, lo=3, hi=2)
+        epoch_batches(_data(4, 0, False), np.arange(4), 4, columns=(3, 2))
+
+
+def test_chunks_concatenate_to_the_epoch_for_any_columns():
+    data = _data(23, 1, True)
+    order = np.random.default_rng(1).permutation(23)
+    for columns in (None, (0, 2), (2, 4)):
+        whole = epoch_batches(data, order, 4, columns)
+        chunks = list(epoch_chunks(data, order, 4, max_steps=2, columns=columns))
+        assert len(chunks) == 3
+        for key, value in whole.items():
+            np.testing.assert_array_equal(np.concatenate([c[key] for c in chunks]), value)
