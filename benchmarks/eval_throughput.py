@@ -38,11 +38,11 @@ def _timed_eval(scorer: Any, train: Any, test: Any, config: Any, force: str) -> 
 
 def movielens(quick: bool) -> dict[str, Any]:
     from jointrec import preset
+    from jointrec.data.movielens import load_movielens
     from jointrec.experiments.pipeline import prepare_data, train_model
-    from jointrec.experiments.train import load_dataset
 
     cfg = preset("default").replace(train={"epochs": 1 if quick else 5})
-    data = prepare_data(load_dataset("100k", data_path(quick), progress=False), cfg.split)
+    data = prepare_data(load_movielens("100k", path=data_path(quick), progress=False), cfg.split)
     trained = train_model(data, cfg, progress=False, evaluate_on=None)
     runs = [
         _timed_eval(trained.exported, data.train, data.test, cfg.eval, r) for r in ("numpy", "jax")

@@ -57,11 +57,11 @@ def jointrec_epochs(
     import time
 
     from jointrec import preset
+    from jointrec.data.movielens import load_movielens
     from jointrec.experiments.pipeline import prepare_data, train_model
-    from jointrec.experiments.train import load_dataset
 
     cfg = preset(preset_name).replace(train={"distinct_ids": distinct_ids})
-    data = prepare_data(load_dataset("100k", path, progress=False), cfg.split)
+    data = prepare_data(load_movielens("100k", path=path, progress=False), cfg.split)
     first = train_model(data, cfg.replace(train={"epochs": 1}), progress=False, evaluate_on=None)
     cpu = time.process_time()
     timed = train_model(

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from jointrec.data.tables import read_interactions
-    from jointrec.experiments.experiment import run_experiment
+    from jointrec.experiments.train import train
     from jointrec.inference.recommender import Recommender
     from jointrec.settings import resolve_experiment
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     # 3. Train, evaluate on the held-out test split, write the run directory + manifest.
-    run = run_experiment(resolve_experiment(experiment_file, {}), overwrite=True, progress=False)
+    run = train(experiment_file, overwrite=True, progress=False)
     for note in run.notes:
         print("note:", note)
     report = run.report
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  RMSE {report['rmse']:.3f} stars" if "rmse" in report else "  (retrieval only)")
 
     # 4. Recommend for the first user: retrieve unseen items, rank them by predicted rating.
-    rec = Recommender.load(run.result.artifact)
+    rec = Recommender.load(run.artifact)
     user = x.user[0].item() if hasattr(x.user[0], "item") else x.user[0]
     for r in rec.recommend(user, k=5):
         stars = "" if r.predicted_rating is None else f"  {r.predicted_rating:.2f} stars"
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     # 5. The manifest is an experiment file with everything resolved: re-running it (to a
     #    new directory) gives the same metrics.
     again = resolve_experiment(run.manifest, {"out": str(args.out / "rerun")})
-    repeat = run_experiment(again, overwrite=True, progress=False)
+    repeat = train(again, overwrite=True, progress=False)
     same = all(abs(repeat.report[k] - v) <= 1e-9 for k, v in report.items())
     print(f"manifest {run.manifest} reproduces the metrics: {same}")
     return 0 if same else 1

@@ -100,5 +100,5 @@ def ml100k_artifact(ml100k: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     from jointrec.settings import preset
 
     out = tmp_path_factory.mktemp("ml100k-artifact") / "joint"
-    train(preset("default"), data_path=ml100k, out=out, progress=False)
+    train(preset("default"), data=ml100k, out=out, progress=False)
     return out

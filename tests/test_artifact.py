@@ -17,7 +17,7 @@ from jointrec.settings import preset
 def artifact(tmp_path_factory, tiny_zip_module):
     out = tmp_path_factory.mktemp("art") / "joint"
     config = preset("default").replace(train={"epochs": 2, "batch_size": 8})
-    result = train(config, data_path=tiny_zip_module, out=out, progress=False)
+    result = train(config, data=tiny_zip_module, out=out, progress=False)
     return result
 
 
@@ -55,7 +55,7 @@ def test_round_trip_restores_everything(artifact):
 def test_existing_artifact_is_not_overwritten_by_accident(artifact, tiny_zip_module):
     before = (artifact.artifact / "metrics.json").read_text()
     with pytest.raises(JointrecError, match="already exists: pass --overwrite"):
-        train(preset("default"), data_path=tiny_zip_module, out=artifact.artifact, progress=False)
+        train(preset("default"), data=tiny_zip_module, out=artifact.artifact, progress=False)
     assert (artifact.artifact / "metrics.json").read_text() == before
 
 

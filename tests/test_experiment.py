@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jointrec.cli._data_options import flag_settings
+from jointrec.cli.settings import flag_settings
 from jointrec.data.load import feature_specs
 from jointrec.errors import JointrecError
 from jointrec.experiments.manifest import write_manifest

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_tutorial_preset_reproduces_the_tutorials_table(ml100k_dataset):
-    result = compare(preset("tutorial"), dataset=ml100k_dataset, progress=False)
+    result = compare(preset("tutorial"), data=ml100k_dataset, progress=False)
     rating, retrieval, joint = (
         result.row(n).report for n in ("rating-specialised", "retrieval-specialised", "multi-task")
     )
@@ -27,7 +27,7 @@ def test_tutorial_preset_reproduces_the_tutorials_table(ml100k_dataset):
 
 
 def test_default_preset_is_good_at_both_tasks_in_one_model(ml100k_dataset):
-    result = compare(preset("default"), dataset=ml100k_dataset, progress=False)
+    result = compare(preset("default"), data=ml100k_dataset, progress=False)
     joint = result.row("multi-task").report
     assert joint["rmse"] <= 0.95
     assert joint["recall@10"] >= 0.15

@@ -27,7 +27,7 @@ def implicit(tmp_path_factory) -> Dataset:
 
 @pytest.mark.slow
 def test_implicit_data_trains_retrieval_only(implicit, tmp_path):
-    result = train(CONFIG, dataset=implicit, out=tmp_path / "run", progress=False)
+    result = train(CONFIG, data=implicit, out=tmp_path / "run", progress=False)
     report = result.report
     assert result.trained.config.model.multitask.rating_weight == 0.0  # recorded as resolved
     assert not {"rmse", "mae", "rmse_label"} & set(report)

@@ -34,7 +34,7 @@ def artifact(tmp_path_factory: pytest.TempPathFactory, small_config) -> Path:
 
     out = tmp_path_factory.mktemp("artifact") / "joint"
     config = small_config.replace(train={"epochs": 1})
-    train(config, dataset=checkerboard(12), out=out, progress=False)
+    train(config, data=checkerboard(12), out=out, progress=False)
     return out
 
 

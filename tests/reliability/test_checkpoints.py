@@ -211,24 +211,24 @@ def test_interrupted_run_resumes_to_the_same_artifact(
     from jointrec.experiments.train import resume, train
 
     dataset = checkerboard(12)
-    reference = train(small_config, dataset=dataset, out=tmp_path / "ref", progress=False)
+    reference = train(small_config, data=dataset, out=tmp_path / "ref", progress=False)
 
     out = tmp_path / "run"
     with pytest.raises(Interrupt):
-        train(small_config, dataset=dataset, out=out, checkpoint=True, progress=False)
+        train(small_config, data=dataset, out=out, checkpoint=True, progress=False)
     assert not out.exists() and CheckpointDir(checkpoint_dir_for(out)).epochs() == [1, 2]
 
     with pytest.raises(JointrecError, match="interrupted run: pass --resume"):
-        train(small_config, dataset=dataset, out=out, checkpoint=True, progress=False)
+        train(small_config, data=dataset, out=out, checkpoint=True, progress=False)
     with pytest.raises(JointrecError, match="differs from the data this run started with"):
-        resume(out, dataset=checkerboard(14), progress=False)
+        resume(out, data=checkerboard(14), progress=False)
 
-    result = resume(out, dataset=dataset, progress=False)
+    result = resume(out, data=dataset, progress=False)
     assert result.report == reference.report
     assert_same_artifact(out, reference.artifact)
     assert not checkpoint_dir_for(out).exists()  # removed once the artifact is complete
     with pytest.raises(JointrecError, match="is a finished run"):
-        resume(out, dataset=dataset, progress=False)
+        resume(out, data=dataset, progress=False)
 
 
 def test_early_stopping_state_survives_a_crash(
@@ -242,11 +242,11 @@ def test_early_stopping_state_survives_a_crash(
         split={"validation_fraction": 0.2},
     )
     dataset = checkerboard(12, repeats=2)
-    reference = train(config, dataset=dataset, out=tmp_path / "ref", progress=False)
+    reference = train(config, data=dataset, out=tmp_path / "ref", progress=False)
     assert all("val_recall@10" in e for e in reference.trained.history.epochs)
     with pytest.raises(Interrupt):
-        train(config, dataset=dataset, out=tmp_path / "run", checkpoint=True, progress=False)
-    resume(tmp_path / "run", dataset=dataset, progress=False)
+        train(config, data=dataset, out=tmp_path / "run", checkpoint=True, progress=False)
+    resume(tmp_path / "run", data=dataset, progress=False)
     assert_same_artifact(tmp_path / "run", reference.artifact)
 
 
@@ -254,7 +254,7 @@ def test_experiment_run_resumes_with_its_manifest(
     tmp_path: Path, small_config, crash_after_epoch_2
 ) -> None:
     """`jointrec train` runs (experiment settings, own CSV data) resume from run.json alone."""
-    from jointrec.experiments.experiment import resume_experiment, run_experiment
+    from jointrec.experiments.train import resume, train
     from jointrec.settings import resolve_experiment
 
     x = checkerboard(12).interactions
@@ -272,13 +272,13 @@ def test_experiment_run_resumes_with_its_manifest(
         "model": {"embedding_dim": 8, "layer_sizes": [16]},
         "train": {"batch_size": 64, "epochs": 3},
     }
-    ref = run_experiment(
+    ref = train(
         resolve_experiment(None, {**settings, "out": str(tmp_path / "ref")}), progress=False
     )
     experiment = resolve_experiment(None, {**settings, "out": str(tmp_path / "run")})
     with pytest.raises(Interrupt):
-        run_experiment(experiment, progress=False, checkpoint=True)
-    done = resume_experiment(tmp_path / "run", progress=False)
+        train(experiment, progress=False, checkpoint=True)
+    done = resume(tmp_path / "run", progress=False)
     assert done.report == ref.report and done.manifest is not None and done.manifest.is_file()
     assert_same_artifact(tmp_path / "run", tmp_path / "ref")
 

@@ -76,7 +76,7 @@ def test_movielens_splits_are_pinned(ml100k_dataset, method, sizes, test_digest)
 def train_twice(config, dataset):
     from jointrec.experiments.train import train
 
-    return [train(config, dataset=dataset, progress=False) for _ in range(2)]
+    return [train(config, data=dataset, progress=False) for _ in range(2)]
 
 
 def assert_same_model(a, b) -> None:
@@ -100,7 +100,7 @@ def test_same_seed_same_weights_and_metrics(small_config) -> None:
     from jointrec.experiments.train import train
 
     other = train(
-        small_config.replace(train={"seed": 43}), dataset=checkerboard(12), progress=False
+        small_config.replace(train={"seed": 43}), data=checkerboard(12), progress=False
     ).trained
     assert not np.array_equal(other.exported.user_embeddings, first.exported.user_embeddings)
 

@@ -90,7 +90,7 @@ def test_two_processes_match_one_and_the_artifact_serves(small_zip, lean, single
 
     from jointrec.artifact.directory import load_artifact
     from jointrec.cli.app import app
-    from jointrec.experiments.train import evaluate_artifact
+    from jointrec.experiments.evaluate import evaluate_artifact
     from jointrec.inference.recommender import Recommender
 
     out = tmp_path / "two"
@@ -123,7 +123,7 @@ def test_two_processes_match_one_and_the_artifact_serves(small_zip, lean, single
 
     # The artifact loads, evaluates and recommends like a single-process one.
     metrics = json.loads((out / "metrics.json").read_text())
-    assert evaluate_artifact(out, data_path=small_zip) == pytest.approx(metrics)
+    assert evaluate_artifact(out, data=small_zip) == pytest.approx(metrics)
     assert metrics["rmse"] == pytest.approx(
         json.loads((single / "metrics.json").read_text())["rmse"], abs=TOLERANCE
     )

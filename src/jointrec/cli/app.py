@@ -79,7 +79,7 @@ def _register() -> None:
 
     modules = []
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name in {"app", "options", "render"} or info.name.startswith("_"):
+        if info.name in {"app", "settings", "render"} or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"jointrec.cli.{info.name}")
         if hasattr(module, "command") or isinstance(getattr(module, "app", None), typer.Typer):

@@ -8,22 +8,19 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "compare"
 ORDER = 30
 HELP = (
-    "Train rating-only, retrieval-only and joint models on one split and compare them in "
-    "the tutorial's table and the full report."
+    "Train rating-only, retrieval-only and joint models on one split (MovieLens or your own "
+    "data) and compare them in the tutorial's table and the full report."
 )
 
 
+@s.settings_options()
 def command(
-    preset: o.Preset = "default",
-    data: o.DataPath = None,
-    dataset: o.DatasetName = "100k",
-    epochs: o.Epochs = None,
-    seed: o.Seed = None,
+    settings: s.Flags,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for compare.json and compare.png.")
     ] = None,
@@ -35,24 +32,23 @@ def command(
             "part of train) and put them in the same table.",
         ),
     ] = False,
-    quiet: o.Quiet = False,
-    json: o.Json = False,
+    quiet: s.Quiet = False,
+    json: s.Json = False,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table, tutorial_table
     from jointrec.experiments.compare import compare, plot_comparison
 
-    config = o.build_config(preset, epochs=epochs, seed=seed)
+    experiment = settings.experiment()
     extra = []
     if baselines:
         from jointrec.baselines import BASELINES
 
         extra = list(BASELINES.items())
     result = compare(
-        config,
-        dataset_name=dataset,
-        data_path=data,
-        progress=not quiet and not json,
+        experiment,
         baselines=extra,
+        progress=not quiet and not json,
+        notify=None if json else lambda note: typer.echo(f"note: {note}", err=True),
     )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +58,7 @@ def command(
         print_json(result.to_dict())
         return
     rows = [(row.name, row.report) for row in result.rows]
+    config = result.config
     console.print(tutorial_table(rows, config.eval.tutorial_k))
     console.print(
         report_table(
@@ -71,6 +68,6 @@ def command(
         )
     )
     console.print(
-        f"preset {preset!r}: {len(result.rows)} models in {result.seconds:.1f} s wall"
+        f"preset {config.preset!r}: {len(result.rows)} models in {result.seconds:.1f} s wall"
         + (f"; wrote {out}/compare.json and compare.png" if out else "")
     )

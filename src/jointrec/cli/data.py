@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "data"
 ORDER = 90
@@ -16,8 +16,16 @@ app = typer.Typer(
 )
 
 
+Release = Annotated[
+    str, typer.Option("--dataset", help="MovieLens release: 100k, 1m, 20m, 25m, latest-small.")
+]
+ReleasePath = Annotated[
+    Path | None, typer.Option("--data", help="Local zip or folder of the release.")
+]
+
+
 @app.command("fetch")
-def fetch(dataset: o.DatasetName = "100k", data: o.DataPath = None) -> None:
+def fetch(dataset: Release = "100k", data: ReleasePath = None) -> None:
     """Download a MovieLens release from GroupLens, check its MD5 and cache it."""
     from jointrec.data.registry import movielens_spec
     from jointrec.data.sources import resolve
@@ -29,17 +37,19 @@ def fetch(dataset: o.DatasetName = "100k", data: o.DataPath = None) -> None:
 
 @app.command("info")
 def info(
-    dataset: o.DatasetName = "100k",
-    data: o.DataPath = None,
-    json: o.Json = False,
+    dataset: Release = "100k",
+    data: ReleasePath = None,
+    json: s.Json = False,
 ) -> None:
     """Counts of users, items and ratings, and the rating distribution."""
     import numpy as np
 
     from jointrec.cli.render import print_json
-    from jointrec.experiments.train import load_dataset
+    from jointrec.data.load import load_data
+    from jointrec.settings import DataConfig
 
-    ds = load_dataset(dataset, data)
+    release = dataset.removeprefix("movielens-").removeprefix("ml-")
+    ds, _ = load_data(DataConfig(dataset=release, path=None if data is None else str(data)))
     x = ds.interactions
     ratings: dict[str, int] = {}
     if x.rating is not None:
@@ -68,8 +78,8 @@ def synth(
     interactions: Annotated[
         int, typer.Option("--interactions", help="Number of ratings.")
     ] = 25_000_095,
-    seed: o.Seed = None,
-    quiet: o.Quiet = False,
+    seed: s.Seed = None,
+    quiet: s.Quiet = False,
 ) -> None:
     """Synthetic ratings (MovieLens-25M shape by default) with power-law popularity and a
     planted low-rank preference structure, streamed to Parquet."""

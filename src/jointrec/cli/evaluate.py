@@ -1,4 +1,4 @@
-"""``jointrec evaluate``: re-compute an artifact's test report."""
+"""``jointrec evaluate``: re-compute a run's test report."""
 
 from __future__ import annotations
 
@@ -7,22 +7,31 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "evaluate"
 ORDER = 20
-HELP = "Re-compute the test report of an artifact (same data, same seeded split)."
+HELP = (
+    "Re-compute the test report of a run directory (same data, same seeded split); the data "
+    "options say where the data is now, if it moved."
+)
 
 
+@s.settings_options(run=False)
 def command(
-    artifact: Annotated[Path, typer.Argument(help="Artifact directory.")],
-    data: o.DataPath = None,
-    json: o.Json = False,
+    settings: s.Flags,
+    artifact: Annotated[Path, typer.Argument(help="Run directory (artifact).")],
+    json: s.Json = False,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table, tutorial_table
-    from jointrec.experiments.train import evaluate_artifact
+    from jointrec.experiments.evaluate import evaluate_artifact
 
-    report = evaluate_artifact(artifact, data_path=data)
+    data = None
+    if settings.given == ["--data"]:  # the MovieLens release moved: the recorded one, there
+        data = settings.values["data"]
+    elif settings.given:  # your own files, described again
+        data = settings.experiment().data
+    report = evaluate_artifact(artifact, data)
     if json:
         print_json(report)
         return

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "index"
 ORDER = 45
@@ -37,8 +37,8 @@ def command(
             "--storage", help="Vectors in the index: flat (float32) or fp16 (half the memory)."
         ),
     ] = "flat",
-    quiet: o.Quiet = False,
-    json: o.Json = False,
+    quiet: s.Quiet = False,
+    json: s.Json = False,
 ) -> None:
     import json as jsonlib
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "recommend"
 ORDER = 40
@@ -35,7 +35,7 @@ def command(
             help="Order: 'retrieval' (retrieval score) or 'rating' (predicted stars).",
         ),
     ] = "retrieval",
-    json: o.Json = False,
+    json: s.Json = False,
 ) -> None:
     from rich.console import Console
     from rich.table import Table

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "runs"
 ORDER = 15
@@ -26,7 +26,7 @@ def command(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Also write a PNG of the key metrics here.")
     ] = None,
-    json: o.Json = False,
+    json: s.Json = False,
 ) -> None:
     from rich.table import Table
 

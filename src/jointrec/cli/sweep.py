@@ -8,17 +8,20 @@ from typing import Annotated
 
 import typer
 
-from jointrec.cli import options as o
+from jointrec.cli import settings as s
 
 NAME = "sweep"
 ORDER = 35
 HELP = (
-    "Train one joint model per retrieval:rating loss-weight ratio and write the RMSE vs "
-    "Recall@10 frontier as a table, sweep.json and sweep.png (validation split by default)."
+    "Train one joint model per retrieval:rating loss-weight ratio (MovieLens or your own "
+    "data) and write the RMSE vs Recall@10 frontier as a table, sweep.json and sweep.png "
+    "(validation split by default)."
 )
 
 
+@s.settings_options()
 def command(
+    settings: s.Flags,
     ratios: Annotated[
         str | None,
         typer.Option("--ratios", help="RETRIEVAL:RATING weight pairs, e.g. '1:0,1:10,0:1'."),
@@ -26,26 +29,24 @@ def command(
     on: Annotated[
         str, typer.Option("--on", help="Split to evaluate: 'validation' (tuning) or 'test'.")
     ] = "validation",
-    preset: o.Preset = "default",
-    data: o.DataPath = None,
-    dataset: o.DatasetName = "100k",
-    epochs: o.Epochs = None,
-    seed: o.Seed = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for sweep.json and sweep.png.")] = Path(
         "runs/sweep"
     ),
-    quiet: o.Quiet = False,
-    json: o.Json = False,
+    quiet: s.Quiet = False,
+    json: s.Json = False,
 ) -> None:
     from rich.table import Table
 
     from jointrec.cli.render import console, fmt, print_json
     from jointrec.experiments.sweep import DEFAULT_RATIOS, parse_ratios, plot_sweep, sweep
 
-    config = o.build_config(preset, epochs=epochs, seed=seed)
     pairs = parse_ratios(ratios) if ratios else list(DEFAULT_RATIOS)
     result = sweep(
-        config, pairs, on=on, dataset_name=dataset, data_path=data, progress=not quiet and not json
+        settings.experiment(),
+        pairs,
+        on=on,
+        progress=not quiet and not json,
+        notify=None if json else lambda note: typer.echo(f"note: {note}", err=True),
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(jsonlib.dumps(result.to_dict(), indent=2))

@@ -3,7 +3,7 @@ split, evaluated by one evaluator, with optional baselines in the same table.
 
 Example:
     >>> from jointrec import preset
-    >>> result = compare(preset("tutorial"), data_path=ZIP)  # doctest: +SKIP
+    >>> result = compare("tutorial", "ml-100k.zip")  # doctest: +SKIP
     >>> [row.name for row in result.rows]  # doctest: +SKIP
     ['rating-specialised', 'retrieval-specialised', 'multi-task']
 """
@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jointrec.data.interactions import Dataset
-from jointrec.experiments.pipeline import PreparedData, prepare_data, train_model
+from jointrec.evaluation.evaluate import evaluate
+from jointrec.experiments.pipeline import (
+    DataArg,
+    Notify,
+    PreparedData,
+    Settings,
+    as_experiment,
+    load,
+    prepare_data,
+    train_model,
+)
 from jointrec.scoring.scorer import Scorer
 from jointrec.settings import RunConfig
 
@@ -79,43 +88,48 @@ class Comparison:
 
 
 def compare(
-    config: RunConfig,
+    settings: Settings = "default",
+    data: DataArg = None,
     *,
-    dataset: Dataset | None = None,
-    dataset_name: str = "100k",
-    data_path: str | os.PathLike[str] | None = None,
-    progress: bool = True,
     baselines: Sequence[tuple[str, BaselineFactory]] = (),
+    progress: bool = True,
+    notify: Notify | None = None,
 ) -> Comparison:
     """Trains the three models of the tutorial (and fits ``baselines``) on one split.
 
     Args:
-        config: Run settings; the joint row uses its loss weights.
-        dataset: Data to use; by default the named MovieLens release.
-        dataset_name: MovieLens release when ``dataset`` is not given.
-        data_path: Local zip or folder of that release.
-        progress: Show progress bars.
+        settings: A preset name, an experiment file, a `RunConfig` or an `Experiment`; the
+            joint row uses its loss weights.
+        data: The data when the settings do not say: a MovieLens zip or folder, a
+            `jointrec.settings.DataConfig` (your own files) or a `jointrec.data.Dataset`.
         baselines: ``(name, factory)`` pairs; each factory fits a `Scorer` on the prepared
             training data.
+        progress: Show progress bars.
+        notify: Called with each note about the data before training.
     """
-    from jointrec.evaluation.evaluate import evaluate
-    from jointrec.experiments.train import data_info, load_dataset
-
     start = time.perf_counter()
-    if dataset is None:
-        dataset = load_dataset(dataset_name, data_path, progress=progress)
-    data = prepare_data(dataset, config.split)
-    result = Comparison(config=config, data_info=data_info(dataset, data, data_path))
+    experiment, dataset = as_experiment(settings, data)
+    loaded = load(experiment, dataset, progress=progress, notify=notify)
+    config = loaded.experiment.run
+    prepared = prepare_data(loaded.dataset, config.split)
+    result = Comparison(config=config, data_info=prepared.info(loaded.experiment.data.path))
     for name, w_ret, w_rat in SPECIALISTS:
+        if w_ret == 0.0 and not prepared.has_ratings:
+            continue  # no ratings: there is no rating specialist to train
         trained = train_model(
-            data, config, name=name, retrieval_weight=w_ret, rating_weight=w_rat, progress=progress
+            prepared,
+            config,
+            name=name,
+            retrieval_weight=w_ret,
+            rating_weight=w_rat,
+            progress=progress,
         )
         result.rows.append(ComparisonRow(name, "jointrec", trained.report, trained.train_seconds))
     for name, factory in baselines:
         fit_start = time.perf_counter()
-        scorer = factory(data)
+        scorer = factory(prepared)
         seconds = time.perf_counter() - fit_start
-        report = evaluate(scorer, data.train, data.test, config.eval)
+        report = evaluate(scorer, prepared.train, prepared.test, config.eval)
         result.rows.append(ComparisonRow(name, "baseline", report, seconds))
     result.seconds = time.perf_counter() - start
     return result

@@ -1,28 +1,178 @@
-"""The steps of a run: prepare data, train one model, evaluate it.
+"""The steps every experiment takes: settings -> data -> split -> one trained, exported and
+evaluated model. `jointrec.experiments.train`, `compare`, `sweep` and `evaluate` are these
+steps in different orders; nothing else trains a model.
+
+    as_experiment   settings of any shape (a preset name, a `RunConfig`, an experiment file,
+                    an `Experiment`) and data (a path, a `DataConfig`, a `Dataset`)
+    load            the experiment's data, with the settings as resolved and notes
+    prepare_data    split, vocabularies, encoding: shared by every model of a run
+    train_model     build, fit (early stopping on validation), export, evaluate
 
 Example:
-    >>> from jointrec.settings import preset
-    >>> data = prepare_data(load_movielens("100k", path=ZIP), preset().split)  # doctest: +SKIP
-    >>> trained = train_model(data, preset())  # doctest: +SKIP
-    >>> trained.report["recall@10"]  # doctest: +SKIP
+    >>> experiment, dataset = as_experiment("default", ZIP)  # doctest: +SKIP
+    >>> loaded = load(experiment, dataset)  # doctest: +SKIP
+    >>> data = prepare_data(loaded.dataset, loaded.experiment.run.split)  # doctest: +SKIP
+    >>> train_model(data, loaded.experiment.run).report["recall@10"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from jointrec import backend
 from jointrec.data.encoded import EncodedInteractions, encode
 from jointrec.data.interactions import Dataset, Interactions
+from jointrec.data.load import load_data
 from jointrec.data.splits import split_rows
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
-from jointrec.settings import ModelConfig, RunConfig, SplitConfig
+from jointrec.experiments.manifest import changed_files, data_hashes
+from jointrec.settings import (
+    PRESETS,
+    DataConfig,
+    Experiment,
+    ModelConfig,
+    RunConfig,
+    SplitConfig,
+    preset,
+    resolve_experiment,
+)
+from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint
+
+if TYPE_CHECKING:
+    import keras
+
+#: What `as_experiment` accepts as settings.
+Settings = Experiment | RunConfig | str | os.PathLike[str]
+#: What `as_experiment` accepts as data: a MovieLens zip or folder, a `DataConfig`, or a
+#: `Dataset` already in memory.
+DataArg = DataConfig | Dataset | str | os.PathLike[str] | None
+Notify = Callable[[str], None]
+
+
+def as_experiment(
+    settings: Settings = "default", data: DataArg = None, out: str | os.PathLike[str] | None = None
+) -> tuple[Experiment, Dataset | None]:
+    """One `Experiment` from settings and data of any accepted shape.
+
+    Args:
+        settings: A preset name (``"default"``, ``"tutorial"``), an experiment TOML file
+            (a run's ``manifest.toml`` too), a `RunConfig` or an `Experiment`.
+        data: ``None`` (the experiment's own data), a MovieLens zip or folder, a
+            `DataConfig`, or a `Dataset` in memory (returned apart: settings cannot hold it).
+        out: Run directory, overriding the experiment's.
+
+    Example:
+        >>> exp, dataset = as_experiment("tutorial", "ml-100k.zip")
+        >>> exp.run.preset, exp.data.path.endswith("ml-100k.zip"), dataset
+        ('tutorial', True, None)
+    """
+    if isinstance(settings, Experiment):
+        experiment = settings
+    elif isinstance(settings, RunConfig):
+        experiment = Experiment(run=settings)
+    elif isinstance(settings, str) and settings in PRESETS:
+        experiment = Experiment(run=preset(settings))
+    elif isinstance(settings, str | os.PathLike):
+        experiment = resolve_experiment(settings)
+    else:
+        raise JointrecError(
+            f"settings {settings!r} are invalid: expected a preset name, an experiment file, "
+            "a RunConfig or an Experiment"
+        )
+    dataset = None
+    if isinstance(data, Dataset):
+        dataset = data
+    elif isinstance(data, DataConfig):
+        experiment = experiment.replace(data=data)
+    elif isinstance(data, str | os.PathLike):
+        path = str(Path(data).expanduser().resolve())
+        experiment = experiment.replace(data=DataConfig(dataset=experiment.data.dataset, path=path))
+    elif data is not None:
+        raise JointrecError(
+            f"data {data!r} is invalid: expected a MovieLens zip or folder, a DataConfig or "
+            "a Dataset"
+        )
+    if out is not None:
+        experiment = experiment.replace(out=str(out))
+    return experiment, dataset
+
+
+@dataclass
+class Loaded:
+    """An experiment's data, read.
+
+    Args:
+        dataset: The data.
+        experiment: The experiment as resolved: absolute paths, the rating scale and
+            feature kinds in use, the feature tables' features named, and without ratings
+            the rating weight 0.
+        hashes: SHA-256 of each data file read (empty for data given in memory).
+        notes: What the user should know before training (retrieval only, changed files).
+        in_memory: The data was given as a `Dataset`, not read from the settings' files.
+    """
+
+    dataset: Dataset
+    experiment: Experiment
+    hashes: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    in_memory: bool = False
+
+
+def load(
+    experiment: Experiment,
+    dataset: Dataset | None = None,
+    *,
+    progress: bool = True,
+    notify: Notify | None = None,
+) -> Loaded:
+    """Reads the experiment's data (or takes ``dataset``) and resolves what depends on it.
+
+    Args:
+        experiment: What to run.
+        dataset: Data already in memory, instead of the experiment's ``data`` settings.
+        progress: Show download progress.
+        notify: Called with each note as soon as it is known.
+    """
+    hashes: dict[str, str] = {}
+    notes: list[str] = []
+    in_memory = dataset is not None
+    if dataset is None:
+        dataset, data_config = load_data(experiment.data, progress=progress)
+        hashes = data_hashes(data_config.files())
+        notes += changed_files(experiment.provenance, hashes)
+        experiment = experiment.replace(data=data_config)
+    run = _with_table_features(experiment.run, dataset)
+    if not dataset.interactions.has_ratings:
+        notes.append(
+            "no rating column: training retrieval only (rating loss weight 0; no rating "
+            "metrics or predicted stars)"
+        )
+    if notify is not None:
+        for note in notes:
+            notify(note)
+    return Loaded(dataset, experiment.replace(run=run), hashes, notes, in_memory)
+
+
+def _with_table_features(config: RunConfig, dataset: Dataset) -> RunConfig:
+    """Uses every feature of a declared feature table unless the towers name some; the
+    names are written out (not ``"auto"``) so that the manifest says what was used."""
+    changes = {}
+    for side, table in (("user", dataset.users), ("item", dataset.items)):
+        if table is None or "feature_specs" not in table.metadata:
+            continue
+        if tuple(getattr(config.model.towers, f"{side}_features")) in ((), ("auto",)):
+            names = [spec["name"] for spec in table.metadata["feature_specs"]]
+            changes[f"{side}_features"] = tuple(names)
+    return config.replace(model={"towers": changes}) if changes else config
 
 
 @dataclass(frozen=True)
@@ -56,6 +206,17 @@ class PreparedData:
     def train_interactions(self) -> Interactions:
         """Training interactions with raw ids."""
         return self.dataset.interactions.take(self.train_rows)
+
+    def info(self, path: str | None = None) -> dict[str, Any]:
+        """Where the data came from and how it was split (saved with an artifact)."""
+        return {
+            "dataset": self.dataset.name,
+            "path": path,
+            "interactions": len(self.dataset.interactions),
+            "train": len(self.train),
+            "validation": len(self.validation),
+            "test": len(self.test),
+        }
 
 
 def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
@@ -113,8 +274,10 @@ def train_model(
     progress: bool = True,
     evaluate_on: str | None = "test",
     monitor_validation: bool = False,
-    checkpoints: Any = None,
-    resume: Any = None,
+    checkpoints: CheckpointDir | None = None,
+    resume: TrainingCheckpoint | None = None,
+    user_tower: keras.layers.Layer | None = None,
+    item_tower: keras.layers.Layer | None = None,
 ) -> TrainedModel:
     """Builds, trains, exports and (optionally) evaluates one joint model.
 
@@ -128,8 +291,11 @@ def train_model(
         evaluate_on: ``"test"``, ``"validation"`` or ``None`` (no evaluation).
         monitor_validation: Evaluate on the validation split after every epoch and log
             ``val_*`` metrics in the history (implied by ``config.train.early_stopping``).
-        checkpoints: A `CheckpointDir` to save a checkpoint to after every epoch.
-        resume: A `TrainingCheckpoint` of this run to continue from.
+        checkpoints: Where to save a checkpoint after every epoch.
+        resume: A checkpoint of this run to continue from.
+        user_tower: Your own Keras layer from user indices to vectors, instead of the
+            configured user tower (see `jointrec.model.build.build_model`).
+        item_tower: The same for items.
 
     Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the
     exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
@@ -173,6 +339,8 @@ def train_model(
         shuffle=config.train.shuffle_each_epoch,
         user_features=user_features,
         item_features=item_features,
+        user_tower=user_tower,
+        item_tower=item_tower,
     )
     labels = data.train.labels()
     start = time.perf_counter()

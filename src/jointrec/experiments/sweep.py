@@ -5,7 +5,7 @@ Models are evaluated on the validation split by default (carved from training, s
 a ratio never reads test); ``on="test"`` reports the test split for a final table.
 
 Example:
-    >>> result = sweep(preset(), ratios=[(1, 0), (1, 1), (0, 1)], data_path=ZIP)  # doctest: +SKIP
+    >>> result = sweep("default", [(1, 0), (1, 1), (0, 1)], "ml-100k.zip")  # doctest: +SKIP
     >>> [p.ratio for p in result.frontier()]  # doctest: +SKIP
 """
 
@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jointrec.data.interactions import Dataset
 from jointrec.errors import JointrecError
+from jointrec.experiments.pipeline import (
+    DataArg,
+    Notify,
+    Settings,
+    as_experiment,
+    load,
+    prepare_data,
+    train_model,
+)
+from jointrec.progress import progress_task
 from jointrec.settings import RunConfig
 
 DEFAULT_RATIOS: tuple[tuple[float, float], ...] = (
@@ -122,46 +131,43 @@ class Sweep:
 
 
 def sweep(
-    config: RunConfig,
+    settings: Settings = "default",
     ratios: Sequence[tuple[float, float]] = DEFAULT_RATIOS,
+    data: DataArg = None,
     *,
     on: str = "validation",
-    dataset: Dataset | None = None,
-    dataset_name: str = "100k",
-    data_path: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    notify: Notify | None = None,
 ) -> Sweep:
     """Trains one joint model per ``(retrieval_weight, rating_weight)`` ratio.
 
     Args:
-        config: Run settings; its own weights mark the default point (added if missing).
+        settings: A preset name, an experiment file, a `RunConfig` or an `Experiment`; its
+            own weights mark the default point (added if missing).
         ratios: Weight pairs to train.
+        data: The data when the settings do not say: a MovieLens zip or folder, a
+            `jointrec.settings.DataConfig` (your own files) or a `jointrec.data.Dataset`.
         on: ``"validation"`` (a ``validation_fraction`` of 0.1 is carved from training if the
-            config has none) or ``"test"``.
-        dataset: Data; by default the named MovieLens release.
-        dataset_name: MovieLens release when ``dataset`` is not given.
-        data_path: Local zip or folder of that release.
+            settings have none) or ``"test"``.
         progress: Show progress bars.
+        notify: Called with each note about the data before training.
     """
-    from jointrec.experiments.pipeline import prepare_data, train_model
-    from jointrec.experiments.train import load_dataset
-    from jointrec.progress import progress_task
-
     if on not in ("validation", "test"):
         raise JointrecError(f"on={on!r} is invalid: expected 'validation' or 'test'")
+    start = time.perf_counter()
+    experiment, dataset = as_experiment(settings, data)
+    loaded = load(experiment, dataset, progress=progress, notify=notify)
+    config = loaded.experiment.run
     if on == "validation" and config.split.validation_fraction == 0:
         config = config.replace(split={"validation_fraction": 0.1})
-    start = time.perf_counter()
-    if dataset is None:
-        dataset = load_dataset(dataset_name, data_path, progress=progress)
-    data = prepare_data(dataset, config.split)
+    prepared = prepare_data(loaded.dataset, config.split)
     default = (config.model.multitask.retrieval_weight, config.model.multitask.rating_weight)
     pairs = list(dict.fromkeys([*(tuple(map(float, r)) for r in ratios), default]))
     result = Sweep(config=config, split_name=on)
     with progress_task("sweep", total=len(pairs), enabled=progress) as bar:
         for w_ret, w_rat in pairs:
             trained = train_model(
-                data,
+                prepared,
                 config,
                 name=f"{w_ret:g}:{w_rat:g}",
                 retrieval_weight=w_ret,

@@ -1,9 +1,17 @@
-"""`train` and `evaluate_artifact`: the library calls behind ``jointrec train`` and
-``jointrec evaluate``.
+"""`train`: from settings to a trained, evaluated artifact; `resume` finishes a run that was
+killed. ``jointrec train`` is this function, and so is the Python API's `jointrec.train`.
+
+    settings ─ as_experiment ─> Experiment ─ load ─> Dataset ─ prepare_data ─> PreparedData
+      ─ train_model ─> TrainedModel (fitted, exported, evaluated on test)
+      ─ save_run ─> run directory: the artifact's files and manifest.toml
+
+With ``checkpoint=True`` every epoch is saved in ``<out>.checkpoints`` (removed once the run
+directory is complete), so that `resume` can finish the run with the artifact an
+uninterrupted run writes.
 
 Example:
     >>> from jointrec import preset
-    >>> result = train(preset("default"), data_path=ZIP, out="runs/joint")  # doctest: +SKIP
+    >>> result = train(preset("default"), "ml-100k.zip", out="runs/joint")  # doctest: +SKIP
     >>> result.report["recall@10"]  # doctest: +SKIP
 """
 
@@ -12,234 +20,274 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jointrec.data.interactions import Dataset
+from jointrec.artifact.directory import item_records, save_artifact
+from jointrec.data.fingerprint import fingerprint
 from jointrec.errors import JointrecError
-from jointrec.experiments.pipeline import PreparedData, TrainedModel, prepare_data, train_model
-from jointrec.settings import RunConfig
+from jointrec.experiments.manifest import MANIFEST, build_manifest, write_manifest
+from jointrec.experiments.pipeline import (
+    DataArg,
+    Loaded,
+    Notify,
+    PreparedData,
+    Settings,
+    TrainedModel,
+    as_experiment,
+    load,
+    prepare_data,
+    train_model,
+)
+from jointrec.scoring.seen import SeenItems
+from jointrec.settings import DataConfig, Experiment, RunConfig, resolve_experiment
+from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
 
-
-def load_dataset(
-    dataset: str = "movielens-100k",
-    path: str | os.PathLike[str] | None = None,
-    *,
-    progress: bool = True,
-) -> Dataset:
-    """Loads a named dataset: ``movielens-<variant>`` (``100k``, ``1m``, ...) or a variant.
-
-    Args:
-        dataset: ``"movielens-100k"`` or just ``"100k"``.
-        path: Local zip or folder instead of the cache or a download.
-        progress: Show download progress.
-    """
-    from jointrec.data.movielens import load_movielens
-
-    variant = dataset.removeprefix("movielens-").removeprefix("ml-")
-    return load_movielens(variant, path=path, progress=progress)
-
-
-def data_info(
-    dataset: Dataset,
-    data: PreparedData,
-    path: str | os.PathLike[str] | None,
-) -> dict[str, Any]:
-    """Where the data came from and how it was split, for the artifact."""
-    return {
-        "dataset": dataset.name,
-        "path": None if path is None else str(Path(path).expanduser().resolve()),
-        "interactions": len(dataset.interactions),
-        "train": len(data.train),
-        "validation": len(data.validation),
-        "test": len(data.test),
-    }
-
-
-#: ``(trained, data) -> {file name: writer(path)}``: more files for a run directory.
-ExtraFiles = Callable[[TrainedModel, PreparedData], Mapping[str, Callable[[Path], None]]]
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass
 class TrainResult:
-    """What `train` produced."""
+    """What `train` produced.
 
-    artifact: Path | None
+    Args:
+        experiment: The experiment as resolved (absolute paths, the rating scale, feature
+            kinds, the model settings in force).
+        trained: The trained model, its exported arrays, history and test report.
+        data: The prepared data (split, vocabularies).
+        artifact: The run directory, or ``None`` when nothing was written.
+        notes: What the user should know (retrieval only, changed data files).
+    """
+
+    experiment: Experiment
     trained: TrainedModel
     data: PreparedData
+    artifact: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def report(self) -> dict[str, float]:
         """Test metrics."""
         return self.trained.report
 
+    @property
+    def manifest(self) -> Path | None:
+        """The run's ``manifest.toml`` (``None`` when nothing was written)."""
+        return None if self.artifact is None else self.artifact / MANIFEST
+
 
 def train(
-    config: RunConfig,
+    settings: Settings = "default",
+    data: DataArg = None,
     *,
-    dataset: Dataset | None = None,
-    dataset_name: str = "100k",
-    data_path: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
+    write: bool | None = None,
     progress: bool = True,
-    data_source: Mapping[str, Any] | None = None,
-    extra_files: ExtraFiles | None = None,
     checkpoint: bool = False,
     resume: bool = False,
-    run_info: Mapping[str, Any] | None = None,
+    user_tower: keras.layers.Layer | None = None,
+    item_tower: keras.layers.Layer | None = None,
+    notify: Notify | None = None,
+    command: str | None = None,
 ) -> TrainResult:
-    """Trains the joint model, evaluates it on test and writes an artifact.
+    """Trains the joint model, evaluates it on test and writes a run directory.
 
     Args:
-        config: Run settings (see `jointrec.settings.preset`).
-        dataset: Data to use; by default the named MovieLens release is loaded.
-        dataset_name: MovieLens release when ``dataset`` is not given.
-        data_path: Local zip or folder of that release.
-        out: Artifact directory; ``None`` writes nothing.
-        overwrite: Replace an existing artifact (and the checkpoints of an interrupted run).
+        settings: A preset name, an experiment file, a `jointrec.settings.RunConfig` or a
+            `jointrec.settings.Experiment`.
+        data: The data when the settings do not say: a MovieLens zip or folder, a
+            `jointrec.settings.DataConfig`, or a `jointrec.data.Dataset` in memory.
+        out: Run directory (default: the experiment's ``out``, else ``runs/<name>``).
+        overwrite: Replace an existing run directory (and the checkpoints of an
+            interrupted run).
+        write: Write the run directory; by default only when there is somewhere to write:
+            ``out``, or an experiment that names its ``out`` or comes from a file.
         progress: Show progress bars.
-        data_source: How to read ``dataset`` again (a `DataConfig.to_dict`), saved with the
-            artifact so that `evaluate_artifact` can reload your own files.
-        extra_files: Called with the trained model and the prepared data; returns more
-            files for the artifact (name -> writer), written atomically with it.
-        checkpoint: Save a checkpoint after every epoch in ``<out>.checkpoints`` (removed once
-            the artifact is written), so that the run can be resumed after a crash.
+        checkpoint: Checkpoint every epoch so that `resume` can finish the run after a crash.
         resume: Continue the interrupted run of ``out`` from its last checkpoint (same
-            settings and data, checked); the artifact equals an uninterrupted run's.
-        run_info: JSON-ready facts saved with the checkpoints for whoever resumes the run
-            (e.g. the experiment settings), returned by `run_info`.
+            settings and data, checked); used by `resume`.
+        user_tower: Your own Keras layer from user indices to vectors, instead of the
+            configured user tower; it must be serializable to be saved with the artifact.
+        item_tower: The same for items.
+        notify: Called with each note (retrieval only, changed files) before training.
+        command: The command line, recorded in the manifest.
     """
-    from jointrec.training.checkpoint import CheckpointDir, checkpoint_dir_for
-
-    store, latest = None, None
+    experiment, dataset = as_experiment(settings, data, out)
+    if write is None:
+        write = experiment.out is not None or experiment.config_path is not None
+    out_dir = experiment.output_dir() if write else None
+    store: CheckpointDir | None = None
+    latest = None
+    info: dict[str, Any] = {}
     if resume:
-        if out is None:
-            raise JointrecError("resume=True needs the run's artifact directory (out)")
-        store, info = _interrupted_run(out)
-    elif out is not None and Path(out).expanduser().exists() and not overwrite:
+        if out_dir is None:
+            raise JointrecError("resume=True needs the run's directory (out)")
+        store, info = _interrupted_run(out_dir)
+    elif out_dir is not None and out_dir.exists() and not overwrite:
         raise JointrecError(
-            f"{out} already exists: pass --overwrite to replace it or choose another --out"
+            f"{out_dir} already exists: pass --overwrite to replace it or choose another --out"
         )
-    elif checkpoint:
-        if out is None:
-            raise JointrecError(
-                "checkpoint=True needs an artifact directory (out): checkpoints live beside it"
-            )
-        store = CheckpointDir(checkpoint_dir_for(out))
+    elif checkpoint and out_dir is not None:
+        store = CheckpointDir(checkpoint_dir_for(out_dir))
         if store.exists() and not overwrite:
             raise JointrecError(
                 f"{store.path} holds the checkpoints of an interrupted run: pass "
-                f"--resume {out} to continue it, or --overwrite to start afresh"
+                f"--resume {out_dir} to continue it, or --overwrite to start afresh"
             )
         store.remove()
-    if dataset is None:
-        dataset = load_dataset(dataset_name, data_path, progress=progress)
+    loaded = load(experiment, dataset, progress=progress, notify=notify)
     if store is not None:
-        from jointrec.data.fingerprint import fingerprint
-
-        found = fingerprint(dataset)
+        found = fingerprint(loaded.dataset)
         if resume:
-            _check_same_run(store, info, config, found, data_path or dataset.name)
+            _check_same_run(store, info, loaded.experiment.run, found, loaded.experiment.data)
             store.clean_temporary()
-            out_path = Path(out).expanduser()  # type: ignore[arg-type]
-            for leftover in out_path.parent.glob(f".{out_path.name}.tmp-*"):  # killed save
+            assert out_dir is not None
+            for leftover in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):  # a killed save
                 shutil.rmtree(leftover, ignore_errors=True)
             latest = store.latest()
         else:
             store.write_info(
                 {
-                    **dict(run_info or {}),
-                    "config": config.to_dict(),
-                    "dataset": dataset.name,
-                    "data_path": None if data_path is None else _absolute(data_path),
+                    "experiment": loaded.experiment.to_dict(),
+                    "config": loaded.experiment.run.to_dict(),
+                    "in_memory": loaded.in_memory,
                     "data_fingerprint": found,
+                    "command": command,
                 }
             )
-    data = prepare_data(dataset, config.split)
-    trained = train_model(data, config, progress=progress, checkpoints=store, resume=latest)
+    run = loaded.experiment.run
+    prepared = prepare_data(loaded.dataset, run.split)
+    trained = train_model(
+        prepared,
+        run,
+        progress=progress,
+        checkpoints=store,
+        resume=latest,
+        user_tower=user_tower,
+        item_tower=item_tower,
+    )
+    resolved = loaded.experiment.replace(run=trained.config)
     artifact = None
-    if out is not None:
-        from jointrec.artifact.directory import item_records, save_artifact
-        from jointrec.scoring.seen import SeenItems
-
-        info = data_info(dataset, data, data_path)
-        if data_source is not None:
-            info["source"] = dict(data_source)
-        artifact = save_artifact(
-            out,
-            config=trained.config,
-            exported=trained.exported,
-            users=data.users,
-            items=data.items,
-            item_table=item_records(data.items, dataset.items),
-            seen=SeenItems(
-                data.train.user, data.train.item, len(data.users), values=data.train.rating
-            ),
-            metrics=trained.report,
-            history=trained.history.to_dict(),
-            data_info=info,
-            keras_model=trained.model,
-            overwrite=overwrite,
-            extra_files=None if extra_files is None else dict(extra_files(trained, data)),
-        )
+    if out_dir is not None:
+        artifact = save_run(out_dir, trained, prepared, loaded, resolved, overwrite, command)
     if store is not None:
-        store.remove()  # only now: the artifact is complete on disk
-    return TrainResult(artifact=artifact, trained=trained, data=data)
+        store.remove()  # only now: the run directory is complete on disk
+    return TrainResult(resolved, trained, prepared, artifact, loaded.notes)
 
 
-def run_info(run: str | os.PathLike[str]) -> dict[str, Any]:
-    """What an interrupted run recorded when it started (``config``, ``dataset``,
-    ``data_path``, ``data_fingerprint`` and the caller's ``run_info``).
+def save_run(
+    out: Path,
+    trained: TrainedModel,
+    data: PreparedData,
+    loaded: Loaded,
+    experiment: Experiment,
+    overwrite: bool = False,
+    command: str | None = None,
+) -> Path:
+    """Writes the run directory: the artifact (`jointrec.artifact.save_artifact`) with the
+    run's ``manifest.toml`` among its files, all or nothing."""
+    info = data.info(experiment.data.path)
+    if not loaded.in_memory:
+        info["source"] = experiment.data.to_dict()
+    manifest = build_manifest(
+        experiment.to_dict(),
+        hashes=loaded.hashes,
+        metrics=trained.report,
+        data_info=info,
+        seed=trained.config.train.seed,
+        run_dir=out,
+        command=command,
+        train_seconds=trained.train_seconds,
+    )
+    return save_artifact(
+        out,
+        config=trained.config,
+        exported=trained.exported,
+        users=data.users,
+        items=data.items,
+        item_table=item_records(data.items, data.dataset.items),
+        seen=SeenItems(data.train.user, data.train.item, len(data.users), values=data.train.rating),
+        metrics=trained.report,
+        history=trained.history.to_dict(),
+        data_info=info,
+        keras_model=trained.model,
+        overwrite=overwrite,
+        extra_files={MANIFEST: lambda path: _write(path, manifest, out / MANIFEST)},
+    )
 
-    Raises:
-        JointrecError: when ``run`` has no checkpoints or is already finished.
-    """
-    return _interrupted_run(run)[1]
+
+def _write(path: Path, manifest: dict[str, Any], shown: Path) -> None:
+    write_manifest(path, manifest, shown_path=shown)
 
 
 def resume(
     run: str | os.PathLike[str],
     *,
-    dataset: Dataset | None = None,
-    data_path: str | os.PathLike[str] | None = None,
+    data: DataArg = None,
     progress: bool = True,
+    notify: Notify | None = None,
 ) -> TrainResult:
-    """Continues a run started with ``train(..., checkpoint=True)`` that did not finish.
+    """Finishes a run started with ``checkpoint=True`` (``jointrec train`` does) that was
+    killed: ``jointrec train --resume RUN``.
 
-    Training restarts after the last complete epoch with the saved weights, optimizer state,
-    shuffler state and history, so the artifact equals that of an uninterrupted run. (Runs
-    started by ``jointrec train`` are resumed by
-    `jointrec.experiments.experiment.resume_experiment`, which also rewrites their manifest.)
+    The settings come from the run's checkpoints (``RUN.checkpoints/run.json``); training
+    continues after the last complete epoch with the saved weights, optimizer state,
+    shuffler state and history, and the run directory and manifest are those an
+    uninterrupted run would have written.
 
     Args:
-        run: The run's artifact directory (``--out``) or its ``.checkpoints`` directory.
-        dataset: The run's data, when it was not a MovieLens release loaded by name.
-        data_path: Where the data lives now (default: where it was when the run started);
-            its content must be the same.
+        run: The run directory the interrupted run was writing (its ``--out``), or its
+            ``.checkpoints`` directory.
+        data: Where the MovieLens release lives now, if it moved (same content), or the
+            `jointrec.data.Dataset` of a run whose data was given in memory.
         progress: Show progress bars.
+        notify: Called with each note before training.
     """
-    from jointrec.training.checkpoint import SUFFIX, checkpoint_dir_for
-
     store_path = checkpoint_dir_for(run)
     out = store_path.with_name(store_path.name[: -len(SUFFIX)])
-    info = run_info(out)
+    _, info = _interrupted_run(out)
+    experiment = _experiment_of(info, out)
+    if info.get("in_memory") and data is None:
+        raise JointrecError(
+            f"the run in {out} was trained on data given in memory: pass the same Dataset "
+            "again, e.g. resume(run, data=dataset)"
+        )
+    if isinstance(data, str | os.PathLike):
+        path = str(Path(data).expanduser().resolve())
+        data = experiment.data.replace(path=path) if not experiment.data.own_data else None
+        if data is None:
+            raise JointrecError(
+                f"--data moves a MovieLens release, but the run in {out} read your own files "
+                "(its settings name them): move them back, or train afresh"
+            )
+    return train(
+        experiment,
+        data,
+        progress=progress,
+        notify=notify,
+        resume=True,
+        command=info.get("command"),
+    )
+
+
+def _experiment_of(info: dict[str, Any], out: Path) -> Experiment:
+    """The experiment an interrupted run recorded (also what jointrec 0.1 recorded: the run
+    settings and a MovieLens release, for runs started from Python)."""
     try:
+        if isinstance(info.get("experiment"), dict):
+            return resolve_experiment(None, {**info["experiment"], "out": str(out)})
         config = RunConfig.from_dict(info["config"])
-        source = data_path if data_path is not None else info.get("data_path")
-        name = str(info.get("dataset", "movielens-100k"))
+        dataset = str(info.get("dataset", "100k")).removeprefix("movielens-")
+        data = DataConfig(dataset=dataset, path=info.get("data_path"))
     except (KeyError, TypeError) as err:
-        raise JointrecError(f"{store_path}/run.json is corrupt ({err!r})") from None
-    if dataset is None:
-        dataset = load_dataset(name, source, progress=progress)
-    return train(config, dataset=dataset, data_path=source, out=out, progress=progress, resume=True)
+        raise JointrecError(f"{checkpoint_dir_for(out)}/run.json is corrupt ({err!r})") from None
+    return Experiment(name=out.name, run=config, data=data, out=str(out))
 
 
-def _interrupted_run(run: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
-    from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
-
+def _interrupted_run(run: str | os.PathLike[str]) -> tuple[CheckpointDir, dict[str, Any]]:
     store = CheckpointDir(checkpoint_dir_for(run))
     out = store.path.with_name(store.path.name[: -len(SUFFIX)])
     if not store.exists():
@@ -260,60 +308,21 @@ def _interrupted_run(run: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
 
 
 def _check_same_run(
-    store: Any, info: dict[str, Any], config: RunConfig, found: str, data: Any
+    store: CheckpointDir, info: dict[str, Any], config: RunConfig, found: str, data: DataConfig
 ) -> None:
     """A resumed run must have the settings and the data it started with."""
-    if info.get("config") != json.loads(json.dumps(config.to_dict())):
+    recorded = info.get("config") or {}
+    if recorded != json.loads(json.dumps(config.to_dict())) and (
+        RunConfig.from_dict(recorded) != config  # written by jointrec 0.1: flat settings
+    ):
         raise JointrecError(
-            f"the settings differ from those the run in {store.path} started with: resume it "
-            "without changing settings (they are read from the checkpoints)"
+            f"the settings differ from those the run in {store.path} started with: resume "
+            "it without changing settings (they are read from the checkpoints)"
         )
     expected = str(info.get("data_fingerprint"))
     if found != expected:
+        where = data.path or data.interactions or "in memory"
         raise JointrecError(
-            f"the data {data} differs from the data this run started with (fingerprint "
+            f"the data {where} differs from the data this run started with (fingerprint "
             f"{found[:12]}, expected {expected[:12]}): pass the original data with --data"
         )
-
-
-def _absolute(path: str | os.PathLike[str]) -> str:
-    return str(Path(path).expanduser().resolve())
-
-
-def evaluate_artifact(
-    path: str | os.PathLike[str],
-    *,
-    data_path: str | os.PathLike[str] | None = None,
-    dataset: Dataset | None = None,
-) -> dict[str, float]:
-    """Re-computes an artifact's test report from its data and split settings.
-
-    The split is re-derived from the saved settings (it is seeded and deterministic) and
-    checked against the saved sizes, so the report is on the same test set as at training.
-    """
-    from jointrec.artifact.directory import load_artifact
-    from jointrec.data.encoded import encode
-    from jointrec.data.splits import split_rows
-    from jointrec.evaluation.evaluate import evaluate
-
-    art = load_artifact(path)
-    info = art.data_info
-    if dataset is None and data_path is None and info.get("source", {}).get("interactions"):
-        from jointrec.data.load import load_data
-        from jointrec.settings import DataConfig
-
-        dataset, _ = load_data(DataConfig.from_dict(info["source"]), progress=False)
-    if dataset is None:
-        source = data_path if data_path is not None else info.get("path")
-        dataset = load_dataset(str(info.get("dataset", "movielens-100k")), source)
-    x = dataset.interactions
-    train_rows, _, test_rows = split_rows(x, art.config.split)
-    if "train" in info and len(train_rows) != info["train"]:
-        raise JointrecError(
-            f"the data gives a train split of {len(train_rows)} rows but the "
-            f"artifact was trained on {info['train']}: pass the same data with "
-            "--data"
-        )
-    train = encode(x.take(train_rows), art.users, art.items)
-    test = encode(x.take(test_rows), art.users, art.items)
-    return evaluate(art.exported, train, test, art.config.eval)

@@ -1,0 +1,100 @@
+"""Every command that trains takes your own data and an experiment file, as ``train`` does:
+``compare`` and ``sweep`` on a small generated shop (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from jointrec.cli.app import app
+from jointrec.testing import write_shop
+
+QUICK = ["--epochs", "2", "--batch-size", "64", "--quiet", "--json"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return write_shop(tmp_path / "data", users=40, items=20, per_user=6)
+
+
+@pytest.mark.slow
+def test_compare_runs_on_your_own_csv(shop):
+    result = invoke(
+        "compare",
+        "--interactions",
+        str(shop["events"]),
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--rating-col",
+        "stars",
+        "--baselines",
+        *QUICK,
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    names = [m["name"] for m in out["models"]]
+    assert names[:3] == ["rating-specialised", "retrieval-specialised", "multi-task"]
+    assert {"popularity", "biased-mf", "ease"} <= set(names)
+    assert out["data"]["dataset"] == "events.csv"
+    assert out["config"]["train"]["epochs"] == 2
+    joint = out["models"][2]["metrics"]
+    assert 0 <= joint["recall@10"] <= 1 and joint["rmse"] > 0
+
+
+@pytest.mark.slow
+def test_compare_without_ratings_leaves_out_the_rating_specialist(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    files = write_shop(tmp_path, users=30, items=16, per_user=6, ratings=False)
+    result = invoke("compare", "--interactions", str(files["events"]), *QUICK)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [m["name"] for m in out["models"]] == ["retrieval-specialised", "multi-task"]
+    assert "rmse" not in out["models"][1]["metrics"]
+
+
+@pytest.mark.slow
+def test_sweep_takes_an_experiment_file(shop, tmp_path):
+    (tmp_path / "exp.toml").write_text(
+        'name = "shop"\n[data]\ninteractions = "data/events.csv"\nrating_col = "stars"\n'
+        "[train]\nbatch_size = 64\n[model.towers]\nembedding_dim = 8\n"
+    )
+    result = invoke("sweep", "--config", "exp.toml", "--ratios", "1:0,1:10", "--out", "sw", *QUICK)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["split"] == "validation"
+    assert [p["ratio"] for p in out["points"]] == ["1:0", "1:10", "1:20"]  # + the default
+    assert out["config"]["model"]["towers"]["embedding_dim"] == 8
+    assert (tmp_path / "sw" / "sweep.json").is_file() and (tmp_path / "sw" / "sweep.png").is_file()
+
+
+def test_evaluate_takes_the_data_options(shop):
+    trained = invoke(
+        "train",
+        "--interactions",
+        str(shop["events"]),
+        "--rating-col",
+        "stars",
+        "--out",
+        "r",
+        *QUICK,
+    )
+    assert trained.exit_code == 0, trained.output
+    metrics = json.loads(trained.stdout)["metrics"]
+    again = invoke("evaluate", "r", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == pytest.approx(metrics)
+    moved = shop["events"].rename(shop["events"].with_name("moved.csv"))
+    lost = invoke("evaluate", "r", "--json")
+    assert lost.exit_code == 1 and "does not exist" in lost.stderr
+    found = invoke("evaluate", "r", "--interactions", str(moved), "--rating-col", "stars", "--json")
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout) == pytest.approx(metrics)
