@@ -192,14 +192,14 @@ def served_quality(
         truth = exact.index.search_one(query, candidates, seen)[0]
         top_k.append(len(np.intersect1d(approx[:k], truth[:k])) / max(len(truth[:k]), 1))
         pool.append(len(np.intersect1d(approx, truth)) / max(len(truth), 1))
-        a = {r.item_id for r in rec.for_user(user, k, candidates=candidates).items}
-        e = {r.item_id for r in exact.for_user(user, k, candidates=candidates).items}
+        a = {r.item_id for r in rec.recommend(user, k=k, candidates=candidates).items}
+        e = {r.item_id for r in exact.recommend(user, k=k, candidates=candidates).items}
         final.append(len(a & e) / max(len(e), 1))
     costs = {}
     for name, which in (("hnsw", rec), ("exact", exact)):
         start = time.process_time()
         for user in ids[:200]:
-            which.for_user(user, k, candidates=candidates)
+            which.recommend(user, k=k, candidates=candidates)
         costs[name] = 1000 * (time.process_time() - start) / len(ids[:200])
     return {
         "users": len(ids),

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     # 4. Recommend for the first user: retrieve unseen items, rank them by predicted rating.
     rec = Recommender.load(run.artifact)
     user = x.user[0].item() if hasattr(x.user[0], "item") else x.user[0]
-    for r in rec.recommend(user, k=5):
+    for r in rec.recommend(user, k=5).items:
         stars = "" if r.predicted_rating is None else f"  {r.predicted_rating:.2f} stars"
         print(f"  {user} -> {r.item_id}  score {r.retrieval_score:.3f}{stars}")
 

@@ -38,7 +38,7 @@ def test_implicit_data_trains_retrieval_only(implicit, tmp_path):
     assert rec.model.can_rate is False
     liked = []
     for user in ("u000", "u001", "u010", "u011"):
-        items = rec.recommend(user, k=5)
+        items = rec.recommend(user, k=5).items
         assert all(r.predicted_rating is None for r in items)
         scores = [r.retrieval_score for r in items]
         assert scores == sorted(scores, reverse=True)  # no rating head: retrieval order

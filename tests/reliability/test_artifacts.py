@@ -72,7 +72,7 @@ def test_round_trip(artifact: Path) -> None:
     assert manifest["format_version"] == FORMAT_VERSION
     assert set(manifest["files"]) >= set(REQUIRED) - {"manifest.json"}
     assert "manifest.json" not in manifest["files"]
-    assert Recommender.load(artifact).recommend(2, k=3, candidates=5)
+    assert Recommender.load(artifact).recommend(2, k=3, candidates=5).items
     assert art.keras_model() is not None
     assert not list(artifact.parent.glob(".*tmp-*"))
 

@@ -118,7 +118,7 @@ def test_internal_errors_have_no_stack_trace(planted):
         def broken(*args, **kwargs):
             raise RuntimeError("secret internals at /some/path.py line 3")
 
-        client.app.state.recommender.for_user = broken  # type: ignore[attr-defined]
+        client.app.state.recommender.recommend = broken  # type: ignore[attr-defined]
         response = client.get("/v1/users/1/recommendations")
     assert response.status_code == 500
     assert response.json() == {"error": "internal server error (logged on the server)"}

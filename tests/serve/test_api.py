@@ -15,7 +15,7 @@ def rec(planted):
 
 def test_user_recommendations_match_library(client, rec):
     body = client.get("/v1/users/7/recommendations?k=4&candidates=20").json()
-    expected = rec.for_user(7, 4, candidates=20)
+    expected = rec.recommend(7, k=4, candidates=20)
     assert body["source"] == "model" and body["fallback"] is False
     assert [i["item_id"] for i in body["items"]] == [r.item_id for r in expected.items]
     first = body["items"][0]
@@ -48,7 +48,7 @@ def test_rank_by_orders_by_retrieval_score_or_predicted_stars(client, rec):
     stars = [i["predicted_rating"] for i in by_stars]
     assert stars == sorted(stars, reverse=True)
     assert {i["item_id"] for i in by_score} == {i["item_id"] for i in by_stars}
-    expected = rec.for_user(7, 8, candidates=8, rank_by="rating")
+    expected = rec.recommend(7, k=8, candidates=8, rank_by="rating")
     assert [i["item_id"] for i in by_stars] == [r.item_id for r in expected.items]
     body = {"ratings": [{"item_id": 101, "rating": 5}], "k": 5, "rank_by": "rating"}
     anonymous = client.post("/v1/recommendations", json=body).json()["items"]
@@ -84,7 +84,7 @@ def test_user_recommendations_bad_query(client, query, message):
 def test_anonymous_recommendations(client, rec):
     ratings = [{"item_id": 101, "rating": 5}, {"item_id": 102, "rating": 4.5}]
     body = client.post("/v1/recommendations", json={"ratings": ratings, "k": 5}).json()
-    expected = rec.for_ratings([(101, 5.0), (102, 4.5)], 5)
+    expected = rec.recommend(ratings=[(101, 5.0), (102, 4.5)], k=5)
     assert body["source"] == "fold-in" and body["user_id"] is None
     assert [i["item_id"] for i in body["items"]] == [r.item_id for r in expected.items]
     empty = client.post("/v1/recommendations", json={"ratings": []}).json()

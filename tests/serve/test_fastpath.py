@@ -144,7 +144,7 @@ def test_bugs_are_500_without_trace_and_logged(planted, caplog):
     for fast_path in (True, False):
         app = create_app(planted, fast_path=fast_path)
         with TestClient(app, raise_server_exceptions=False) as client:
-            client.app.state.recommender.for_user = broken
+            client.app.state.recommender.recommend = broken
             with caplog.at_level(logging.ERROR, logger="jointrec.serve"):
                 caplog.clear()
                 answers.append(answer(client, "GET", "/v1/users/1/recommendations"))

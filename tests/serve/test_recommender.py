@@ -40,7 +40,7 @@ def reference(art, u, k, candidates, exclude_seen=True, rank_by="retrieval"):
 def test_known_user_matches_reference(rec, planted, k, candidates, rank_by):
     art = load_artifact(planted)
     for user in (1, 7, 30):
-        result = rec.for_user(user, k, candidates=candidates, rank_by=rank_by)
+        result = rec.recommend(user, k=k, candidates=candidates, rank_by=rank_by)
         ids, stars = reference(art, user, k, candidates, rank_by=rank_by)
         assert result.source == "model" and not result.fallback
         assert [r.item_id for r in result.items] == ids
@@ -54,20 +54,20 @@ def test_known_user_matches_reference(rec, planted, k, candidates, rank_by):
 
 
 def test_rank_by_orders_the_same_candidates_differently(rec):
-    by_score = rec.for_user(7, 10, candidates=10).items
-    by_stars = rec.for_user(7, 10, candidates=10, rank_by="rating").items
+    by_score = rec.recommend(7, k=10, candidates=10).items
+    by_stars = rec.recommend(7, k=10, candidates=10, rank_by="rating").items
     assert {r.item_id for r in by_score} == {r.item_id for r in by_stars}
     assert [r.item_id for r in by_score] != [r.item_id for r in by_stars]
     with pytest.raises(JointrecError, match=r"rank_by='stars' is invalid: expected one of"):
-        rec.for_user(7, 10, rank_by="stars")
+        rec.recommend(7, k=10, rank_by="stars")
     with pytest.raises(JointrecError, match="rank_by"):
-        rec.for_ratings([(101, 5.0)], 5, rank_by="")
+        rec.recommend(ratings=[(101, 5.0)], k=5, rank_by="")
 
 
 def test_include_seen_can_return_rated_items(rec, planted):
     art = load_artifact(planted)
     ids, _ = reference(art, 4, 60, 60, exclude_seen=False, rank_by="rating")
-    result = rec.for_user(4, 60, candidates=60, exclude_seen=False, rank_by="rating")
+    result = rec.recommend(4, k=60, candidates=60, exclude_seen=False, rank_by="rating")
     assert [r.item_id for r in result.items] == ids
 
 
@@ -75,18 +75,18 @@ def test_unknown_user_gets_popularity_flagged(rec, planted):
     art = load_artifact(planted)
     counts = np.bincount(art.seen.indices, minlength=61)[1:]
     expected = art.items.ids[np.argsort(-counts, kind="stable")[:5]].tolist()
-    result = rec.for_user("nobody", 5)
+    result = rec.recommend("nobody", k=5)
     assert result.source == "popularity" and result.fallback
     assert [r.item_id for r in result.items] == expected
     assert all(np.isnan(r.retrieval_score) for r in result.items)
     with pytest.raises(JointrecError, match="unknown user id 999"):
-        rec.recommend(999, 5)
+        rec.recommend(999, k=5, fallback=False)
 
 
 def test_anonymous_ratings_fold_in(rec, planted):
     art = load_artifact(planted)
     liked = [101, 102, 103]
-    result = rec.for_ratings([(i, 5.0) for i in liked], 10)
+    result = rec.recommend(ratings=[(i, 5.0) for i in liked], k=10)
     assert result.source == "fold-in"
     assert not set(liked) & {r.item_id for r in result.items}
     # the retrieval query is the (normalised) sum of the rated items' vectors, equal weights
@@ -97,13 +97,13 @@ def test_anonymous_ratings_fold_in(rec, planted):
     for r in result.items:
         j = int(art.items.encode(np.array([r.item_id]))[0])
         assert r.retrieval_score == pytest.approx(float(query @ m.item_vectors[j]), abs=1e-5)
-    other = rec.for_ratings([(i, 1.0) for i in liked] + [(150, 5.0)], 10)
+    other = rec.recommend(ratings=[(i, 1.0) for i in liked] + [(150, 5.0)], k=10)
     assert [r.item_id for r in other.items] != [r.item_id for r in result.items]
 
 
 def test_no_ratings_fall_back(rec):
-    assert rec.for_ratings([], 3).source == "popularity"
-    one = rec.for_ratings([(101, 3.0)], 3)
+    assert rec.recommend(ratings=[], k=3).source == "popularity"
+    one = rec.recommend(ratings=[(101, 3.0)], k=3)
     assert one.source == "fold-in" and 101 not in [r.item_id for r in one.items]
 
 
@@ -118,15 +118,15 @@ def test_no_ratings_fall_back(rec):
 )
 def test_bad_ratings_name_the_problem(rec, ratings, message):
     with pytest.raises(JointrecError, match=message):
-        rec.for_ratings(ratings, 3)
+        rec.recommend(ratings=ratings, k=3)
 
 
 def test_sizes_are_checked(rec):
     with pytest.raises(JointrecError, match="k=11 is larger than candidates=10"):
-        rec.for_user(1, 11, candidates=10)
+        rec.recommend(1, k=11, candidates=10)
     with pytest.raises(JointrecError, match="k=0 is invalid"):
-        rec.for_user(1, 0)
-    assert len(rec.for_user(1, 10, candidates=10_000).items) == 10  # clipped to the catalogue
+        rec.recommend(1, k=0)
+    assert len(rec.recommend(1, k=10, candidates=10_000).items) == 10  # clipped to the catalogue
 
 
 def test_similar_items_are_nearest_by_cosine(rec, planted):
@@ -164,8 +164,8 @@ def test_hnsw_index_is_used_when_built(planted, tmp_path):
     hnsw = Recommender.load(copy)
     assert hnsw.index.kind == "hnsw"
     exact = Recommender.load(copy, index="exact")
-    assert [r.item_id for r in hnsw.for_user(5, 5).items] == [
-        r.item_id for r in exact.for_user(5, 5).items
+    assert [r.item_id for r in hnsw.recommend(5, k=5).items] == [
+        r.item_id for r in exact.recommend(5, k=5).items
     ]
 
 
@@ -178,7 +178,7 @@ def test_fp16_index_serves_exact_retrieval_scores(planted, tmp_path):
     exact = Recommender.load(copy, index="exact")
     assert half.index.storage == "fp16" and not half.index.exact_scores
     for user in (1, 5, 17):
-        got, want = half.for_user(user, 5).items, exact.for_user(user, 5).items
+        got, want = half.recommend(user, k=5).items, exact.recommend(user, k=5).items
         assert [r.item_id for r in got] == [r.item_id for r in want]
         # re-scored from the model's float32 vectors, not the index's half precision
         np.testing.assert_allclose(
@@ -208,7 +208,7 @@ def test_new_item_is_served_without_retraining(planted, tmp_path, index):
     # one rater: the new item's retrieval vector is that user's query vector, so it is the
     # best possible retrieval match for user 3 and among the top candidates
     np.testing.assert_allclose(rec.model.item_vectors[61], rec.model.user_vectors[3], rtol=1e-5)
-    result = rec.for_user(3, 10, candidates=10)
+    result = rec.recommend(3, k=10, candidates=10)
     assert 999 in [r.item_id for r in result.items]
     brand = next(r for r in result.items if r.item_id == 999)
     assert brand.title == "Brand New (2026)" and brand.genres == ("Drama",)

@@ -129,8 +129,8 @@ def test_two_processes_match_one_and_the_artifact_serves(small_zip, lean, single
     )
     rec_two, rec_one = Recommender.load(out), Recommender.load(single)
     for user in (1, 7, 40):
-        a = rec_two.recommend(user, k=5, candidates=20)
-        b = rec_one.recommend(user, k=5, candidates=20)
+        a = rec_two.recommend(user, k=5, candidates=20).items
+        b = rec_one.recommend(user, k=5, candidates=20).items
         assert [r.item_id for r in a] == [r.item_id for r in b]
         assert [r.predicted_rating for r in a] == pytest.approx(
             [r.predicted_rating for r in b], abs=TOLERANCE

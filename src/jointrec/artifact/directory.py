@@ -32,8 +32,7 @@ import numpy as np
 from jointrec.data.interactions import FeatureTable
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
-from jointrec.experiments.manifest import sha256_hex
-from jointrec.files import atomic_directory, load_npz
+from jointrec.files import atomic_directory, load_npz, sha256_hex
 from jointrec.scoring.exported import ExportedModel
 from jointrec.scoring.seen import SeenItems
 from jointrec.settings import RunConfig
@@ -87,6 +86,12 @@ class Artifact:
                 f"{path} cannot be loaded in Keras safe mode ({type(err).__name__}: "
                 f"{message}): it is corrupt or holds code (e.g. a Lambda layer); retrain it"
             ) from None
+
+    def append_item(self, item_id: Any, record: dict[str, Any]) -> None:
+        """Adds an item to the vocabulary and the item table, in memory (the files on disk
+        are not changed); its index is the next one."""
+        self.items = Vocabulary(np.append(self.items.ids, item_id), name=self.items.name)
+        self.item_table.append(record)
 
     def title(self, item_index: int) -> str:
         """Title of an item index ('' when unknown)."""

@@ -15,27 +15,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jointrec.baselines.base import BaselineScorer, carve_validation, interaction_matrix
+from jointrec.baselines.base import BaselineScorer, FitData, carve_validation, interaction_matrix
 from jointrec.baselines.biased_mf import BiasedMF
 from jointrec.baselines.ease import EASE
 from jointrec.baselines.popularity import Popularity
 
 if TYPE_CHECKING:
-    from jointrec.experiments.pipeline import PreparedData
     from jointrec.scoring.scorer import Scorer
 
 
-def popularity(data: PreparedData) -> Scorer:
+def popularity(data: FitData) -> Scorer:
     """Most-rated items first."""
     return Popularity.fit(data.train, len(data.items))
 
 
-def biased_mf(data: PreparedData) -> Scorer:
+def biased_mf(data: FitData) -> Scorer:
     """Biased MF (ALS), penalty tuned on validation."""
     return BiasedMF.tuned(data.train, len(data.users), len(data.items))
 
 
-def ease(data: PreparedData) -> Scorer:
+def ease(data: FitData) -> Scorer:
     """EASE, lambda tuned on validation."""
     return EASE.tuned(data.train, len(data.users), len(data.items))
 
@@ -48,6 +47,7 @@ __all__ = [
     "EASE",
     "BaselineScorer",
     "BiasedMF",
+    "FitData",
     "Popularity",
     "biased_mf",
     "carve_validation",

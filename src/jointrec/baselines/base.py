@@ -3,9 +3,9 @@ and tuning."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,6 +13,26 @@ import scipy.sparse as sp
 from jointrec.data.encoded import EncodedInteractions
 
 M = TypeVar("M", bound="BaselineScorer")
+
+
+class FitData(Protocol):
+    """What fitting a baseline needs: the encoded training interactions and the user and
+    item vocabularies (`jointrec.experiments.pipeline.PreparedData` has them)."""
+
+    @property
+    def train(self) -> EncodedInteractions:
+        """Training interactions as indices."""
+        ...
+
+    @property
+    def users(self) -> Sized:
+        """The user vocabulary (its length counts the unknown index 0)."""
+        ...
+
+    @property
+    def items(self) -> Sized:
+        """The item vocabulary."""
+        ...
 
 
 @dataclass

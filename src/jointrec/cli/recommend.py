@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -41,7 +42,7 @@ def command(
     from rich.table import Table
 
     from jointrec.cli.render import print_json
-    from jointrec.inference.recommender import Recommender
+    from jointrec.inference.recommender import RankBy, Recommender
 
     rec = Recommender.load(artifact)
     items = rec.recommend(
@@ -49,8 +50,9 @@ def command(
         k=k,
         exclude_seen=not include_seen,
         candidates=max(candidates, k),
-        rank_by=rank_by,
-    )
+        rank_by=typing.cast(RankBy, rank_by),  # checked by recommend()
+        fallback=False,
+    ).items
     history = rec.history(user, n=5)
     if json:
         print_json(

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jointrec.baselines.base import FitData
 from jointrec.evaluation.evaluate import evaluate
 from jointrec.experiments.pipeline import (
     DataArg,
     Notify,
-    PreparedData,
     Settings,
     as_experiment,
     load,
@@ -31,7 +31,7 @@ from jointrec.experiments.pipeline import (
 from jointrec.scoring.scorer import Scorer
 from jointrec.settings import RunConfig
 
-BaselineFactory = Callable[[PreparedData], Scorer]
+BaselineFactory = Callable[[FitData], Scorer]
 
 #: (row name, retrieval weight, rating weight); ``None`` keeps the preset's weight.
 SPECIALISTS: tuple[tuple[str, float | None, float | None], ...] = (

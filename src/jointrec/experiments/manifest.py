@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import sys
@@ -23,34 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from jointrec.files import file_sha256
+
 MANIFEST = "manifest.toml"
 HEADER = (
     "# jointrec run manifest: the settings as resolved, and how the run was made.\n"
     "# Repeat the run with: jointrec train --config {path}\n\n"
 )
 LIBRARIES = ("jointrec", "keras", "keras-rs", "jax", "jaxlib", "numpy", "pyarrow")
-
-
-def sha256_hex(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks (`file_sha256` without the prefix)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """``"sha256:<hex>"`` of a file, read in 1 MiB blocks.
-
-    Example:
-        >>> import tempfile
-        >>> p = Path(tempfile.mkdtemp()) / "x"
-        >>> _ = p.write_bytes(b"abc")
-        >>> file_sha256(p)[:15]
-        'sha256:ba7816bf'
-    """
-    return f"sha256:{sha256_hex(path)}"
 
 
 def data_hashes(files: list[str]) -> dict[str, str]:

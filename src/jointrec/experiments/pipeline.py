@@ -48,7 +48,7 @@ from jointrec.settings import (
 from jointrec.training.checkpoint import CheckpointDir, TrainingCheckpoint
 
 if TYPE_CHECKING:
-    import keras
+    from jointrec.model.build import Tower
 
 #: What `as_experiment` accepts as settings.
 Settings = Experiment | RunConfig | str | os.PathLike[str]
@@ -276,8 +276,8 @@ def train_model(
     monitor_validation: bool = False,
     checkpoints: CheckpointDir | None = None,
     resume: TrainingCheckpoint | None = None,
-    user_tower: keras.layers.Layer | None = None,
-    item_tower: keras.layers.Layer | None = None,
+    user_tower: Tower | None = None,
+    item_tower: Tower | None = None,
 ) -> TrainedModel:
     """Builds, trains, exports and (optionally) evaluates one joint model.
 
@@ -293,8 +293,9 @@ def train_model(
             ``val_*`` metrics in the history (implied by ``config.train.early_stopping``).
         checkpoints: Where to save a checkpoint after every epoch.
         resume: A checkpoint of this run to continue from.
-        user_tower: Your own Keras layer from user indices to vectors, instead of the
-            configured user tower (see `jointrec.model.build.build_model`).
+        user_tower: Your own user tower: a Keras layer from user indices to vectors, or a
+            function ``(vocabulary_size, embedding_dim) -> layer``
+            (`jointrec.model.build.build_model` says what it must do).
         item_tower: The same for items.
 
     Without ratings in ``data`` the rating loss weight is set to 0 (retrieval only), and the

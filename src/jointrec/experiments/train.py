@@ -45,7 +45,7 @@ from jointrec.settings import DataConfig, Experiment, RunConfig, resolve_experim
 from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
 
 if TYPE_CHECKING:
-    import keras
+    from jointrec.model.build import Tower
 
 
 @dataclass
@@ -88,8 +88,8 @@ def train(
     progress: bool = True,
     checkpoint: bool = False,
     resume: bool = False,
-    user_tower: keras.layers.Layer | None = None,
-    item_tower: keras.layers.Layer | None = None,
+    user_tower: Tower | None = None,
+    item_tower: Tower | None = None,
     notify: Notify | None = None,
     command: str | None = None,
 ) -> TrainResult:
@@ -109,8 +109,9 @@ def train(
         checkpoint: Checkpoint every epoch so that `resume` can finish the run after a crash.
         resume: Continue the interrupted run of ``out`` from its last checkpoint (same
             settings and data, checked); used by `resume`.
-        user_tower: Your own Keras layer from user indices to vectors, instead of the
-            configured user tower; it must be serializable to be saved with the artifact.
+        user_tower: Your own user tower: a Keras layer from user indices to vectors, or a
+            function ``(vocabulary_size, embedding_dim) -> layer``
+            (`jointrec.model.build.build_model` says what it must do).
         item_tower: The same for items.
         notify: Called with each note (retrieval only, changed files) before training.
         command: The command line, recorded in the manifest.

@@ -14,8 +14,8 @@ anonymous visitor who rated a few items gets a user folded in from them
 
 Example:
     >>> rec = Recommender.load("runs/joint")  # doctest: +SKIP
-    >>> [r.title for r in rec.recommend(5, k=3)]  # doctest: +SKIP
-    >>> rec.for_ratings([(50, 5.0), (181, 4.0)], k=3).source  # doctest: +SKIP
+    >>> [r.title for r in rec.recommend(5, k=3).items]  # doctest: +SKIP
+    >>> rec.recommend(ratings=[(50, 5.0), (181, 4.0)], k=3).source  # doctest: +SKIP
     'fold-in'
 """
 
@@ -23,22 +23,25 @@ from __future__ import annotations
 
 import math
 import os
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from jointrec.artifact.directory import Artifact, load_artifact
 from jointrec.errors import JointrecError, check_positive_int
+from jointrec.inference.foldin import fit_item, fit_user
 from jointrec.inference.index import ExactIndex, VectorIndex
 from jointrec.inference.ranker import RatingRanker
 from jointrec.scoring.topk import top_k_rows
 
 MAX_K = 1000
 #: Orders of the returned items: by retrieval score, or by the rating head's predicted stars.
-RANK_BY = ("retrieval", "rating")
+RankBy = Literal["retrieval", "rating"]
+RANK_BY: tuple[str, ...] = typing.get_args(RankBy)
 ANN_DIR = "ann"
 ANN_FILE = "index.faiss"
 
@@ -166,110 +169,83 @@ class Recommender:
         """Whether ``user`` is in the training vocabulary."""
         return self._maybe_user_index(user) is not None
 
-    def for_user(
+    def recommend(
         self,
-        user: Any,
-        k: int = 10,
+        user: Any = None,
         *,
+        ratings: Sequence[tuple[Any, float]] | None = None,
+        k: int = 10,
         exclude_seen: bool = True,
+        rank_by: RankBy = "retrieval",
         candidates: int = 100,
         fallback: bool = True,
-        rank_by: str = "retrieval",
     ) -> Recommendations:
-        """Top ``k`` items for ``user``: retrieve ``candidates``, drop rated ones, rank.
+        """The top ``k`` items: retrieve ``candidates``, leave out seen ones, rank.
+
+        One way to ask, for whoever it is:
+
+        - ``user``: a user the model knows, by raw id (an unknown one gets the popular
+          items, ``source="popularity"``, or with ``fallback=False`` a `JointrecError`);
+        - ``ratings``: a visitor the model never saw, as ``(raw item id, stars)`` pairs,
+          folded in without retraining (`jointrec.inference.foldin.fit_user`): the retrieval
+          query from the rated items' vectors, the ranking embedding fitted to the ratings
+          (``source="fold-in"``; popularity when they give no direction);
+        - neither: the popular items.
 
         Args:
             user: Raw user id.
+            ratings: A visitor's ratings, instead of ``user``.
             k: Items to return, ``1 <= k <= candidates``.
-            exclude_seen: Leave out items the user rated in the training data.
-            candidates: Items retrieved before ranking (at most the catalogue is used).
-            fallback: Answer an unknown user with popular items (else raise).
+            exclude_seen: Leave out the items the user rated in training (or the visitor
+                just rated).
             rank_by: ``"retrieval"`` (retrieval score) or ``"rating"`` (predicted stars).
+            candidates: Items retrieved before ranking (at most the catalogue is used).
+            fallback: Answer an unknown ``user`` with popular items (else raise).
         """
+        if user is not None and ratings is not None:
+            raise JointrecError(
+                "recommend() got both a user and ratings: ask for a known user, or for a "
+                "visitor's ratings"
+            )
         candidates = self._check_sizes(k, candidates, rank_by)
-        u = self._maybe_user_index(user)
+        if ratings is not None:
+            return self._for_ratings(ratings, k, exclude_seen, candidates, rank_by)
+        u = None if user is None else self._maybe_user_index(user)
         if u is None:
-            if not fallback:
+            if user is not None and not fallback:
                 self._user_index(user)  # raises the standard unknown-id error
-            return Recommendations(self.popular(k), "popularity")
+            return Recommendations(self._popular_items(k), "popularity")
+        m = self.model
         seen = self.artifact.seen.items_of(u) if exclude_seen else None
-        return Recommendations(
-            self._retrieve_and_rank(
-                self.model.user_vectors[u],
-                self.model.user_embeddings[u],
-                float(self.model.user_bias[u]) if self.model.user_bias is not None else 0.0,
-                k,
-                candidates,
-                seen,
-                rank_by,
-            ),
-            "model",
+        bias = float(m.user_bias[u]) if m.user_bias is not None else 0.0
+        found = self._retrieve_and_rank(
+            m.user_vectors[u], m.user_embeddings[u], bias, k, candidates, seen, rank_by
         )
+        return Recommendations(found, "model")
 
-    def recommend(
-        self,
-        user: Any,
-        k: int = 10,
-        *,
-        exclude_seen: bool = True,
-        candidates: int = 100,
-        rank_by: str = "retrieval",
-    ) -> list[Recommendation]:
-        """Top ``k`` items for a known user (raises `JointrecError` for an unknown one).
-
-        Retrieves ``candidates`` items by retrieval score (already-rated items removed when
-        ``exclude_seen``), predicts their stars, orders them by ``rank_by`` (retrieval score
-        or predicted stars) and returns the best ``k``.
-        """
-        return self.for_user(
-            user,
-            k,
-            exclude_seen=exclude_seen,
-            candidates=candidates,
-            fallback=False,
-            rank_by=rank_by,
-        ).items
-
-    def for_ratings(
+    def _for_ratings(
         self,
         ratings: Sequence[tuple[Any, float]],
-        k: int = 10,
-        *,
-        exclude_rated: bool = True,
-        candidates: int = 100,
-        rank_by: str = "retrieval",
+        k: int,
+        exclude_seen: bool,
+        candidates: int,
+        rank_by: RankBy,
     ) -> Recommendations:
-        """Recommendations for an anonymous visitor from ``(item id, stars)`` pairs.
-
-        The visitor is folded in without retraining (`jointrec.inference.foldin.fit_user`): the
-        retrieval query from the rated items' vectors, the ranking embedding fitted to the
-        ratings. With no ratings the popularity fallback answers.
-
-        Args:
-            ratings: ``(raw item id, rating)`` pairs on the model's star scale.
-            k: Items to return.
-            exclude_rated: Leave out the items just rated.
-            candidates: Items retrieved before ranking.
-            rank_by: ``"retrieval"`` (retrieval score) or ``"rating"`` (predicted stars).
-        """
-        from jointrec.inference.foldin import fit_user
-
-        candidates = self._check_sizes(k, candidates, rank_by)
         items, stars = self._encode_ratings(ratings)
-        exclude = items if exclude_rated else None
+        exclude = items if exclude_seen else None
         if len(items) == 0:
-            return Recommendations(self.popular(k), "popularity")
+            return Recommendations(self._popular_items(k), "popularity")
         folded = fit_user(self.model, items, stars)
         if folded.query is None:
-            return Recommendations(self.popular(k, exclude=exclude), "popularity")
-        return Recommendations(
-            self._retrieve_and_rank(
-                folded.query, folded.embedding, folded.bias, k, candidates, exclude, rank_by
-            ),
-            "fold-in",
+            return Recommendations(self._popular_items(k, exclude=exclude), "popularity")
+        found = self._retrieve_and_rank(
+            folded.query, folded.embedding, folded.bias, k, candidates, exclude, rank_by
         )
+        return Recommendations(found, "fold-in")
 
-    def popular(self, k: int = 10, *, exclude: np.ndarray | None = None) -> list[Recommendation]:
+    def _popular_items(
+        self, k: int = 10, *, exclude: np.ndarray | None = None
+    ) -> list[Recommendation]:
         """The ``k`` most-rated training items, with the average user's predicted stars."""
         check_positive_int("k", k, maximum=MAX_K)
         pool = self._popular[: k + (0 if exclude is None else len(exclude))]
@@ -360,9 +336,6 @@ class Recommender:
         Returns:
             The new item index.
         """
-        from jointrec.data.vocabulary import Vocabulary
-        from jointrec.inference.foldin import fit_item
-
         items = self.artifact.items
         kind = items.ids.dtype.kind
         if (kind == "i") != (isinstance(item_id, int) and not isinstance(item_id, bool)):
@@ -387,16 +360,9 @@ class Recommender:
         folded = fit_item(self.model, users, stars)
         if folded.query is None:
             raise JointrecError(f"the ratings of item {item_id!r} give no retrieval direction")
-        m = self.model
-        vectors = m.item_vectors
-        index = m.num_items
-        m.item_embeddings = np.vstack([m.item_embeddings, folded.embedding[None, :]])
-        if m.item_bias is not None:
-            m.item_bias = np.append(m.item_bias, np.float32(folded.bias))
-        m._item_vectors = np.vstack([vectors, folded.query[None, :]]).astype(np.float32)
-        self.artifact.items = Vocabulary(np.append(items.ids, item_id), name=items.name)
+        index = self.model.append_item(folded.embedding, folded.bias, folded.query)
         record = {"id": item_id, "title": title, "year": year, "genres": list(genres)}
-        self.artifact.item_table.append(record)
+        self.artifact.append_item(item_id, record)
         c = self.catalogue
         c.ids.append(item_id)
         c.titles.append(title)

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import keras
 import numpy as np
 
 from jointrec.data.encoded import EncodedInteractions
+from jointrec.errors import JointrecError
 from jointrec.features.encoder import EncodedFeatures
 from jointrec.model.embedding_tower import EmbeddingTower
 from jointrec.model.feature_tower import FeatureTower
@@ -33,6 +35,10 @@ from jointrec.model.rating_head import RatingHead
 from jointrec.model.rating_task import RatingTask
 from jointrec.model.retrieval_task import RetrievalTask
 from jointrec.settings.model import ModelConfig
+
+#: A tower given by the user: a Keras layer from indices to vectors, or a function
+#: ``(vocabulary_size, embedding_dim) -> layer``.
+Tower: TypeAlias = keras.layers.Layer | Callable[[int, int], keras.layers.Layer]
 
 #: Largest catalogue that ``negatives="auto"`` trains with a full softmax. Measured
 #: (benchmarks/full_softmax_threshold.py, 2 cores): an epoch costs 1.0x the in-batch one at
@@ -114,8 +120,8 @@ def build_model(
     shuffle: bool = True,
     user_features: EncodedFeatures | None = None,
     item_features: EncodedFeatures | None = None,
-    user_tower: keras.layers.Layer | None = None,
-    item_tower: keras.layers.Layer | None = None,
+    user_tower: Tower | None = None,
+    item_tower: Tower | None = None,
 ) -> JointModel:
     """Builds a `JointModel` from settings.
 
@@ -135,8 +141,13 @@ def build_model(
         shuffle: Whether batches are reshuffled every epoch (the bound assumes it).
         user_features: Encoded side features of every user index, or ``None``.
         item_features: The same for items.
-        user_tower: Your own Keras layer from user indices to vectors, instead of the
-            configured tower (``towers.user_features`` and ``user_history`` then unused).
+        user_tower: Your own user tower instead of the configured one
+            (``towers.user_features`` and ``user_history`` are then unused): a Keras layer
+            from user indices (0 = unknown) to vectors, or a function
+            ``(vocabulary_size, embedding_dim) -> layer`` that makes one. It must be
+            serializable (registered with ``keras.saving.register_keras_serializable`` and
+            with a ``get_config``), create its weights in ``build``, and give vectors as wide
+            as the item tower's; see ``examples/custom_tower.py``.
         item_tower: The same for items.
     """
     config = resolve_negatives(config, num_users, num_items)
@@ -147,10 +158,11 @@ def build_model(
     if global_mean is None:
         global_mean = 0.5 if training is None else float(training.labels().mean())
     negatives = retrieval.negatives
+    dim = towers.embedding_dim
     model = JointModel(
-        query_tower=user_tower
+        query_tower=_own_tower(user_tower, num_users, dim, "user tower")
         or _tower(config, num_users, user_features, regularizer, "query_tower"),
-        candidate_tower=item_tower
+        candidate_tower=_own_tower(item_tower, num_items, dim, "item tower")
         or _tower(config, num_items, item_features, regularizer, "candidate_tower"),
         rating_head=RatingHead(
             rating.layer_sizes,
@@ -225,6 +237,36 @@ def _retrieval_rows(
         return 0
     rows = positive_rows_bound(int(positive.sum()), len(training), batch_size)
     return 0 if rows >= batch_size else rows
+
+
+def _own_tower(tower: Tower | None, size: int, dim: int, what: str) -> keras.layers.Layer | None:
+    """The layer of a tower given by the user (made by ``tower(size, dim)`` when it is a
+    function), checked to survive a Keras save and load."""
+    if tower is None:
+        return None
+    layer = tower if isinstance(tower, keras.layers.Layer) else tower(size, dim)
+    if not isinstance(layer, keras.layers.Layer):
+        raise JointrecError(
+            f"the {what} {layer!r} is not a Keras layer: expected a keras.layers.Layer from "
+            "indices to vectors, or a function (vocabulary_size, embedding_dim) -> layer"
+        )
+    check_serializable(layer, what)
+    return layer
+
+
+def check_serializable(layer: keras.layers.Layer, what: str) -> None:
+    """Raises `JointrecError` unless ``layer`` round-trips through Keras serialization (so
+    that the artifact's ``model.keras`` loads again)."""
+    try:
+        keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    except Exception as err:  # Keras raises TypeError, ValueError, NotImplementedError...
+        reason = " ".join(str(err).split())[:160]
+        raise JointrecError(
+            f"the {what} {type(layer).__name__} cannot be saved and loaded by Keras "
+            f"({type(err).__name__}: {reason}): register its class with "
+            "@keras.saving.register_keras_serializable() and give it a get_config() that "
+            "returns its constructor arguments"
+        ) from None
 
 
 def _tower(

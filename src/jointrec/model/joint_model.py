@@ -123,6 +123,12 @@ class JointModel(keras.Model):
                 tower.build((None,))
         dim_q = self.query_tower.compute_output_shape((None,))
         dim_c = self.candidate_tower.compute_output_shape((None,))
+        if int(dim_q[-1]) != int(dim_c[-1]):
+            raise JointrecError(
+                f"the user tower gives vectors of width {dim_q[-1]} and the item tower of "
+                f"width {dim_c[-1]}: retrieval scores their dot product, so the widths must "
+                "match"
+            )
         if not self.rating_head.built:
             self.rating_head.build(dim_q, dim_c)
         if not self.retrieval_task.built:

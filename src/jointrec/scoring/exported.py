@@ -94,6 +94,22 @@ class ExportedModel:
             self._item_vectors = _maybe_normalize(self.item_embeddings, self.l2_normalize)
         return self._item_vectors
 
+    def append_item(self, embedding: np.ndarray, bias: float, vector: np.ndarray) -> int:
+        """Adds an item to the catalogue (e.g. one folded in from its ratings) and returns
+        its index.
+
+        Args:
+            embedding: ``[d]`` candidate tower output, seen by the rating head.
+            bias: Its rating bias (ignored by a head without biases).
+            vector: ``[d]`` retrieval vector (unit length for a normalising model).
+        """
+        vectors = self.item_vectors  # before the new row: these are the trained items' vectors
+        self.item_embeddings = np.vstack([self.item_embeddings, embedding[None, :]])
+        if self.item_bias is not None:
+            self.item_bias = np.append(self.item_bias, np.float32(bias))
+        self._item_vectors = np.vstack([vectors, vector[None, :]]).astype(np.float32)
+        return self.num_items - 1
+
     def score_users(self, users: np.ndarray) -> np.ndarray:
         """``[len(users), num_items]`` retrieval scores."""
         return self.user_vectors[np.asarray(users)] @ self.item_vectors.T

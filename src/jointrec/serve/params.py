@@ -18,12 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
 from jointrec.errors import JointrecError
-from jointrec.inference.recommender import RANK_BY
+from jointrec.inference.recommender import RANK_BY, RankBy
 from jointrec.serve.schemas import MAX_CANDIDATES, MAX_ID_LENGTH, MAX_K
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class UserQuery(NamedTuple):
     k: int
     candidates: int
     exclude_seen: bool
-    rank_by: str
+    rank_by: RankBy
 
 
 def query_params(query_string: bytes) -> dict[str, str]:
@@ -66,7 +67,7 @@ def user_query(user_id: str, params: Mapping[str, str]) -> UserQuery:
         query_int(params, "k", 10, 1, MAX_K),
         query_int(params, "candidates", 100, 1, MAX_CANDIDATES),
         query_bool(params, "exclude_seen", True),
-        query_choice(params, "rank_by", RANK_BY),
+        typing.cast(RankBy, query_choice(params, "rank_by", RANK_BY)),
     )
 
 
@@ -79,9 +80,9 @@ def recommend_for_user(
     Both the FastAPI route and the ASGI fast path answer through this one function.
     """
     q = user_query(user_id, params)
-    return recommender.for_user(
+    return recommender.recommend(
         user_id,
-        q.k,
+        k=q.k,
         exclude_seen=q.exclude_seen,
         candidates=max(q.candidates, q.k),
         rank_by=q.rank_by,

@@ -133,10 +133,10 @@ async def user_recommendations(request: Request) -> Response:
 )
 async def anonymous_recommendations(request: Request, body: s.AnonymousRequest) -> Response:
     rec = _recommender(request)
-    result = rec.for_ratings(
-        [(r.item_id, r.rating) for r in body.ratings],
-        body.k,
-        exclude_rated=body.exclude_rated,
+    result = rec.recommend(
+        ratings=[(r.item_id, r.rating) for r in body.ratings],
+        k=body.k,
+        exclude_seen=body.exclude_rated,
         candidates=max(body.candidates, body.k),
         rank_by=body.rank_by,
     )

@@ -38,12 +38,12 @@ from typing import Any
 import numpy as np
 
 from jointrec.errors import JointrecError
-from jointrec.experiments.manifest import sha256_hex
 from jointrec.files import (
     TMP_MARK,
     atomic_directory,
     load_npz,
     read_json,
+    sha256_hex,
     write_bytes_atomic,
     write_json,
 )
