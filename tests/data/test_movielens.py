@@ -56,18 +56,55 @@ def test_no_cache_and_no_download_is_a_clear_error():
         load_movielens("100k", allow_download=False)
 
 
-def test_download_checks_md5_and_is_atomic(tiny_zip, tmp_path):
-    url = tiny_zip.as_uri()
+@pytest.fixture
+def http_root(tmp_path):
+    """A folder served over HTTP on loopback (a real server: the downloads go through it)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no request lines on stderr
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=root))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_checks_md5_and_is_atomic(tiny_zip, tmp_path, http_root):
+    root, base = http_root
+    shutil.copy(tiny_zip, root / "ml-100k.zip")
+    url = f"{base}/ml-100k.zip"
     good = hashlib.md5(tiny_zip.read_bytes()).hexdigest()
     dest = tmp_path / "dl" / "ml-100k.zip"
     assert download(url, dest, good, progress=False).read_bytes() == tiny_zip.read_bytes()
     bad_dest = tmp_path / "dl2" / "ml-100k.zip"
-    with pytest.raises(JointrecError, match="MD5 .* expected 0+"):
+    with pytest.raises(JointrecError, match="MD5 .* expected 0+.*corrupt"):
         download(url, bad_dest, "0" * 32, progress=False)
-    assert not bad_dest.exists() and not list(bad_dest.parent.glob("*.part"))
+    assert not bad_dest.exists() and list(bad_dest.parent.iterdir()) == []
+    with pytest.raises(JointrecError, match=r"could not download .*missing\.zip .*--data PATH"):
+        download(f"{base}/missing.zip", tmp_path / "dl3" / "x.zip", good, progress=False)
 
 
-def test_resolve_downloads_verifies_and_extracts(tiny_zip, tmp_path, monkeypatch):
+def test_published_md5_is_fetched_when_the_release_has_none(tiny_zip, tmp_path, http_root):
+    root, base = http_root
+    shutil.copy(tiny_zip, root / "ml-latest-small.zip")
+    digest = hashlib.md5(tiny_zip.read_bytes()).hexdigest()
+    (root / "ml-latest-small.zip.md5").write_text(f"{digest}  ml-latest-small.zip\n")
+    dest = tmp_path / "dl" / "ml-latest-small.zip"
+    assert download(f"{base}/ml-latest-small.zip", dest, None, progress=False).is_file()
+
+
+def test_resolve_downloads_verifies_and_extracts(tiny_zip, tmp_path, monkeypatch, http_root):
+    root, base = http_root
+    shutil.copy(tiny_zip, root / "ml-100k.zip")
     monkeypatch.setenv("JOINTREC_DATA_DIR", str(tmp_path / "cache"))
     spec = MovieLensSpec(
         name="tiny",
@@ -79,10 +116,12 @@ def test_resolve_downloads_verifies_and_extracts(tiny_zip, tmp_path, monkeypatch
         genres="flags",
         genre_names=MOVIELENS["100k"].genre_names,
     )
-    monkeypatch.setattr(MovieLensSpec, "url", property(lambda self: tiny_zip.as_uri()))
+    monkeypatch.setattr(MovieLensSpec, "url", property(lambda self: f"{base}/ml-100k.zip"))
     source = resolve(spec, progress=False)
     assert source.path == tmp_path / "cache" / "ml-100k"
     assert source.has("u.item")
+    (root / "ml-100k.zip").unlink()  # cached now: no second download
+    assert resolve(spec, progress=False).has("u.data")
 
 
 def test_unknown_variant_and_missing_path():

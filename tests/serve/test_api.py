@@ -155,7 +155,7 @@ def test_health_and_metrics(client):
     assert "# TYPE jointrec_requests_total counter" in text
     assert 'route="/v1/users/{user_id}/recommendations",status="200"' in text
     assert (
-        'jointrec_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"}' in text
+        'jointrec_request_duration_seconds_bucket{le="+Inf",method="GET",route="/health"}' in text
     )
     assert "process_resident_memory_bytes" in text
 

@@ -1,8 +1,9 @@
 """Where dataset files come from: a zip or folder, the cache, or a verified download.
 
 Resolution order for a release: an explicit path (zip or folder) -> the cache dir
-(``$JOINTREC_DATA_DIR``, default ``~/.cache/jointrec``) -> download from the official source,
-checked against the published MD5 and extracted atomically into the cache.
+(``$JOINTREC_DATA_DIR``, default ``~/.cache/jointrec``) -> a download from the official
+source (pooch: streamed to a temporary file, checked against the published MD5, renamed
+into the cache), extracted atomically next to it.
 
 Example:
     >>> import os
@@ -12,23 +13,17 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
+import re
 import shutil
 import struct
 import tempfile
-import urllib.request
 import zipfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from jointrec.data.registry import MovieLensSpec
 from jointrec.errors import JointrecError
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
 
 CHUNK = 1 << 20
 
@@ -168,15 +163,6 @@ def check_member_name(archive: Path, name: str) -> None:
         )
 
 
-def md5_of(path: Path) -> str:
-    """MD5 hex digest of a file."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def extract_atomically(archive: Path, target: Path) -> Path:
     """Extracts ``archive`` so that ``target`` appears complete or not at all.
 
@@ -215,58 +201,64 @@ def extract_atomically(archive: Path, target: Path) -> Path:
     return target
 
 
-ProgressHook = Callable[[int, int | None], None]
-
-
 def download(
     url: str, dest: Path, md5: str | None, *, progress: bool = True, timeout: float = 60.0
 ) -> Path:
-    """Downloads ``url`` to ``dest`` atomically and checks its MD5.
+    """Downloads ``url`` to ``dest`` with pooch and checks its MD5.
+
+    pooch streams the file into a temporary sibling of ``dest``, checks the hash, and only
+    then renames it into place, so ``dest`` is either complete and verified or absent.
 
     Args:
-        url: Address to fetch.
-        dest: Final path; a ``.part`` file is used until the checksum passes.
+        url: Address to fetch (http or https).
+        dest: Final path.
         md5: Expected MD5, or ``None`` to fetch ``url + ".md5"`` and use that.
         progress: Show a rich progress bar.
         timeout: Seconds to wait for the server.
     """
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel("WARNING")  # it announces every download on stderr
     expected = md5 or _published_md5(url, timeout)
+    bar = _RichBar(f"downloading {url.rsplit('/', 1)[-1]}") if progress else None
+    downloader = pooch.HTTPDownloader(
+        progressbar=bar if bar is not None else False, chunk_size=CHUNK, timeout=timeout
+    )
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    digest = hashlib.md5(usedforsecurity=False)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with _progress_bar(progress, f"downloading {url.rsplit('/', 1)[-1]}", total) as hook:
-                done = 0
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    out.write(block)
-                    digest.update(block)
-                    done += len(block)
-                    hook(done, total)
-            out.flush()
-            os.fsync(out.fileno())
-    except OSError as err:
-        part.unlink(missing_ok=True)
+        found = pooch.retrieve(
+            url,
+            known_hash=f"md5:{expected}",
+            fname=dest.name,
+            path=dest.parent,
+            downloader=downloader,
+        )
+    except ValueError as err:  # pooch: the hash differs (the temporary file is gone)
+        got = re.search(r"but got ([0-9a-f]{32})", str(err))
+        raise JointrecError(
+            f"{url} downloaded with MD5 {got.group(1) if got else '(other)'}, expected "
+            f"{expected}: the download is corrupt; try again"
+        ) from None
+    except (requests.RequestException, OSError) as err:
         raise JointrecError(
             f"could not download {url} ({err}): check the network, or pass a "
             "local copy with --data PATH"
         ) from None
-    if digest.hexdigest() != expected:
-        part.unlink(missing_ok=True)
-        raise JointrecError(
-            f"{url} downloaded with MD5 {digest.hexdigest()}, expected "
-            f"{expected}: the download is corrupt; try again"
-        )
-    os.replace(part, dest)
-    return dest
+    finally:
+        if bar is not None:
+            bar.close()
+    return Path(found)
 
 
 def _published_md5(url: str, timeout: float) -> str:
+    import requests
+
     try:
-        with urllib.request.urlopen(url + ".md5", timeout=timeout) as response:
-            text = response.read().decode("ascii", "replace")
-    except OSError as err:
+        response = requests.get(url + ".md5", timeout=timeout)
+        response.raise_for_status()
+        text = response.text
+    except requests.RequestException as err:
         raise JointrecError(
             f"could not fetch the checksum {url}.md5 ({err}): check the "
             "network, or pass a local copy with --data PATH"
@@ -277,14 +269,11 @@ def _published_md5(url: str, timeout: float) -> str:
     return token.lower()
 
 
-class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
-    def __init__(self, enabled: bool, label: str, total: int | None) -> None:
-        self.enabled, self.label, self.total = enabled, label, total
-        self._progress: Progress | None = None
+class _RichBar:
+    """The progress bar pooch drives (tqdm's ``total``, ``update``, ``reset``, ``close``),
+    drawn by rich on stderr."""
 
-    def __enter__(self) -> ProgressHook:
-        if not self.enabled:
-            return lambda done, total: None
+    def __init__(self, label: str) -> None:
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -293,7 +282,7 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             TransferSpeedColumn,
         )
 
-        self._progress = Progress(
+        self._progress: Progress | None = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(),
@@ -301,13 +290,29 @@ class _progress_bar:  # noqa: N801 - used as a context manager, reads like a fun
             transient=True,
         )
         self._progress.start()
-        task = self._progress.add_task(self.label, total=self.total)
-        progress = self._progress
-        return lambda done, total: progress.update(task, completed=done)
+        self._task = self._progress.add_task(label, total=None)
 
-    def __exit__(self, *exc: object) -> None:
+    @property
+    def total(self) -> float | None:
+        return None if self._progress is None else self._progress.tasks[0].total
+
+    @total.setter
+    def total(self, value: float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, total=value or None)
+
+    def update(self, n: float) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def reset(self) -> None:
+        if self._progress is not None:
+            self._progress.reset(self._task)
+
+    def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+            self._progress = None
 
 
 def resolve(

@@ -81,7 +81,7 @@ def create_app(
         app.state.recommender = Recommender.load(path, index=index, ef_search=ef_search)
         limiter = _limit_threads(blas_threads)  # after loading: faiss brings its own BLAS
         app.state.metrics = metrics
-        metrics.gauges["jointrec_catalogue_items"] = app.state.recommender.model.num_items - 1
+        metrics.catalogue_items.set(app.state.recommender.model.num_items - 1)
         # What was just loaded lives as long as the server: moved out of the cyclic
         # collector's view, a full collection no longer walks a large catalogue's objects
         # (a pause of tenths of a second with a million items) in the middle of a request.

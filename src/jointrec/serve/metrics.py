@@ -1,81 +1,79 @@
-"""Prometheus metrics for the HTTP API, kept in process and written as text on ``/metrics``.
+"""Prometheus metrics for the HTTP API (prometheus_client), written on ``/metrics``.
 
 Labels use the route *template* (``/v1/users/{user_id}/recommendations``), never the raw
-path, so their number stays bounded whatever clients send.
+path, so their number stays bounded whatever clients send. Each app has its own registry,
+so several apps in one process (tests) count apart.
 
 Example:
     >>> m = Metrics()
     >>> m.observe("GET", "/health", 200, 0.002)
-    >>> 'jointrec_requests_total{method="GET",route="/health",status="200"} 1' in m.render()
+    >>> 'jointrec_requests_total{method="GET",route="/health",status="200"} 1.0' in m.render()
     True
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 import time
-from collections import defaultdict
 from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 Scope = dict[str, Any]
 
 
 class Metrics:
-    """Request counters and latency histograms per (method, route)."""
+    """Request counters and latency histograms per (method, route), process metrics, and the
+    catalogue size, in one registry of their own."""
 
     def __init__(self) -> None:
-        self.started = time.time()
-        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
-        self.buckets: dict[tuple[str, str], list[int]] = {}
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
-        self.gauges: dict[str, float] = {}
+        disable_created_metrics()  # no *_created series: they only say when a label appeared
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "jointrec_requests",
+            "HTTP requests by method, route and status.",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "jointrec_request_duration_seconds",
+            "Time to answer, by method and route.",
+            ("method", "route"),
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.catalogue_items = Gauge(
+            "jointrec_catalogue_items",
+            "Items the served model can recommend.",
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)  # memory, CPU seconds, start time, fds
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Counts one finished request."""
-        self.requests[(method, route, status)] += 1
-        key = (method, route)
-        counts = self.buckets.get(key)
-        if counts is None:
-            counts = self.buckets[key] = [0] * (len(BUCKETS) + 1)
-        counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-        self.sums[key] += seconds
+        children = self._children.get((method, route, status))
+        if children is None:  # label lookups once per (method, route, status)
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+            self._children[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> str:
         """The Prometheus text exposition format (version 0.0.4)."""
-        lines = [
-            "# HELP jointrec_requests_total HTTP requests by method, route and status.",
-            "# TYPE jointrec_requests_total counter",
-        ]
-        for (method, route, status), n in sorted(self.requests.items()):
-            labels = f'method="{method}",route="{route}",status="{status}"'
-            lines.append(f"jointrec_requests_total{{{labels}}} {n}")
-        lines += [
-            "# HELP jointrec_request_duration_seconds Time to answer, by method and route.",
-            "# TYPE jointrec_request_duration_seconds histogram",
-        ]
-        for (method, route), counts in sorted(self.buckets.items()):
-            labels = f'method="{method}",route="{route}"'
-            total = 0
-            for bound, n in zip((*BUCKETS, float("inf")), counts, strict=True):
-                total += n
-                le = "+Inf" if bound == float("inf") else f"{bound:g}"
-                lines.append(
-                    f'jointrec_request_duration_seconds_bucket{{{labels},le="{le}"}} {total}'
-                )
-            seconds = self.sums[(method, route)]
-            lines.append(f"jointrec_request_duration_seconds_sum{{{labels}}} {seconds:.6f}")
-            lines.append(f"jointrec_request_duration_seconds_count{{{labels}}} {total}")
-        gauges = {
-            "process_resident_memory_bytes": resident_memory_bytes(),
-            "process_cpu_seconds_total": cpu_seconds(),
-            "process_uptime_seconds": time.time() - self.started,
-            **self.gauges,
-        }
-        for name, value in gauges.items():
-            lines += [f"# TYPE {name} gauge", f"{name} {value:g}"]
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode("utf-8")
 
 
 def resident_memory_bytes(pid: int | None = None) -> float:
