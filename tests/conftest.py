@@ -102,3 +102,11 @@ def ml100k_artifact(ml100k: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("ml100k-artifact") / "joint"
     train(preset("default"), data=ml100k, out=out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An artifact with planted vectors and seen items, written without training."""
+    from jointrec.testing.artifacts import planted_artifact
+
+    return planted_artifact(tmp_path_factory.mktemp("planted") / "artifact")

@@ -1,17 +1,10 @@
-"""A planted artifact (no training) and an in-process client of its API."""
+"""An in-process client of the API of the planted artifact (tests/conftest.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from jointrec.testing.artifacts import planted_artifact
-
-    return planted_artifact(tmp_path_factory.mktemp("planted") / "artifact")
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jointrec.errors import JointrecError
 from jointrec.experiments.manifest import MANIFEST
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 PLOTTED = ("recall@10", "ndcg@10", "rmse")
 
@@ -52,8 +58,6 @@ def read_summary(run_dir: str | os.PathLike[str]) -> RunSummary | None:
     root = Path(run_dir)
     manifest = root / MANIFEST
     if manifest.is_file():
-        from jointrec.settings.experiment import tomllib
-
         try:
             data = tomllib.loads(manifest.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def write_shop(
     item_ids = [f"{'bg'[j % 2]}{j:02d}" for j in range(items)]
     by_category = [[j for j in range(items) if j % 2 == c] for c in (0, 1)]
     liked = max(1, per_user - max(1, per_user // 8))
-    events: dict[str, list] = {"user": [], "item": [], "stars": [], "time": []}
+    events: dict[str, list[Any]] = {"user": [], "item": [], "stars": [], "time": []}
     for u in range(users):
         group = u % 2
         chosen = [
@@ -83,7 +84,7 @@ def write_shop(
         )
         for u in range(users)
     ]
-    user_table: dict[str, list] = {
+    user_table: dict[str, list[Any]] = {
         "user": [f"u{u:03d}" for u in range(users)],
         "age": [int(rng.integers(18, 70)) for _ in range(users)],
         "country": [str(rng.choice(["de", "fr", "jp", "us"])) for _ in range(users)],
@@ -96,7 +97,7 @@ def write_shop(
     item_ids += [f"{'bg'[j % 2]}{90 + j}" for j in range(cold_items)]
     categories = [CATEGORIES[j % 2] for j in range(items)]
     categories += [CATEGORIES[j % 2] for j in range(cold_items)]
-    item_table: dict[str, list] = {
+    item_table: dict[str, list[Any]] = {
         "item": item_ids,
         "category": categories,
         "price": [round(float(rng.uniform(5, 60)), 2) for _ in item_ids],
@@ -117,7 +118,7 @@ def write_shop(
     }
 
 
-def _write(stem: Path, table: dict[str, list], fmt: str) -> Path:
+def _write(stem: Path, table: dict[str, list[Any]], fmt: str) -> Path:
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq

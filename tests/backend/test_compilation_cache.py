@@ -11,7 +11,7 @@ import pytest
 
 from jointrec.backend.jax.compilation_cache import enable_compilation_cache
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 SCRIPT = """
 import numpy as np
 from jointrec.settings import ModelConfig, TrainConfig
