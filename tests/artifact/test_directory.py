@@ -74,9 +74,9 @@ def test_partial_corrupt_and_newer_artifacts_fail_clearly(artifact, tmp_path):
         load_artifact(corrupt)
     newer = tmp_path / "newer"
     shutil.copytree(artifact.artifact, newer)
-    manifest = json.loads((newer / "manifest.json").read_text())
+    manifest = json.loads((newer / "artifact.json").read_text())
     manifest["format_version"] = FORMAT_VERSION + 1
-    (newer / "manifest.json").write_text(json.dumps(manifest))
+    (newer / "artifact.json").write_text(json.dumps(manifest))
     with pytest.raises(JointrecError, match="upgrade jointrec"):
         load_artifact(newer)
     with pytest.raises(JointrecError, match="does not exist"):

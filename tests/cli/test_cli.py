@@ -39,7 +39,7 @@ def artifact(tmp_path_factory, data) -> Path:
 
 
 def test_train_writes_an_artifact(artifact):
-    assert {"manifest.json", "model.keras", "exported.npz", "metrics.json"} <= {
+    assert {"artifact.json", "model.keras", "exported.npz", "metrics.json"} <= {
         p.name for p in artifact.iterdir()
     }
 

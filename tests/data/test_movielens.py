@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from jointrec.data import load_movielens
-from jointrec.data.registry import MOVIELENS, MovieLensSpec, TableFile
+from jointrec.data.registry import MOVIELENS, MovieLensSpec, ReleaseFile
 from jointrec.data.sources import download, extract_atomically, resolve
 from jointrec.errors import JointrecError
 from jointrec.testing import write_tiny_ml100k
@@ -207,7 +207,7 @@ def test_other_layouts_are_declared_not_coded(tmp_path):
     assert small.interactions.rating.tolist() == [4.5]
     assert small.items.columns["title"].tolist() == ["Toy Story, The (1995)"]
     assert small.users is None
-    assert isinstance(MOVIELENS["25m"].ratings, TableFile)
+    assert isinstance(MOVIELENS["25m"].ratings, ReleaseFile)
 
 
 @pytest.mark.realdata

@@ -54,24 +54,24 @@ def load_error(path: Path) -> str:
 
 
 def rewrite_manifest(root: Path, **changes: object) -> None:
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = json.loads((root / "artifact.json").read_text())
     manifest.update(changes)
-    (root / "manifest.json").write_text(json.dumps(manifest))
+    (root / "artifact.json").write_text(json.dumps(manifest))
 
 
 def reseal(root: Path, name: str) -> None:
     """Recomputes one file's checksum, as an attacker who edits the manifest too would."""
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = json.loads((root / "artifact.json").read_text())
     manifest["files"][name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
-    (root / "manifest.json").write_text(json.dumps(manifest))
+    (root / "artifact.json").write_text(json.dumps(manifest))
 
 
 def test_round_trip(artifact: Path) -> None:
     art = load_artifact(artifact)
-    manifest = json.loads((artifact / "manifest.json").read_text())
+    manifest = json.loads((artifact / "artifact.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION
-    assert set(manifest["files"]) >= set(REQUIRED) - {"manifest.json"}
-    assert "manifest.json" not in manifest["files"]
+    assert set(manifest["files"]) >= set(REQUIRED) - {"artifact.json"}
+    assert "artifact.json" not in manifest["files"]
     assert Recommender.load(artifact).recommend(2, k=3, candidates=5).items
     assert art.keras_model() is not None
     assert not list(artifact.parent.glob(".*tmp-*"))
@@ -114,7 +114,7 @@ def test_changed_bytes_are_detected_or_harmless(artifact, tmp_path_factory, name
     assume(data[where] != value)
     data[where] = value
     (root / name).write_bytes(bytes(data))
-    if name != "manifest.json":  # every other file is covered by its SHA-256
+    if name != "artifact.json":  # every other file is covered by its SHA-256
         assert str(root) in load_error(root)
         return
     try:  # the manifest: a clean error, or a byte that changes nothing the model uses
@@ -149,8 +149,8 @@ def test_not_an_artifact(copy: Path, tmp_path: Path) -> None:
     rewrite_manifest(copy, format="something-else")
     assert "does not describe a jointrec-artifact" in load_error(copy)
     assert "does not exist" in load_error(tmp_path / "nowhere")
-    (copy / "manifest.json").write_text("{not json")
-    assert "manifest.json is corrupt" in load_error(copy)
+    (copy / "artifact.json").write_text("{not json")
+    assert "artifact.json is corrupt" in load_error(copy)
 
 
 def test_inconsistent_parts_are_refused(copy: Path) -> None:

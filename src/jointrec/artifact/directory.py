@@ -2,7 +2,8 @@
 
 Layout (all JSON or NumPy ``.npz`` without pickles, plus the Keras model file)::
 
-    manifest.json   format name and version, library versions, creation time
+    artifact.json   format name and version, library versions, creation time, and the
+                    SHA-256 of every other file (jointrec 0.1 called it manifest.json)
     config.json     the resolved `RunConfig` and where the data came from
     model.keras     the Keras model (weights + architecture), loaded in safe mode
     exported.npz    the NumPy arrays used for scoring and serving (`ExportedModel`)
@@ -39,8 +40,11 @@ from jointrec.settings import RunConfig
 
 FORMAT = "jointrec-artifact"
 FORMAT_VERSION = 1
+#: The file that says a directory is an artifact, with its format, versions and checksums.
+META = "artifact.json"
+#: What jointrec 0.1 called it (loaded when ``META`` is absent).
+LEGACY_META = "manifest.json"
 REQUIRED = (
-    "manifest.json",
     "config.json",
     "exported.npz",
     "vocab.json",
@@ -55,7 +59,7 @@ class Artifact:
     """A loaded artifact. The Keras model is loaded only on demand (`keras_model`)."""
 
     path: Path
-    manifest: dict[str, Any]
+    meta: dict[str, Any]
     config: RunConfig
     data_info: dict[str, Any]
     exported: ExportedModel
@@ -196,14 +200,14 @@ def save_artifact(
             keras_model.save(tmp / "model.keras")
         for name, writer in (extra_files or {}).items():
             writer(tmp / name)
-        _write_json(tmp / "manifest.json", _manifest(_checksums(tmp)))  # last: lists the rest
+        _write_json(tmp / META, _meta(_checksums(tmp)))  # last: it lists the rest
     return target
 
 
 def load_artifact(path: str | os.PathLike[str]) -> Artifact:
     """Loads an artifact, with a clear error when it is missing, partial, corrupt or too new.
 
-    Every file listed in the manifest is checked against its SHA-256, arrays are read without
+    Every file listed in ``artifact.json`` is checked against its SHA-256, arrays are read without
     pickles, and the parts are checked against each other (vocabulary sizes, embedding rows,
     seen-item indices), so a damaged artifact fails here instead of giving wrong answers.
     """
@@ -219,30 +223,33 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
             f"artifact {str(root)!r} does not exist: expected a directory "
             f"written by 'jointrec train'{hint}"
         )
+    meta_file = root / META if (root / META).is_file() else root / LEGACY_META
     missing = [name for name in REQUIRED if not (root / name).is_file()]
+    if not meta_file.is_file():
+        missing.insert(0, META)
     if missing:
         raise JointrecError(
             f"artifact {root} is incomplete: missing {', '.join(missing)}; "
             "retrain it with 'jointrec train'"
         )
-    manifest = _read_json(root / "manifest.json")
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    meta = _read_json(meta_file)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise JointrecError(
-            f"{root}/manifest.json does not describe a {FORMAT}: expected a directory "
+            f"{meta_file} does not describe a {FORMAT}: expected a directory "
             "written by 'jointrec train'"
         )
-    version = manifest.get("format_version")
+    version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise JointrecError(
             f"artifact {root} has an invalid format version {version!r}: expected an "
-            f"integer in [1, {FORMAT_VERSION}]; the manifest is corrupt, retrain it"
+            f"integer in [1, {FORMAT_VERSION}]; {meta_file.name} is corrupt, retrain it"
         )
     if version > FORMAT_VERSION:
         raise JointrecError(
             f"artifact {root} has format version {version!r}; this jointrec "
             f"reads versions <= {FORMAT_VERSION}: upgrade jointrec"
         )
-    _verify_checksums(root, manifest.get("files"))
+    _verify_checksums(root, meta.get("files"), meta_file.name)
     config_data = _read_json(root / "config.json")
     vocab = _read_json(root / "vocab.json")
     try:
@@ -274,7 +281,7 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
             )
     artifact = Artifact(
         path=root,
-        manifest=manifest,
+        meta=meta,
         config=config,
         data_info=data_info,
         exported=ExportedModel.load(root / "exported.npz"),
@@ -298,23 +305,23 @@ def _checksums(root: Path) -> dict[str, str]:
     }
 
 
-def _verify_checksums(root: Path, files: Any) -> None:
-    """Checks the files the manifest lists (artifacts from before checksums list none)."""
+def _verify_checksums(root: Path, files: Any, meta: str = META) -> None:
+    """Checks the files ``meta`` lists (artifacts from before checksums list none)."""
     if files is None:
         return
     if not isinstance(files, dict):
-        raise JointrecError(f"{root}/manifest.json is corrupt: 'files' must map names to SHA-256")
+        raise JointrecError(f"{root}/{meta} is corrupt: 'files' must map names to SHA-256")
     for name, expected in files.items():
         path = root / str(name)
         if ".." in Path(str(name)).parts or not path.is_file():
             raise JointrecError(
-                f"artifact {root} is incomplete: {name} is listed in the manifest but "
+                f"artifact {root} is incomplete: {name} is listed in {meta} but "
                 "missing; retrain it with 'jointrec train'"
             )
         if sha256_hex(path) != expected:
             raise JointrecError(
                 f"artifact {root}: {name} is corrupt (its SHA-256 differs from the one in "
-                "manifest.json: the file was damaged or edited); retrain the artifact"
+                f"{meta}: the file was damaged or edited); retrain the artifact"
             )
 
 
@@ -360,7 +367,7 @@ def _check_consistent(art: Artifact) -> None:
         )
 
 
-def _manifest(files: dict[str, str] | None = None) -> dict[str, Any]:
+def _meta(files: dict[str, str] | None = None) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     def v(name: str) -> str | None:

@@ -6,7 +6,7 @@ Example:
 
 from jointrec.data.interactions import Dataset, FeatureTable, Interactions
 from jointrec.data.movielens import load_movielens
-from jointrec.data.registry import MOVIELENS, MovieLensSpec, TableFile
+from jointrec.data.registry import MOVIELENS, MovieLensSpec, ReleaseFile
 from jointrec.data.sources import cache_dir
 from jointrec.data.splits import (
     Split,
@@ -24,8 +24,8 @@ __all__ = [
     "FeatureTable",
     "Interactions",
     "MovieLensSpec",
+    "ReleaseFile",
     "Split",
-    "TableFile",
     "Vocabulary",
     "cache_dir",
     "leave_last_n",

@@ -18,7 +18,10 @@ from typing import Any
 import numpy as np
 
 from jointrec.data.feature_spec import FeatureSpec
+from jointrec.data.feature_tables import read_feature_table
 from jointrec.data.interactions import Dataset, FeatureTable, Interactions
+from jointrec.data.movielens import load_movielens
+from jointrec.data.tables import read_interactions
 from jointrec.errors import JointrecError
 from jointrec.settings.data import DataConfig, FeatureTableConfig
 
@@ -51,13 +54,9 @@ def load_data(config: DataConfig, *, progress: bool = True) -> tuple[Dataset, Da
             tables whose ids do not match the interactions'.
     """
     if not config.own_data:
-        from jointrec.data.movielens import load_movielens
-
         variant = config.dataset.removeprefix("movielens-").removeprefix("ml-")
         path = None if config.path is None else str(Path(config.path).expanduser().resolve())
         return load_movielens(variant, path=path, progress=progress), config.replace(path=path)
-    from jointrec.data.tables import read_interactions
-
     assert config.interactions is not None
     interactions = read_interactions(
         _absolute(config.interactions),
@@ -94,8 +93,6 @@ def _absolute(path: str) -> str:
 def _read_table(
     config: DataConfig, side: str, table: FeatureTableConfig
 ) -> tuple[FeatureTable, FeatureTableConfig]:
-    from jointrec.data.feature_tables import read_feature_table
-
     id_col = table.id_col or getattr(config, f"{side}_col")
     result = read_feature_table(
         _absolute(table.path),

@@ -16,7 +16,7 @@ import re
 import numpy as np
 
 from jointrec.data.interactions import Dataset, FeatureTable, Interactions
-from jointrec.data.registry import MovieLensSpec, TableFile, movielens_spec
+from jointrec.data.registry import MovieLensSpec, ReleaseFile, movielens_spec
 from jointrec.data.sources import FileSource, resolve
 from jointrec.data.validation import (
     RowLocator,
@@ -91,7 +91,7 @@ def load_movielens(
     )
 
 
-def read_table(source: FileSource, table: TableFile) -> dict[str, np.ndarray]:
+def read_table(source: FileSource, table: ReleaseFile) -> dict[str, np.ndarray]:
     """Reads one declared file into NumPy columns (ids, ratings, timestamps typed; rest str).
 
     Raises:
@@ -102,7 +102,7 @@ def read_table(source: FileSource, table: TableFile) -> dict[str, np.ndarray]:
     return _read(source, table)[0]
 
 
-def _read(source: FileSource, table: TableFile) -> tuple[dict[str, np.ndarray], RowLocator]:
+def _read(source: FileSource, table: ReleaseFile) -> tuple[dict[str, np.ndarray], RowLocator]:
     """`read_table`, plus a locator of each row's line for later checks."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -156,7 +156,7 @@ def _read(source: FileSource, table: TableFile) -> tuple[dict[str, np.ndarray], 
 
 
 def _diagnose(
-    where: str, raw: bytes, table: TableFile, delimiter: str, err: Exception
+    where: str, raw: bytes, table: ReleaseFile, delimiter: str, err: Exception
 ) -> JointrecError:
     """Finds the line and column behind a parser error (only runs on the error path)."""
     _check_lines(where, raw, table, delimiter)
@@ -167,7 +167,7 @@ def _diagnose(
     )
 
 
-def _check_header(where: str, raw: bytes, table: TableFile) -> None:
+def _check_header(where: str, raw: bytes, table: ReleaseFile) -> None:
     """The header must name the declared columns, in order (a swap would misread the data)."""
     body = raw.lstrip(b"\r\n")
     number = raw[: len(raw) - len(body)].count(b"\n") + 1
@@ -182,7 +182,7 @@ def _check_header(where: str, raw: bytes, table: TableFile) -> None:
         )
 
 
-def _check_lines(where: str, raw: bytes, table: TableFile, delimiter: str) -> None:
+def _check_lines(where: str, raw: bytes, table: ReleaseFile, delimiter: str) -> None:
     """A strict line-by-line reading: raises for the first bad line, field or value."""
     text = decode_text(where, raw, table.encoding, delimiter, table.columns)
     shown = table.delimiter

@@ -42,7 +42,7 @@ ML100K_GENRES = (
 
 
 @dataclass(frozen=True)
-class TableFile:
+class ReleaseFile:
     """One delimited text file of a release.
 
     Args:
@@ -86,9 +86,9 @@ class MovieLensSpec:
     name: str
     folder: str
     md5: str | None
-    ratings: TableFile
-    movies: TableFile
-    users: TableFile | None
+    ratings: ReleaseFile
+    movies: ReleaseFile
+    users: ReleaseFile | None
     genres: Literal["flags", "joined"]
     genre_names: tuple[str, ...] = ()
     rating_scale: tuple[float, float] = (1.0, 5.0)
@@ -99,20 +99,20 @@ class MovieLensSpec:
         return f"{GROUPLENS}/{self.folder}.zip"
 
     @property
-    def files(self) -> tuple[TableFile, ...]:
+    def files(self) -> tuple[ReleaseFile, ...]:
         """All declared files."""
         return tuple(f for f in (self.ratings, self.movies, self.users) if f is not None)
 
 
 _RATINGS = ("user_id", "item_id", "rating", "timestamp")
-_CSV_RATINGS = TableFile(
+_CSV_RATINGS = ReleaseFile(
     "ratings.csv",
     ",",
     _RATINGS,
     header=True,
     header_names=("userId", "movieId", "rating", "timestamp"),
 )
-_CSV_MOVIES = TableFile(
+_CSV_MOVIES = ReleaseFile(
     "movies.csv",
     ",",
     ("item_id", "title", "genres"),
@@ -142,14 +142,14 @@ MOVIELENS: dict[str, MovieLensSpec] = {
         name="100k",
         folder="ml-100k",
         md5="0e33842e24a9c977be4e0107933c0723",
-        ratings=TableFile("u.data", "\t", _RATINGS),
-        movies=TableFile(
+        ratings=ReleaseFile("u.data", "\t", _RATINGS),
+        movies=ReleaseFile(
             "u.item",
             "|",
             ("item_id", "title", "release_date", "video_release_date", "imdb_url", *ML100K_GENRES),
             encoding="latin-1",
         ),
-        users=TableFile("u.user", "|", ("user_id", "age", "gender", "occupation", "zip")),
+        users=ReleaseFile("u.user", "|", ("user_id", "age", "gender", "occupation", "zip")),
         genres="flags",
         genre_names=ML100K_GENRES,
     ),
@@ -157,9 +157,9 @@ MOVIELENS: dict[str, MovieLensSpec] = {
         name="1m",
         folder="ml-1m",
         md5="c4d9eecfca2ab87c1945afe126590906",
-        ratings=TableFile("ratings.dat", "::", _RATINGS),
-        movies=TableFile("movies.dat", "::", ("item_id", "title", "genres"), encoding="latin-1"),
-        users=TableFile("users.dat", "::", ("user_id", "gender", "age", "occupation", "zip")),
+        ratings=ReleaseFile("ratings.dat", "::", _RATINGS),
+        movies=ReleaseFile("movies.dat", "::", ("item_id", "title", "genres"), encoding="latin-1"),
+        users=ReleaseFile("users.dat", "::", ("user_id", "gender", "age", "occupation", "zip")),
         genres="joined",
     ),
     "20m": _csv_release("20m", "cd245b17a1ae2cc31bb14903e1204af3"),

@@ -28,6 +28,7 @@ from jointrec.experiments.pipeline import (
     prepare_data,
     train_model,
 )
+from jointrec.plotting import pyplot, save_figure
 from jointrec.scoring.scorer import Scorer
 from jointrec.settings import RunConfig
 
@@ -137,8 +138,6 @@ def compare(
 
 def plot_comparison(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
     """Writes a PNG: Recall@10 and RMSE (stars) per model, side by side."""
-    from jointrec.plotting import pyplot, save_figure
-
     plt = pyplot()
 
     names = [row.name for row in comparison.rows]

@@ -17,6 +17,7 @@ from typing import Any
 
 from jointrec.errors import JointrecError
 from jointrec.experiments.manifest import MANIFEST
+from jointrec.plotting import pyplot, save_figure
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -80,7 +81,10 @@ def read_summary(run_dir: str | os.PathLike[str]) -> RunSummary | None:
     if metrics.is_file() and config.is_file():  # an artifact written before manifests
         try:
             info = json.loads(config.read_text(encoding="utf-8"))
-            created = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+            meta = root / "artifact.json"
+            if not meta.is_file():
+                meta = root / "manifest.json"  # jointrec 0.1
+            created = json.loads(meta.read_text(encoding="utf-8"))
             values = json.loads(metrics.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
@@ -122,8 +126,6 @@ def plot_runs(
     runs: list[RunSummary], path: str | os.PathLike[str], metrics: tuple[str, ...] = PLOTTED
 ) -> Path:
     """Writes a PNG with one panel per metric and one bar per run."""
-    from jointrec.plotting import pyplot, save_figure
-
     plt = pyplot()
 
     if not runs:

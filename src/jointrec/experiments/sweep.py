@@ -28,6 +28,7 @@ from jointrec.experiments.pipeline import (
     prepare_data,
     train_model,
 )
+from jointrec.plotting import pyplot, save_figure
 from jointrec.progress import progress_task
 from jointrec.settings import RunConfig
 
@@ -214,8 +215,6 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
 def plot_sweep(result: Sweep, path: str | os.PathLike[str]) -> Path:
     """Writes a PNG of RMSE (x) against Recall@10 (y): all points on the left, the region
     around the frontier enlarged on the right; frontier joined, default starred."""
-    from jointrec.plotting import pyplot, save_figure
-
     plt = pyplot()
 
     rated = [p for p in result.points if "rmse" in p.report and "recall@10" in p.report]

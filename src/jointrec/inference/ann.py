@@ -22,8 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.artifact.directory import load_artifact
 from jointrec.errors import JointrecError
+from jointrec.inference.hnsw import HNSWIndex
 from jointrec.inference.index import ExactIndex, VectorIndex, recall_against
+from jointrec.inference.recommender import ANN_DIR, ANN_FILE
+from jointrec.plotting import pyplot, save_figure
 from jointrec.progress import progress_task
 
 SWEEP = (16, 32, 64, 128, 256)
@@ -59,8 +63,6 @@ def build_hnsw(
 ) -> Any:
     """An `HNSWIndex` over ``vectors``, added in chunks under a progress bar (``threads``:
     build threads, default all; ``storage``: ``"flat"`` or ``"fp16"``)."""
-    from jointrec.inference.hnsw import HNSWIndex
-
     index = HNSWIndex(
         vectors.shape[1],
         m=m,
@@ -104,9 +106,6 @@ def build_ann(
         threads: Threads building the graph (default: all cores).
         storage: ``"flat"`` (float32) or ``"fp16"`` vectors in the index.
     """
-    from jointrec.artifact.directory import load_artifact
-    from jointrec.inference.recommender import ANN_DIR, ANN_FILE
-
     art = load_artifact(artifact)
     model = art.exported
     if k < 1 or k >= model.num_items:
@@ -165,8 +164,6 @@ def build_ann(
 
 def plot_sweep(report: dict[str, Any], path: Path) -> None:
     """Recall@k against single-query latency, one point per ``ef_search``."""
-    from jointrec.plotting import pyplot, save_figure
-
     plt = pyplot()
 
     efs = sorted(report["sweep"], key=int)

@@ -34,6 +34,7 @@ import numpy as np
 from jointrec.artifact.directory import Artifact, load_artifact
 from jointrec.errors import JointrecError, check_positive_int
 from jointrec.inference.foldin import fit_item, fit_user
+from jointrec.inference.hnsw import HNSWIndex
 from jointrec.inference.index import ExactIndex, VectorIndex
 from jointrec.inference.ranker import RatingRanker
 from jointrec.scoring.topk import top_k_rows
@@ -158,8 +159,6 @@ class Recommender:
             )
         chosen: VectorIndex | None = None
         if index == "hnsw" or (index == "auto" and ann.is_file()):
-            from jointrec.inference.hnsw import HNSWIndex
-
             chosen = HNSWIndex.load(ann, ef_search=ef_search)
         return cls(artifact, chosen)
 

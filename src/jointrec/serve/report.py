@@ -53,7 +53,7 @@ def model_report(rec: Recommender) -> dict[str, Any]:
     return {
         "name": rec.model.name,
         "artifact": root.name,
-        "created": art.manifest.get("created"),
+        "created": art.meta.get("created"),
         "preset": art.config.preset,
         "data": {k: v for k, v in art.data_info.items() if k != "path"},
         "users": rec.model.num_users - 1,

@@ -20,6 +20,7 @@ from jointrec.errors import JointrecError
 from jointrec.inference.recommender import RANK_BY, Recommendations, Recommender
 from jointrec.serve import schemas as s
 from jointrec.serve.params import recommend_for_user
+from jointrec.serve.report import model_report, plot_files
 
 router = APIRouter()
 IdPath = Annotated[str, PathParam(min_length=1, max_length=s.MAX_ID_LENGTH)]
@@ -219,8 +220,6 @@ async def search_items(
     summary="The served model: facts, test metrics, comparison and plots",
 )
 async def model(request: Request) -> Response:
-    from jointrec.serve.report import model_report
-
     rec = _recommender(request)
     cached = getattr(request.app.state, "report", None)
     if cached is None:
@@ -235,8 +234,6 @@ async def model(request: Request) -> Response:
     summary="A plot of the served artifact (PNG)",
 )
 async def model_plot(request: Request, name: IdPath) -> Response:
-    from jointrec.serve.report import plot_files
-
     path = plot_files(Path(_recommender(request).artifact.path)).get(name)
     if path is None:
         raise NotFoundError(f"no plot {name!r} in this artifact: see /v1/model for the list")

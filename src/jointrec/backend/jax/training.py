@@ -29,7 +29,9 @@ import numpy as np
 
 from jointrec.backend.jax.compilation_cache import enable_compilation_cache
 from jointrec.errors import JointrecError
+from jointrec.model.embedding_tower import EmbeddingTower
 from jointrec.model.joint_model import JointModel
+from jointrec.model.rating_head import RatingHead
 from jointrec.settings import EMBEDDING_UPDATES
 
 State = tuple[list[Any], list[Any], list[Any]]
@@ -189,9 +191,6 @@ def _compile_sparse(plan: _RowPlan, batch_size: int) -> Callable[..., Any]:
 def _table_inputs(model: JointModel) -> list[tuple[Any, str]] | None:
     """The model's embedding tables and the input column that indexes each, or ``None``
     when the model is not the plain two-tower architecture this module knows how to slice."""
-    from jointrec.model.embedding_tower import EmbeddingTower
-    from jointrec.model.rating_head import RatingHead
-
     towers = (model.query_tower, model.candidate_tower)
     if type(model) is not JointModel or any(type(t) is not EmbeddingTower for t in towers):
         return None  # e.g. feature towers, which look up more than the id tables
