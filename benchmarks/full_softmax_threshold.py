@@ -46,7 +46,7 @@ def _measure(data: Any, negatives: str, epochs: int) -> dict[str, Any]:
     from jointrec.model.build import build_model
     from jointrec.settings import preset
     from jointrec.training.batches import TrainingArrays, epoch_batches, item_log_frequencies
-    from jointrec.training.fit import make_optimizer
+    from jointrec.training.loop import make_optimizer
 
     config = preset("default")
     changes: dict[str, Any] = {"negatives": negatives}

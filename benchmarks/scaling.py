@@ -54,7 +54,7 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.model.build import build_model
     from jointrec.training import TrainingArrays, fit
-    from jointrec.training.fit import MAX_STEPS_PER_CALL, make_optimizer
+    from jointrec.training.loop import MAX_STEPS_PER_CALL, make_optimizer
 
     cfg = preset(preset_name)
     out: dict[str, Any] = {"preset": preset_name}

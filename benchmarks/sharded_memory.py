@@ -31,7 +31,7 @@ def measure(users: int, items: int, dim: int, shard: bool, negatives: str) -> di
     from jointrec.backend.jax.distributed import ShardedTrainingState
     from jointrec.model.build import build_model
     from jointrec.settings import TrainConfig, preset
-    from jointrec.training.fit import make_optimizer
+    from jointrec.training.loop import make_optimizer
 
     config = preset().model.replace(
         {

@@ -87,7 +87,7 @@ def distinct_slots(data: Any, cfg: Any) -> dict[str, int] | None:
     from jointrec.model.build import resolve_negatives
     from jointrec.training.batch_unique import with_unique_ids
     from jointrec.training.batches import TrainingArrays, epoch_batches
-    from jointrec.training.fit import epoch_order
+    from jointrec.training.loop import epoch_order
 
     model = resolve_negatives(cfg.model, len(data.users), len(data.items))
     if model.retrieval.negatives != "in_batch":

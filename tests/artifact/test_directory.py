@@ -54,7 +54,7 @@ def test_round_trip_restores_everything(artifact):
 
 def test_existing_artifact_is_not_overwritten_by_accident(artifact, tiny_zip_module):
     before = (artifact.artifact / "metrics.json").read_text()
-    with pytest.raises(JointrecError, match="already exists: pass --overwrite"):
+    with pytest.raises(JointrecError, match="already holds a run: pass --overwrite"):
         train(preset("default"), data=tiny_zip_module, out=artifact.artifact, progress=False)
     assert (artifact.artifact / "metrics.json").read_text() == before
 

@@ -96,7 +96,7 @@ def test_global_batch_must_split_over_the_devices():
     import jax
 
     from jointrec.backend.jax.distributed import ShardedTrainingState
-    from jointrec.training.fit import make_optimizer
+    from jointrec.training.loop import make_optimizer
 
     three = Cluster(ClusterSpec(all_devices=True), tuple(jax.devices()) * 3, ())
     config = TrainConfig(batch_size=64)

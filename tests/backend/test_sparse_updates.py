@@ -13,7 +13,7 @@ from jointrec.model.build import build_model
 from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
 from jointrec.training.batches import epoch_batches, epoch_chunks
-from jointrec.training.fit import make_optimizer
+from jointrec.training.loop import make_optimizer
 
 # Keras is imported after jointrec, which selects the JAX backend first.
 keras = pytest.importorskip("keras")

@@ -37,7 +37,8 @@ def test_manifest_reproduces_the_run(shop, tmp_path, monkeypatch):
     first = invoke(*args)
     assert first.exit_code == 0, first.output
     out = json.loads(first.stdout)
-    assert out["artifact"] == "runs/shop" and out["notes"] == []
+    assert out["artifact"] == "runs/shop"
+    assert [n.split(" inferred")[0] for n in out["notes"]] == ["rating scale 1..5"]
     manifest = tomllib.loads((tmp_path / "runs/shop/manifest.toml").read_text())
     # The settings as resolved: the flag's epochs, the file's split, the inferred scale.
     assert manifest["train"]["epochs"] == 2 and manifest["split"]["method"] == "temporal"

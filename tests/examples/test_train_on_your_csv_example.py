@@ -41,7 +41,7 @@ def test_train_on_your_csv_example(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("note: ")]
     assert lines[0] == "240 interactions, 40 users, 20 items"
     assert lines[1].startswith("Recall@10 ") and "RMSE" in lines[1]
     assert sum(line.startswith("  u000 -> ") for line in lines) == 5

@@ -150,7 +150,7 @@ def test_models_differing_only_in_loss_weights_share_one_compiled_runner():
 
     from jointrec.backend.jax.training import runner_for
     from jointrec.settings import TrainConfig
-    from jointrec.training.fit import make_optimizer
+    from jointrec.training.loop import make_optimizer
 
     train = TrainConfig()
     opt_config = keras.optimizers.serialize(make_optimizer(train))

@@ -214,9 +214,18 @@ def test_interrupted_run_resumes_to_the_same_artifact(
     reference = train(small_config, data=dataset, out=tmp_path / "ref", progress=False)
 
     out = tmp_path / "run"
+    notes: list[str] = []
     with pytest.raises(Interrupt):
-        train(small_config, data=dataset, out=out, checkpoint=True, progress=False)
+        train(
+            small_config,
+            data=dataset,
+            out=out,
+            checkpoint=True,
+            progress=False,
+            notify=notes.append,
+        )
     assert not out.exists() and CheckpointDir(checkpoint_dir_for(out)).epochs() == [1, 2]
+    assert notes == [f"the run can be resumed from epoch 2: jointrec train --resume {out}"]
 
     with pytest.raises(JointrecError, match="interrupted run: pass --resume"):
         train(small_config, data=dataset, out=out, checkpoint=True, progress=False)
@@ -229,6 +238,25 @@ def test_interrupted_run_resumes_to_the_same_artifact(
     assert not checkpoint_dir_for(out).exists()  # removed once the artifact is complete
     with pytest.raises(JointrecError, match="is a finished run"):
         resume(out, data=dataset, progress=False)
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing(
+    tmp_path: Path, small_config, monkeypatch
+) -> None:
+    """Nothing to resume from: no checkpoints stay behind to block the next run."""
+    import jointrec.training.loop as fit_module
+    from jointrec.experiments.train import train
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in epoch 1")
+
+    monkeypatch.setattr(fit_module, "epoch_entry", broken)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="a bug in epoch 1"):
+        train(small_config, data=checkerboard(12), out=out, checkpoint=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert train(small_config, data=checkerboard(12), out=out, checkpoint=True, progress=False)
 
 
 def test_early_stopping_state_survives_a_crash(

@@ -73,17 +73,31 @@ def test_known_users_byte_identical(pair, user, query):
     status, body = same(pair, f"/v1/users/{user}/recommendations{query}")
     assert status == 200
     parsed = orjson.loads(body)
-    assert parsed["source"] == "model" and parsed["user_id"] == user
+    assert parsed["source"] == "model" and parsed["user_id"] == int(user)  # as item ids
 
 
 @pytest.mark.parametrize(
-    "user",
-    ["somebody-new", "0", "-1", "007", " 7", "7.0", "é", "a b", "x" * 64, "😀"],
+    ("user", "user_id"),
+    [
+        ("somebody-new", "somebody-new"),
+        ("0", 0),
+        ("-1", -1),
+        ("007", 7),  # the recommender reads it as user 7, and says so
+        (" 7", 7),
+        ("7.0", "7.0"),
+        ("é", "é"),
+        ("a b", "a b"),
+        ("x" * 64, "x" * 64),
+        ("9" * 30, "9" * 30),  # no 64-bit id: not one of the model's ids, left as text
+        ("😀", "😀"),
+        ("a/b", "a/b"),  # an encoded slash is part of the id
+        ("/", "/"),
+    ],
 )
-def test_unknown_and_odd_users_byte_identical(pair, user):
+def test_unknown_and_odd_users_byte_identical(pair, user, user_id):
     status, body = same(pair, f"/v1/users/{quote(user, safe='')}/recommendations?k=4")
     assert status == 200
-    assert orjson.loads(body)["user_id"] == user
+    assert orjson.loads(body)["user_id"] == user_id
 
 
 @pytest.mark.parametrize(
@@ -101,8 +115,9 @@ def test_unknown_and_odd_users_byte_identical(pair, user):
         (f"/v1/users/{'x' * 65}/recommendations", 422, "has 65 characters: expected 1 to 64"),
         ("/v1/users//recommendations", 404, "no route"),
         ("/v1/users/3/recommendations/", 404, "no route"),
-        ("/v1/users/a/b/recommendations", 404, "no route"),
-        ("/v1/users/%2F/recommendations", 404, "no route"),  # a decoded slash splits the path
+        ("/v1/users/a/b/recommendations", 404, "no route"),  # a literal slash splits the path
+        ("/v1/users/a%2Frecommendations", 404, "no route"),  # no id segment: 'a/recommendations'
+        ("/v1%2Fusers/3/recommendations", 404, "no route"),
         ("/v1/users/recommendations", 404, "no route"),
     ],
 )
@@ -124,6 +139,7 @@ def test_metrics_count_the_same(planted):
         "/v1/users/nobody/recommendations?k=2",
         "/v1/users/3/recommendations?k=0",
         "/v1/users/3/recommendations?k=abc",
+        "/v1/users/a%2Fb/recommendations",  # an encoded slash: the route, as any id
     ]
     counted = []
     for fast_path in (True, False):
@@ -132,7 +148,7 @@ def test_metrics_count_the_same(planted):
                 client.get(url)
             counted.append(recommendations_metrics(client))
     assert counted[0] == counted[1]
-    assert any('status="200"} 2' in line for line in counted[0])
+    assert any('status="200"} 3' in line for line in counted[0])
     assert any('status="422"} 2' in line for line in counted[0])
 
 
@@ -201,6 +217,68 @@ def test_match_claims_only_the_route():
     assert fast.match(scope("/v1/users/5/recommendations", "HEAD")) is None
     assert fast.match(scope("/v1/users/5/recommendations", root_path="/api")) is None
     assert fast.match({"type": "websocket", "path": "/v1/users/5/recommendations"}) is None
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "user_id"),
+    [
+        (b"/v1/users/a%2Fb/recommendations", "a/b"),
+        (b"/v1/users/a%2fb/recommendations", "a/b"),
+        (b"/v1/users/%2F/recommendations", "/"),
+        (b"/v1/users/%C3%A9%20x/recommendations", "é x"),
+        (b"/v1/users/%25/recommendations", "%"),  # decoded once
+        (b"/v1/users/%FF/recommendations", "\ufffd"),  # as the server decodes the path
+        (b"/v1/users/a/b/recommendations", None),  # a literal slash
+        (b"/v1/users/a%2Frecommendations", None),
+        (b"/v1%2Fusers/a/recommendations", None),
+        (b"/v1/users/%2F%2Frecommendations", None),
+    ],
+)
+def test_match_reads_the_id_from_the_raw_path(raw_path, user_id):
+    from urllib.parse import unquote
+
+    path = unquote(raw_path.decode("ascii"))  # what the server puts in "path"
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": raw_path}
+    assert FastPath(Metrics()).match(scope) == user_id
+
+
+def test_encoded_slash_reaches_the_route(planted, pair):
+    """``a%2Fb`` is the id ``a/b`` in both (Starlette decodes %2F in ``path``): an unknown
+    user of the planted artifact, its popularity fallback."""
+    status, body = same(pair, "/v1/users/a%2Fb/recommendations?k=3")
+    assert status == 200
+    parsed = orjson.loads(body)
+    assert parsed["user_id"] == "a/b" and parsed["source"] == "popularity"
+    assert same(pair, "/v1/users/a%2fb/recommendations?k=3") == (status, body)
+
+
+@pytest.fixture(scope="module")
+def string_pair(string_ids):
+    """(fast, reference) over the artifact whose user ids are strings."""
+    fast = TestClient(create_app(string_ids), raise_server_exceptions=False)
+    reference = TestClient(create_app(string_ids, fast_path=False), raise_server_exceptions=False)
+    with fast, reference:
+        yield fast, reference
+
+
+@pytest.mark.parametrize(
+    ("user", "source"),
+    [
+        ("a/b", "model"),
+        ("7", "model"),
+        ("bob", "model"),
+        ("nobody", "popularity"),
+        ("1", "popularity"),
+    ],
+)
+def test_string_user_ids_stay_strings(string_pair, user, source):
+    """User ids come back with the model's type: strings here, even one that reads as an
+    integer; a known user whose id holds a slash gets their own recommendations."""
+    status, body = same(string_pair, f"/v1/users/{quote(user, safe='')}/recommendations?k=3")
+    assert status == 200
+    parsed = orjson.loads(body)
+    assert parsed["user_id"] == user and parsed["source"] == source
+    assert all(isinstance(i["item_id"], int) for i in parsed["items"])
 
 
 @pytest.mark.slow

@@ -75,3 +75,28 @@ def test_only_listed_plots_are_served(reported, name):
 def test_report_without_comparison(client):
     report = client.get("/v1/model").json()
     assert report["comparison"] is None and report["plots"] == []
+
+
+def test_favicon_is_a_small_png_served_by_the_app(client):
+    """Browsers ask for /favicon.ico on their own: a PNG drawn by the app, not a 404."""
+    import struct
+    import zlib
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    png = response.content
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 1024
+    chunks, at = {}, 8
+    while at < len(png):  # every chunk well formed, its CRC right
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        kind, data = png[at + 4 : at + 8], png[at + 8 : at + 8 + length]
+        assert struct.unpack(">I", png[at + 8 + length : at + 12 + length])[0] == zlib.crc32(
+            kind + data
+        )
+        chunks[kind] = data
+        at += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (width, height, depth, colour) == (32, 32, 8, 6)
+    assert len(zlib.decompress(chunks[b"IDAT"])) == 32 * (1 + 32 * 4) and b"IEND" in chunks
+    assert 'rel="icon" href="favicon.ico"' in client.get("/").text
+    assert client.head("/favicon.ico").status_code == 200

@@ -162,6 +162,7 @@ def test_data_config_dict_drops_what_does_not_apply():
         "item_col": "item",
         "rating_col": "r",
         "format": "auto",
+        "duplicates": "error",
     }
     assert DataConfig(dataset="1m").to_dict() == {"dataset": "1m"}
     assert DataConfig.from_dict(own.to_dict()) == own

@@ -76,6 +76,7 @@ def browser():
         "--window-size=1280,1000",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, for errors
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     driver.set_page_load_timeout(30)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -234,3 +235,98 @@ def test_narrow_screen_stacks_columns(browser, server):
         browser.save_screenshot(str(SHOTS / "user-narrow.png"))
     finally:
         browser.set_window_size(1280, 1000)
+
+
+def show_user(driver, user):
+    """Types ``user`` into the user view's form and submits it."""
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.ID, "user-id")
+    box.clear()
+    box.send_keys(user)
+    driver.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
+
+
+def text(driver, element_id):
+    return driver.execute_script(
+        "return document.getElementById(arguments[0]).textContent", element_id
+    )
+
+
+def test_user_id_with_a_slash_gets_the_labelled_fallback(browser, server):
+    """``a/b`` reaches the API as one id (not as a path): an unknown user, so the popular
+    movies, labelled as the fallback, in place of the previous user's."""
+    open_view(browser, server, "user")
+    show_user(browser, "5")
+    wait_for(browser, lambda d: len(rows(d, "user-history")) > 0)
+    assert text(browser, "user-source") == "personalised by the model"
+    before = titles(browser, "user-recs")
+    show_user(browser, "a/b")
+    wait_for(browser, lambda d: "a/b" in text(d, "user-status"))
+    status = text(browser, "user-status")
+    assert status == (
+        "User a/b is not in the training data: showing the most popular movies (fallback)."
+    )
+    assert len(rows(browser, "user-recs")) == 10 and titles(browser, "user-recs") != before
+    assert text(browser, "user-source") == "popular (fallback)"
+    assert text(browser, "user-history") == "Unknown user: no history."
+    assert not rows(browser, "user-history")
+    browser.save_screenshot(str(SHOTS / "user-fallback.png"))
+
+
+def test_error_clears_previous_results_and_shows_one_line(browser, server):
+    open_view(browser, server, "user")
+    show_user(browser, "5")
+    wait_for(browser, lambda d: len(rows(d, "user-recs")) == 10 and rows(d, "user-history"))
+    show_user(browser, "x" * 65)  # the API refuses ids over 64 characters
+    wait_for(browser, lambda d: "65 characters" in text(d, "user-status"))
+    errors = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.error')).map((e) => e.textContent)"
+    )
+    assert errors == ["Error: path parameter 'user_id' has 65 characters: expected 1 to 64"]
+    for container in ("user-recs", "user-history", "user-source"):
+        assert text(browser, container) == "", container  # nothing left of user 5
+    browser.save_screenshot(str(SHOTS / "user-error.png"))
+    show_user(browser, "5")  # and the next answer replaces the error
+    wait_for(browser, lambda d: len(rows(d, "user-recs")) == 10)
+    assert not browser.execute_script("return document.querySelectorAll('.error').length")
+
+
+@pytest.mark.parametrize("view", ["visitor", "item"])
+def test_search_without_matches_says_so(browser, server, view):
+    from selenium.webdriver.common.by import By
+
+    open_view(browser, server, view)
+    results = f"#{view}-results li"
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, results)) == 8)
+    browser.find_element(By.ID, f"{view}-search").send_keys("xyzzy")
+    wait_for(
+        browser,
+        lambda d: (
+            [li.text for li in d.find_elements(By.CSS_SELECTOR, results)]
+            == ["no titles match 'xyzzy'"]
+        ),
+    )
+    assert not browser.execute_script("return document.querySelectorAll('.error').length")
+    browser.save_screenshot(str(SHOTS / f"{view}-no-match.png"))
+
+
+def test_page_has_its_icon_and_no_console_errors(browser, server):
+    """The page's icon is served by the app (no 404 in the console, nothing fetched from
+    elsewhere)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get_log("browser")  # drop what earlier tests logged
+    open_view(browser, server, "user")
+    wait_for(browser, lambda d: "movies" in d.find_element(By.ID, "model-name").text)
+    icon = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        const link = document.querySelector("link[rel=icon]");
+        if (!link) { done(null); return; }
+        fetch(link.href).then((r) => r.blob().then((b) => done(
+          [new URL(link.href).pathname, r.status, r.headers.get("content-type"), b.size])));"""
+    )
+    assert icon is not None, "the page declares no icon"
+    assert icon[:3] == ["/favicon.ico", 200, "image/png"] and 0 < icon[3] < 1024
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe

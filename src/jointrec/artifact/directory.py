@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ class Artifact:
         """Loads ``model.keras`` (safe mode: no arbitrary code)."""
         import keras
 
-        import jointrec.model.joint_model  # noqa: F401  (registers the custom classes)
+        import jointrec.model  # noqa: F401  (registers every jointrec Keras class)
 
         path = self.path / "model.keras"
         if not path.is_file():
@@ -85,6 +86,13 @@ class Artifact:
         try:
             return keras.saving.load_model(path, safe_mode=True)
         except Exception as err:  # Keras raises many types for a bad or unsafe file
+            missing = re.search(r"Could not locate class '([^']+)'", str(err))
+            if missing:
+                raise JointrecError(
+                    f"{path} uses the Keras class {missing.group(1)!r}, which is not "
+                    "registered in this process: import the module that defines it (e.g. "
+                    "your own tower) before loading"
+                ) from None
             message = str(err).replace("\n", " ")[:300]
             raise JointrecError(
                 f"{path} cannot be loaded in Keras safe mode ({type(err).__name__}: "
@@ -212,6 +220,11 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
     seen-item indices), so a damaged artifact fails here instead of giving wrong answers.
     """
     root = Path(path).expanduser()
+    if root.is_file():
+        raise JointrecError(
+            f"artifact {str(root)!r} is a file: expected a run directory written by "
+            "'jointrec train' (the folder given to --out)"
+        )
     if not root.is_dir():
         previous = sorted(root.parent.glob(f".{root.name}.old-*/{root.name}"))
         hint = (

@@ -6,7 +6,7 @@ through the functions here, which pick the implementation for the backend in for
 fall back to plain Keras elsewhere:
 
 - `step_runner`: compiled training steps, many per call (training's fast path); ``None``
-  where the backend has none, and `jointrec.training.fit` then uses Keras ``fit``;
+  where the backend has none, and `jointrec.training.loop` then uses Keras ``fit``;
 - `tower_outputs`: a tower's vectors for every index (exporting a model);
 - `catalogue_ranker`: full-catalogue top-k for chunks of users (evaluation);
 - `enable_compilation_cache`: a persistent cache of compiled programs;
@@ -72,7 +72,7 @@ def name() -> str:
 
 class StepRunner(Protocol):
     """Model and optimizer state held by the backend while training, and the compiled steps
-    that update it; `jointrec.training.fit` drives it epoch by epoch.
+    that update it; `jointrec.training.loop` drives it epoch by epoch.
 
     A runner may span several processes (data-parallel training): then each process feeds
     its own ``columns`` of every batch and every method is called by every process.

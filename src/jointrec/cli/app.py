@@ -36,6 +36,9 @@ class OneLineErrors(TyperGroup):
         except JointrecError as err:
             typer.echo(f"error: {err}", err=True)
             sys.exit(1)
+        except ModuleNotFoundError as err:  # a dependency was uninstalled, or never was
+            typer.echo(f"error: {missing_package(err)}", err=True)
+            sys.exit(1)
         except typer.Abort:
             typer.echo("aborted", err=True)
             sys.exit(130)
@@ -43,6 +46,29 @@ class OneLineErrors(TyperGroup):
             typer.echo(f"error: {_usage_message(err)}", err=True)
             sys.exit(int(getattr(err, "exit_code", 2)))
         sys.exit(code if isinstance(code, int) else 0)
+
+
+#: Import name -> what to install, where the two differ.
+INSTALL = {
+    "faiss": "faiss-cpu",
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+    "tensorflow": "'jointrec[bench]' (tensorflow-cpu, for benchmarks/reference_tutorial.py)",
+}
+
+
+def missing_package(err: ModuleNotFoundError) -> str:
+    """One line naming the missing package and how to install it.
+
+    Example:
+        >>> missing_package(ModuleNotFoundError("No module named 'faiss'", name="faiss"))
+        "this command needs the package 'faiss', which is not installed: pip install faiss-cpu (or reinstall jointrec: pip install -e .)"
+    """  # noqa: E501
+    name = (err.name or str(err)).split(".")[0]
+    return (
+        f"this command needs the package {name!r}, which is not installed: pip install "
+        f"{INSTALL.get(name, name)} (or reinstall jointrec: pip install -e .)"
+    )
 
 
 def _usage_message(err: Exception) -> str:

@@ -66,8 +66,24 @@ def info(
     if json:
         print_json(summary)
         return
-    for key, value in summary.items():
-        typer.echo(f"{key}: {value}")
+    from rich.table import Table
+
+    from jointrec.cli.render import console
+
+    table = Table(title=f"{ds.name}: {len(x):,} interactions", show_header=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    for key in ("users", "items", "catalogue"):
+        value = summary[key]
+        table.add_row(key, "-" if value is None else f"{value:,}")
+    console.print(table)
+    if ratings:
+        shares = Table(title="ratings")
+        for name in ("stars", "count", "share"):
+            shares.add_column(name, justify="right")
+        for stars, n in ratings.items():
+            shares.add_row(stars, f"{n:,}", f"{n / len(x):.1%}")
+        console.print(shares)
 
 
 @app.command("synth")

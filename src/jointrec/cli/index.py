@@ -43,7 +43,6 @@ def command(
     import json as jsonlib
 
     from jointrec.cli.render import console, print_json
-    from jointrec.errors import JointrecError
     from jointrec.inference.recommender import ANN_DIR
 
     if ann:
@@ -62,13 +61,17 @@ def command(
     else:
         from jointrec.artifact.directory import load_artifact
 
-        load_artifact(artifact)
+        art = load_artifact(artifact)
         path = artifact / ANN_DIR / "report.json"
         if not path.is_file():
-            raise JointrecError(
-                f"{artifact} has only the exact index: build the HNSW one with "
-                f"'jointrec index {artifact} --ann'"
-            )
+            if json:
+                print_json({"index": "exact", "items": art.exported.num_items - 1})
+            else:
+                typer.echo(
+                    f"{artifact}: exact search over {art.exported.num_items - 1:,} items (no "
+                    f"HNSW index; build one with 'jointrec index {artifact} --ann')"
+                )
+            return
         report = jsonlib.loads(path.read_text())
     if json:
         print_json(report)

@@ -106,6 +106,14 @@ RatingScale = Annotated[
         rich_help_panel=DATA_PANEL,
     ),
 ]
+Duplicates = Annotated[
+    str | None,
+    typer.Option(
+        "--duplicates",
+        help="A (user, item) pair on several rows: 'error' (default), 'keep_last' or 'keep_first'.",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
 UserFeatures = Annotated[
     Path | None,
     typer.Option(
@@ -182,6 +190,7 @@ DATA_OPTIONS: dict[str, Any] = {
     "rating_col": RatingCol,
     "time_col": TimeCol,
     "rating_scale": RatingScale,
+    "duplicates": Duplicates,
     "user_features": UserFeatures,
     "item_features": ItemFeatures,
 }
@@ -279,7 +288,7 @@ def flag_settings(**flags: Any) -> dict[str, Any]:
                 data[key] = {"path": path}
             else:
                 data["path" if key == "data" else key] = path
-    for key in ("dataset", "user_col", "item_col", "rating_col", "time_col"):
+    for key in ("dataset", "user_col", "item_col", "rating_col", "time_col", "duplicates"):
         if key in given:
             data[key] = given[key]
     if "rating_scale" in given:

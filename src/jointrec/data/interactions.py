@@ -188,9 +188,12 @@ class Dataset:
         interactions: The interactions.
         users: User features (MovieLens 100k: age, gender, occupation, zip), or ``None``.
         items: Item features (MovieLens: title, year, genres), or ``None``.
+        notes: What reading the data assumed or changed, for the user (an inferred rating
+            scale, dropped duplicates).
     """
 
     name: str
     interactions: Interactions
     users: FeatureTable | None = None
     items: FeatureTable | None = None
+    notes: tuple[str, ...] = ()

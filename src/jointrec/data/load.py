@@ -58,6 +58,7 @@ def load_data(config: DataConfig, *, progress: bool = True) -> tuple[Dataset, Da
         path = None if config.path is None else str(Path(config.path).expanduser().resolve())
         return load_movielens(variant, path=path, progress=progress), config.replace(path=path)
     assert config.interactions is not None
+    notes: list[str] = []
     interactions = read_interactions(
         _absolute(config.interactions),
         user_col=config.user_col,
@@ -67,6 +68,8 @@ def load_data(config: DataConfig, *, progress: bool = True) -> tuple[Dataset, Da
         rating_scale=config.rating_scale,
         format=config.format,
         delimiter=config.delimiter,
+        duplicates=config.duplicates,
+        notes=notes,
     )
     resolved = config.replace(
         interactions=_absolute(config.interactions),
@@ -82,7 +85,9 @@ def load_data(config: DataConfig, *, progress: bool = True) -> tuple[Dataset, Da
         resolved = resolved.replace(**{f"{side}_features": table_config})
     interactions, tables = _match_ids(interactions, tables)
     name = Path(resolved.interactions or "data").name
-    dataset = Dataset(name, interactions, users=tables["user"], items=tables["item"])
+    dataset = Dataset(
+        name, interactions, users=tables["user"], items=tables["item"], notes=tuple(notes)
+    )
     return dataset, resolved
 
 

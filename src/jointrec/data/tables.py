@@ -25,6 +25,11 @@ from typing import Any
 import numpy as np
 
 from jointrec.data.interactions import Interactions
+from jointrec.data.validation import (
+    DuplicatePolicy,
+    check_no_duplicate_pairs,
+    duplicate_keep_mask,
+)
 from jointrec.errors import JointrecError
 
 #: File name endings -> format.
@@ -106,6 +111,11 @@ def read_columns(
     import pyarrow as pa
 
     path = Path(file.path).expanduser()
+    if path.is_dir():
+        raise JointrecError(
+            f"{file.role} file {str(file.path)!r} is a directory: expected a CSV or Parquet "
+            "file (name the file inside it)"
+        )
     if not path.is_file():
         raise JointrecError(
             f"{file.role} file {str(file.path)!r} does not exist: expected a CSV or Parquet file"
@@ -124,6 +134,8 @@ def read_columns(
             _check_columns(file, columns, available)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as err:
         message = " ".join(str(err).split())
+        if fmt != "parquet" and ("UTF8" in message or isinstance(err, UnicodeDecodeError)):
+            _raise_bad_text(file, path, fmt)
         if "Empty CSV file" in message or "zero rows" in message:
             message = "the file is empty"
         raise JointrecError(
@@ -157,6 +169,14 @@ def _read_csv(
 
 
 def _check_columns(file: TableFile, columns: dict[str, str], available: list[str]) -> None:
+    repeated = sorted({c for c in available if available.count(c) > 1})
+    if repeated:
+        shown = ", ".join(repr(c) for c in available[:20])
+        raise JointrecError(
+            f"{file.role} file {str(file.path)!r} names the column {repeated[0]!r} more than "
+            f"once (its columns are {shown}): expected unique column names; rename the "
+            "repeated one in the header"
+        )
     for name, option in columns.items():
         if name not in available:
             shown = ", ".join(repr(c) for c in available[:20])
@@ -170,7 +190,47 @@ def _check_columns(file: TableFile, columns: dict[str, str], available: list[str
 def _first_null(file: TableFile, name: str, array: Any) -> None:
     if array.null_count:
         row = int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
-        raise JointrecError(f"{file.where(row)}: column {name!r} is empty: expected a value")
+        text = _raw_cell(file, name, row)
+        found = "is empty" if not text else f"holds {text!r}, which reads as no value"
+        raise JointrecError(f"{file.where(row)}: column {name!r} {found}: expected a value")
+
+
+def _raw_cell(file: TableFile, name: str, row: int) -> str:
+    """The text of one CSV cell as written (``""`` for Parquet nulls), for messages: a
+    missing value may be an empty cell or one of the words pyarrow reads as null (``NA``,
+    ``nan``, ``null``...)."""
+    if file.resolved_format == "parquet":
+        return ""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = file.delimiter or ("\t" if file.resolved_format == "tsv" else ",")
+    try:
+        table = pacsv.read_csv(
+            Path(file.path).expanduser(),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[name], column_types={name: pa.string()}, null_values=[]
+            ),
+        )
+        return str(table.column(name)[row].as_py()).strip()
+    except (pa.ArrowInvalid, OSError, IndexError):
+        return ""
+
+
+def _raise_bad_text(file: TableFile, path: Path, fmt: str) -> None:
+    """Raises `JointrecError` naming the line, column and byte of a file's first byte that is
+    not UTF-8 (pyarrow's own message says only "invalid UTF8 data")."""
+    import gzip
+
+    from jointrec.data.validation import decode_text
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    delimiter = file.delimiter or ("\t" if fmt == "tsv" else ",")
+    header = raw.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(delimiter)
+    decode_text(f"{file.role} file {str(file.path)!r}", raw, "utf-8", delimiter, header)
 
 
 def id_column(file: TableFile, name: str, array: Any) -> np.ndarray:
@@ -264,6 +324,8 @@ def read_interactions(
     rating_scale: tuple[float, float] | None = None,
     format: str = "auto",
     delimiter: str | None = None,
+    duplicates: DuplicatePolicy = "error",
+    notes: list[str] | None = None,
 ) -> Interactions:
     """Reads an interaction log from a CSV or Parquet file.
 
@@ -278,10 +340,17 @@ def read_interactions(
         rating_scale: ``(low, high)`` stars; ``None`` takes the lowest and highest rating.
         format: ``"auto"`` (from the extension), ``"csv"``, ``"tsv"`` or ``"parquet"``.
         delimiter: CSV separator when it is not ``","`` (or tab for ``.tsv``).
+        duplicates: A (user, item) pair on several rows is an ``"error"`` (the default: a
+            duplicate is usually an export bug, and a pair in both train and test leaks the
+            answer), or ``"keep_last"`` / ``"keep_first"`` keeps the latest (by time, then
+            by line) or the earliest row of each pair.
+        notes: Where to append what the reader assumed or changed, for the user (an
+            inferred rating scale, dropped duplicates).
 
     Raises:
         JointrecError: naming the file, column and line for a missing column, an empty cell,
-            a value of the wrong type or a rating outside ``rating_scale``.
+            a value of the wrong type, a rating outside ``rating_scale``, a negative rating
+            when the scale is inferred, or a repeated pair.
     """
     file = TableFile(path, format=format, delimiter=delimiter, role="interactions")
     options = {user_col: "--user-col", item_col: "--item-col"}
@@ -303,13 +372,43 @@ def read_interactions(
                 f"{file.where(row)}: column {rating_col!r} holds {rating[row]!r}: "
                 "expected a finite rating"
             )
+        inferred = rating_scale is None
         rating_scale = _rating_scale(file, rating_col, rating, rating_scale)
         rating = _check_scale(file, rating_col, rating, rating_scale)
+        if inferred and notes is not None:
+            low, high = rating_scale
+            notes.append(
+                f"rating scale {low:g}..{high:g} inferred from {file.path} (its lowest and "
+                "highest rating): set rating_scale (--rating-scale LOW HIGH) if it is wider"
+            )
+    user = id_column(file, user_col, data[user_col])
+    item = id_column(file, item_col, data[item_col])
+    timestamp = None if time_col is None else time_column(file, time_col, data[time_col])
+    if duplicates == "error":
+        check_no_duplicate_pairs(
+            str(file.path),
+            user,
+            item,
+            lambda row: file.where(row).removeprefix(f"{file.path} "),
+            fix="keep one row per pair, or pass --duplicates keep_last (or keep_first)",
+        )
+    else:
+        keep = duplicate_keep_mask(user, item, timestamp, duplicates)
+        dropped = int((~keep).sum())
+        if dropped:
+            user, item = user[keep], item[keep]
+            rating = None if rating is None else rating[keep]
+            timestamp = None if timestamp is None else timestamp[keep]
+            if notes is not None:
+                notes.append(
+                    f"{dropped} repeated (user, item) rows of {file.path} dropped "
+                    f"({duplicates}: one row per pair kept)"
+                )
     return Interactions(
-        user=id_column(file, user_col, data[user_col]),
-        item=id_column(file, item_col, data[item_col]),
+        user=user,
+        item=item,
         rating=rating,
-        timestamp=None if time_col is None else time_column(file, time_col, data[time_col]),
+        timestamp=timestamp,
         rating_scale=rating_scale or (1.0, 5.0),
         source=str(path),
     )
@@ -326,6 +425,13 @@ def _rating_scale(
             )
         return low, high
     low, high = float(rating.min()), float(rating.max())
+    if low < 0:
+        row = int(np.argmin(rating))
+        raise JointrecError(
+            f"{file.where(row)}: column {name!r} holds {rating[row]:g}: a negative rating "
+            "cannot be part of an inferred scale (it is usually a typo); fix the value, or "
+            "set the scale with rating_scale (--rating-scale LOW HIGH) if it is meant"
+        )
     if not low < high:
         raise JointrecError(
             f"{file.path}: every value of column {name!r} is {low:g}, so the rating scale "

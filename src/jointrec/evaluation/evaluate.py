@@ -193,12 +193,36 @@ def _ranker(scorer: Scorer, k: int, work: int = COMPILED_MIN_WORK) -> Ranker:
         scores[seen[0], seen[1]] = -np.inf
         top = top_k_rows(scores, k)
         valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
-        best = np.full(len(users), -np.inf, dtype=np.float32)
-        np.maximum.at(best, rel[0], scores[rel[0], rel[1]])
-        rank = (scores > best[:, None]).sum(axis=1) + 1
+        rank = first_relevant_rank(scores, rel)
         return top, valid, tutorial_top, rank
 
     return rank_numpy
+
+
+def first_relevant_rank(scores: np.ndarray, relevant: Coordinates) -> np.ndarray:
+    """Per row, the 1-based rank of its first relevant item in the order top-k gives: by
+    score, ties by the lower index (so a tie is not counted in the model's favour).
+
+    Args:
+        scores: ``[rows, items]`` scores, seen items already at ``-inf``.
+        relevant: (row, item) coordinates of the relevant items.
+
+    Example:
+        >>> s = np.array([[0.5, 0.5, 0.5, 0.9]])  # items 0-2 tie; item 2 is relevant
+        >>> first_relevant_rank(s, (np.array([0]), np.array([2]))).tolist()
+        [4]
+    """
+    rows, items = relevant
+    best = np.full(len(scores), -np.inf, dtype=scores.dtype)
+    values = scores[rows, items]
+    np.maximum.at(best, rows, values)
+    width = scores.shape[1]
+    first = np.full(len(scores), width, dtype=np.int64)
+    at_best = values == best[rows]
+    np.minimum.at(first, rows[at_best], items[at_best])
+    ahead = (scores > best[:, None]).sum(axis=1)
+    tied = ((scores == best[:, None]) & (np.arange(width)[None, :] < first[:, None])).sum(axis=1)
+    return ahead + tied + 1
 
 
 def _minus(coords: Coordinates, removed: Coordinates, width: int) -> Coordinates:

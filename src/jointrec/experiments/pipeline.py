@@ -149,6 +149,7 @@ def load(
         dataset, data_config = load_data(experiment.data, progress=progress)
         hashes = data_hashes(data_config.files())
         notes += changed_files(experiment.provenance, hashes)
+        notes += dataset.notes
         experiment = experiment.replace(data=data_config)
     run = _with_table_features(experiment.run, dataset)
     if not dataset.interactions.has_ratings:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from jointrec.artifact.directory import item_records, save_artifact
 from jointrec.data.fingerprint import fingerprint
+from jointrec.data.interactions import Dataset
 from jointrec.errors import JointrecError
 from jointrec.experiments.manifest import MANIFEST, build_manifest, write_manifest
 from jointrec.experiments.pipeline import (
@@ -40,6 +42,7 @@ from jointrec.experiments.pipeline import (
     prepare_data,
     train_model,
 )
+from jointrec.experiments.run_dir import RunLock, check_out
 from jointrec.scoring.seen import SeenItems
 from jointrec.settings import DataConfig, Experiment, RunConfig, resolve_experiment
 from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
@@ -120,6 +123,40 @@ def train(
     if write is None:
         write = experiment.out is not None or experiment.config_path is not None
     out_dir = experiment.output_dir() if write else None
+    with contextlib.ExitStack() as stack:
+        if out_dir is not None:
+            stack.enter_context(RunLock(out_dir, command))  # fails at once when taken
+        return _train(
+            experiment,
+            dataset,
+            out_dir,
+            overwrite=overwrite,
+            progress=progress,
+            checkpoint=checkpoint,
+            resume=resume,
+            user_tower=user_tower,
+            item_tower=item_tower,
+            notify=notify,
+            command=command,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack re-raises
+
+
+def _train(
+    experiment: Experiment,
+    dataset: Dataset | None,
+    out_dir: Path | None,
+    *,
+    overwrite: bool,
+    progress: bool,
+    checkpoint: bool,
+    resume: bool,
+    user_tower: Tower | None,
+    item_tower: Tower | None,
+    notify: Notify | None,
+    command: str | None,
+) -> TrainResult:
+    """`train`'s steps, with ``out_dir`` locked."""
     store: CheckpointDir | None = None
     latest = None
     info: dict[str, Any] = {}
@@ -127,56 +164,87 @@ def train(
         if out_dir is None:
             raise JointrecError("resume=True needs the run's directory (out)")
         store, info = _interrupted_run(out_dir)
-    elif out_dir is not None and out_dir.exists() and not overwrite:
-        raise JointrecError(
-            f"{out_dir} already exists: pass --overwrite to replace it or choose another --out"
+    elif out_dir is not None:
+        check_out(out_dir, overwrite)
+        if checkpoint:
+            store = CheckpointDir(checkpoint_dir_for(out_dir))
+            if store.exists() and not overwrite:
+                raise JointrecError(
+                    f"{store.path} holds the checkpoints of an interrupted run: pass "
+                    f"--resume {out_dir} to continue it, or --overwrite to start afresh"
+                )
+            store.remove()
+    try:
+        loaded = load(experiment, dataset, progress=progress, notify=notify)
+        if store is not None:
+            found = fingerprint(loaded.dataset)
+            if resume:
+                _check_same_run(store, info, loaded.experiment.run, found, loaded.experiment.data)
+                store.clean_temporary()
+                assert out_dir is not None
+                for leftover in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):  # a killed save
+                    shutil.rmtree(leftover, ignore_errors=True)
+                latest = store.latest()
+            else:
+                store.write_info(
+                    {
+                        "experiment": loaded.experiment.to_dict(),
+                        "config": loaded.experiment.run.to_dict(),
+                        "in_memory": loaded.in_memory,
+                        "data_fingerprint": found,
+                        "command": command,
+                    }
+                )
+        run = loaded.experiment.run
+        prepared = prepare_data(loaded.dataset, run.split)
+        trained = train_model(
+            prepared,
+            run,
+            progress=progress,
+            checkpoints=store,
+            resume=latest,
+            user_tower=user_tower,
+            item_tower=item_tower,
         )
-    elif checkpoint and out_dir is not None:
-        store = CheckpointDir(checkpoint_dir_for(out_dir))
-        if store.exists() and not overwrite:
-            raise JointrecError(
-                f"{store.path} holds the checkpoints of an interrupted run: pass "
-                f"--resume {out_dir} to continue it, or --overwrite to start afresh"
-            )
-        store.remove()
-    loaded = load(experiment, dataset, progress=progress, notify=notify)
-    if store is not None:
-        found = fingerprint(loaded.dataset)
-        if resume:
-            _check_same_run(store, info, loaded.experiment.run, found, loaded.experiment.data)
-            store.clean_temporary()
-            assert out_dir is not None
-            for leftover in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):  # a killed save
-                shutil.rmtree(leftover, ignore_errors=True)
-            latest = store.latest()
-        else:
-            store.write_info(
-                {
-                    "experiment": loaded.experiment.to_dict(),
-                    "config": loaded.experiment.run.to_dict(),
-                    "in_memory": loaded.in_memory,
-                    "data_fingerprint": found,
-                    "command": command,
-                }
-            )
-    run = loaded.experiment.run
-    prepared = prepare_data(loaded.dataset, run.split)
-    trained = train_model(
-        prepared,
-        run,
-        progress=progress,
-        checkpoints=store,
-        resume=latest,
-        user_tower=user_tower,
-        item_tower=item_tower,
-    )
-    resolved = loaded.experiment.replace(run=trained.config)
-    artifact = None
-    if out_dir is not None:
-        artifact = save_run(out_dir, trained, prepared, loaded, resolved, overwrite, command)
+        resolved = loaded.experiment.replace(run=trained.config)
+        artifact = None
+        if out_dir is not None:
+            artifact = save_run(out_dir, trained, prepared, loaded, resolved, overwrite, command)
+    except BaseException as err:
+        _after_failure(store, out_dir, err, resume, notify)
+        raise
     if store is not None:
         store.remove()  # only now: the run directory is complete on disk
     return TrainResult(resolved, trained, prepared, artifact, loaded.notes)
+
+
+def _after_failure(
+    store: CheckpointDir | None,
+    out: Path | None,
+    err: BaseException,
+    resumed: bool,
+    notify: Notify | None,
+) -> None:
+    """A failed run leaves a resumable checkpoint, and says so, or nothing.
+
+    Checkpoints of complete epochs are kept (and the error says how to resume) unless the
+    run failed in a way resuming would repeat (its settings or data, a diverged loss: a
+    `JointrecError`); then they are removed, with the run's ``run.json``, so that the next
+    run at ``out`` starts afresh without ``--overwrite``.
+    """
+    if store is None:
+        return
+    epochs = store.epochs()
+    if epochs and not isinstance(err, JointrecError):
+        note = f"the run can be resumed from epoch {epochs[-1]}: jointrec train --resume {out}"
+        if notify is not None:
+            notify(note)
+        add_note = getattr(err, "add_note", None)  # Python 3.11+
+        if add_note is not None:
+            add_note(note)
+        return
+    if not resumed:
+        store.remove()
 
 
 def save_run(
@@ -215,7 +283,7 @@ def save_run(
         history=trained.history.to_dict(),
         data_info=info,
         keras_model=trained.model,
-        overwrite=overwrite,
+        overwrite=overwrite or (out.is_dir() and not any(out.iterdir())),  # an empty folder
         extra_files={MANIFEST: lambda path: _write(path, manifest, out / MANIFEST)},
     )
 

@@ -5,8 +5,11 @@ The artifact is loaded once, in the lifespan hook (never at import), into
 (5xx only for bugs, without a stack trace); bodies are size- and time-limited
 (`jointrec.serve.limits`) and every request is counted on ``/metrics``. The web page
 (``static/``: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) is served at
-``/``. ``GET /v1/users/{user_id}/recommendations`` is answered by an ASGI fast path ahead
-of FastAPI (`jointrec.serve.fastpath`), with the same results, errors and metrics.
+``/``, its icon at ``/favicon.ico``. ``GET /v1/users/{user_id}/recommendations`` is answered
+by an ASGI fast path ahead of FastAPI (`jointrec.serve.fastpath`), with the same results,
+errors and metrics. Ids in paths may hold encoded slashes (``a%2Fb``); ids in answers have
+the model's types (integers for MovieLens), and request bodies are strict JSON (``true`` is
+no integer; a body that is not JSON says where it stops being JSON).
 
 Example:
     >>> from fastapi.testclient import TestClient  # doctest: +SKIP
@@ -40,6 +43,8 @@ from jointrec.serve.routes import NotFoundError, json_response, router
 
 log = logging.getLogger("jointrec.serve")
 STATIC = Path(__file__).parent / "static"
+#: FastAPI's 400 detail for a body it could not read as JSON for another reason than syntax.
+UNPARSED_BODY = "There was an error parsing the body"
 
 
 def create_app(
@@ -149,13 +154,17 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return json_response({"error": validation_message(exc.errors())}, 422)
+        return json_response({"error": validation_message(exc.errors(), exc.body)}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.url.path!r}: see /docs for the API"
+        elif exc.status_code == 400 and message == UNPARSED_BODY:
+            # FastAPI's answer to a body json.loads refuses other than with a syntax error
+            # (not UTF-8 text, nested too deeply).
+            message = "request body is not valid JSON: expected UTF-8 JSON text"
         return json_response({"error": message}, exc.status_code)
 
     @app.exception_handler(Exception)
@@ -164,16 +173,26 @@ def _add_error_handlers(app: FastAPI) -> None:
         return json_response({"error": "internal server error (logged on the server)"}, 500)
 
 
-def validation_message(errors: Any) -> str:
-    """One readable line from pydantic's validation errors.
+def validation_message(errors: Any, body: Any = None) -> str:
+    """One readable line from pydantic's validation errors (FastAPI's for a body that is not
+    JSON, located in ``body``, the text it could not parse).
 
     Example:
         >>> validation_message([{"loc": ("query", "k"), "msg": "Input should be less than "
         ...     "or equal to 100", "input": "500"}])
         "query parameter 'k'='500' is invalid: Input should be less than or equal to 100"
+        >>> validation_message([{"type": "json_invalid", "loc": ("body", 13),
+        ...     "ctx": {"error": "Expecting ',' delimiter"}}], '{"ratings": [] "k": 3}')
+        "request body is not valid JSON: Expecting ',' delimiter at line 1 column 14"
     """
+    errors = list(errors)
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            return _json_message(error, body)
+        if error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",):
+            return "request body is missing: expected a JSON object"
     parts = []
-    for error in list(errors)[:3]:
+    for error in errors[:3]:
         loc = [str(x) for x in error.get("loc", ())]
         where = {"query": "query parameter", "path": "path parameter", "body": "body field"}.get(
             loc[0] if loc else "", "value"
@@ -183,8 +202,22 @@ def validation_message(errors: Any) -> str:
         shown = repr(received) if isinstance(received, str | int | float | bool) else None
         value = f"{name!r}={shown}" if shown is not None and len(shown) <= 40 else repr(name)
         parts.append(f"{where} {value} is invalid: {error.get('msg', 'bad value')}")
-    more = len(list(errors)) - 3
+    more = len(errors) - 3
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _json_message(error: dict[str, Any], body: Any) -> str:
+    """Where and why JSON decoding failed, as `json.JSONDecodeError` words it."""
+    reason = str(error.get("ctx", {}).get("error", "JSON decode error"))
+    loc = tuple(error.get("loc", ()))
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    if pos is None:
+        return f"request body is not valid JSON: {reason}"
+    if not isinstance(body, str):
+        return f"request body is not valid JSON: {reason} at character {pos + 1}"
+    line = body.count("\n", 0, pos) + 1
+    column = pos - body.rfind("\n", 0, pos)
+    return f"request body is not valid JSON: {reason} at line {line} column {column}"
 
 
 def _limit_threads(threads: int | None) -> Any:

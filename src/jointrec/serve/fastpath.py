@@ -7,7 +7,8 @@ first. It keeps the route's contract: the same parameter rules and error message
 input, 500 without a stack trace for bugs) and the same ``/metrics`` counts. Everything
 else, including ``HEAD``, a ``root_path`` and any path that is not exactly
 ``/v1/users/{id}/recommendations``, goes to FastAPI, which also keeps the route itself (and
-its OpenAPI entry) as the reference the tests compare against.
+its OpenAPI entry) as the reference the tests compare against. The id is read as the route
+reads it (`jointrec.serve.params.path_id`): an encoded slash (``a%2Fb``) belongs to it.
 
 Example:
     >>> fast = FastPath(Metrics())
@@ -15,6 +16,9 @@ Example:
     '5'
     >>> fast.match({"type": "http", "method": "GET", "path": "/v1/users/5/history"}) is None
     True
+    >>> fast.match({"type": "http", "method": "GET", "path": "/v1/users/a/b/recommendations",
+    ...             "raw_path": b"/v1/users/a%2Fb/recommendations"})
+    'a/b'
 """
 
 from __future__ import annotations
@@ -31,14 +35,19 @@ import orjson
 from jointrec.errors import JointrecError
 from jointrec.inference.recommender import Recommendations, Recommender
 from jointrec.serve.metrics import Metrics
-from jointrec.serve.params import query_params, recommend_for_user
+from jointrec.serve.params import (
+    USER_PREFIX,
+    USER_SUFFIX,
+    path_id,
+    query_params,
+    recommend_for_user,
+    typed_id,
+)
 from jointrec.serve.routes import NotFoundError, recommendations_payload
 
 log = logging.getLogger("jointrec.serve")
 
-ROUTE = "/v1/users/{user_id}/recommendations"
-PREFIX = "/v1/users/"
-SUFFIX = "/recommendations"
+ROUTE = USER_PREFIX + "{user_id}" + USER_SUFFIX
 INTERNAL_ERROR = orjson.dumps({"error": "internal server error (logged on the server)"})
 _JSON = b"application/json"
 
@@ -65,15 +74,7 @@ class FastPath:
         """The user id of a request this path answers; ``None`` leaves it to FastAPI."""
         if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
             return None
-        path: str = scope["path"]
-        if (
-            len(path) <= len(PREFIX) + len(SUFFIX)
-            or not path.startswith(PREFIX)
-            or not path.endswith(SUFFIX)
-        ):
-            return None
-        user_id = path[len(PREFIX) : -len(SUFFIX)]
-        return None if "/" in user_id else user_id
+        return path_id(scope, USER_PREFIX, USER_SUFFIX)
 
     async def respond(
         self, scope: MutableMapping[str, Any], send: Any, user_id: str, recommender: Recommender
@@ -106,14 +107,15 @@ class FastPath:
         """Status and JSON body for one request (never raises)."""
         try:
             result = recommend_for_user(recommender, user_id, query_params(query))
-            return 200, self.body(user_id, result)
+            return 200, self.body(recommender, user_id, result)
         except JointrecError as err:
             status = 404 if isinstance(err, NotFoundError) else 422
             return status, _dumps({"error": str(err)})
         except Exception:
-            log.exception("unhandled error on GET %s%s", PREFIX, user_id + SUFFIX)
+            log.exception("unhandled error on GET %s%s%s", USER_PREFIX, user_id, USER_SUFFIX)
             return 500, INTERNAL_ERROR
 
-    def body(self, user_id: str, result: Recommendations) -> bytes:
+    def body(self, recommender: Recommender, user_id: str, result: Recommendations) -> bytes:
         """The route's JSON (the FastAPI route's payload, serialised the same way)."""
-        return _dumps(recommendations_payload(user_id, result))
+        kind = recommender.artifact.users.ids.dtype.kind
+        return _dumps(recommendations_payload(typed_id(kind, user_id), result))

@@ -124,5 +124,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # The template without convertors ({user_id}, not {user_id:jointrec_id}); the web
+            # page's mount at "/" (path "") counts as unmatched.
+            path = getattr(route, "path", None)
+            template = getattr(route, "path_format", path) if path else "unmatched"
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - start)

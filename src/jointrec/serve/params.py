@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import parse_qsl, unquote
 
 from jointrec.errors import JointrecError
 from jointrec.inference.recommender import RANK_BY, RankBy
@@ -29,6 +29,10 @@ from jointrec.serve.schemas import MAX_CANDIDATES, MAX_ID_LENGTH, MAX_K
 
 if TYPE_CHECKING:
     from jointrec.inference.recommender import Recommendations, Recommender
+
+#: ``GET /v1/users/{user_id}/recommendations`` around its id.
+USER_PREFIX = "/v1/users/"
+USER_SUFFIX = "/recommendations"
 
 
 class UserQuery(NamedTuple):
@@ -50,6 +54,56 @@ def query_params(query_string: bytes) -> dict[str, str]:
     if not query_string:
         return {}
     return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def path_id(scope: Mapping[str, Any], prefix: str, suffix: str) -> str | None:
+    """The id in a request path ``{prefix}{id}{suffix}`` (after the ``root_path``), or ``None``
+    when the path has another shape.
+
+    The id is read from the undecoded ``raw_path`` when the server gives one, so an encoded
+    slash (``a%2Fb``) is part of the id while a literal one separates path segments; it is
+    then percent-decoded once, as the server decodes ``path``. Without ``raw_path`` an id
+    cannot hold a slash. The fast path and the FastAPI routes read ids here alike.
+
+    Example:
+        >>> path_id({"path": "/u/a/b/r", "raw_path": b"/u/a%2Fb/r"}, "/u/", "/r")
+        'a/b'
+        >>> path_id({"path": "/u/a/b/r", "raw_path": b"/u/a/b/r"}, "/u/", "/r") is None
+        True
+    """
+    raw = scope.get("raw_path")
+    path: str = scope["path"] if raw is None else raw.decode("latin-1")
+    root = scope.get("root_path")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    if (
+        len(path) <= len(prefix) + len(suffix)
+        or not path.startswith(prefix)
+        or not path.endswith(suffix)
+    ):
+        return None
+    found = path[len(prefix) : -len(suffix)]
+    if "/" in found:
+        return None
+    return unquote(found) if raw is not None and "%" in found else found
+
+
+def typed_id(kind: str, value: int | str) -> int | str:
+    """``value`` with the type of a vocabulary's ids: a text that reads as an integer becomes
+    one when they are integers (``kind`` is their NumPy dtype kind), as the recommender reads
+    it; anything else is returned unchanged.
+
+    Example:
+        >>> typed_id("i", "7"), typed_id("i", "nobody"), typed_id("U", "7")
+        (7, 'nobody', '7')
+    """
+    if kind != "i" or not isinstance(value, str):
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        return value
+    return number if -(2**63) <= number < 2**63 else value
 
 
 def user_query(user_id: str, params: Mapping[str, str]) -> UserQuery:

@@ -7,6 +7,9 @@ directly (the schemas document them in OpenAPI without re-validating every respo
 
 from __future__ import annotations
 
+import functools
+import struct
+import zlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,12 +18,32 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jointrec.errors import JointrecError
 from jointrec.inference.recommender import RANK_BY, Recommendations, Recommender
 from jointrec.serve import schemas as s
-from jointrec.serve.params import recommend_for_user
+from jointrec.serve.params import USER_PREFIX, USER_SUFFIX, path_id, recommend_for_user, typed_id
 from jointrec.serve.report import model_report, plot_files
+
+
+class _AnyText(Convertor[str]):
+    """``{name:jointrec_id}``: one or more characters of any kind, slashes and newlines
+    included (Starlette's ``path`` convertor stops at a newline). Starlette matches routes
+    on the decoded path, where ``a%2Fb`` is ``a/b``; `_path_id` then reads the id from the
+    raw path, so only an encoded slash belongs to it."""
+
+    regex = "[\\s\\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("jointrec_id", _AnyText())
 
 router = APIRouter()
 IdPath = Annotated[str, PathParam(min_length=1, max_length=s.MAX_ID_LENGTH)]
@@ -43,6 +66,22 @@ def _recommender(request: Request) -> Recommender:
     return request.app.state.recommender
 
 
+def _user_kind(rec: Recommender) -> str:
+    """NumPy dtype kind of the model's user ids (``"i"``: integers), for `typed_id`."""
+    return rec.artifact.users.ids.dtype.kind
+
+
+def _path_id(request: Request, name: str) -> str:
+    """Path parameter ``name`` as `path_id` reads it from the undecoded path, so ``a%2Fb`` is
+    the id ``a/b`` (the route declares it ``{name:jointrec_id}``, `_AnyText`); a literal
+    slash in it means no route (404, as for any unknown path)."""
+    prefix, _, suffix = request.scope["route"].path_format.partition("{" + name + "}")
+    found = path_id(request.scope, prefix, suffix)
+    if found is None:
+        raise StarletteHTTPException(404)
+    return found
+
+
 def _item_index(rec: Recommender, item_id: str) -> int:
     try:
         return rec.item_index(item_id)
@@ -54,9 +93,9 @@ def _page(items: list[Any]) -> list[dict[str, Any]]:
     return [r.to_dict() for r in items]
 
 
-def recommendations_payload(user_id: str | None, result: Recommendations) -> dict[str, Any]:
-    """The JSON of a recommendation route (``s.Recommendations``); ``user_id`` is ``None``
-    for an anonymous visitor."""
+def recommendations_payload(user_id: int | str | None, result: Recommendations) -> dict[str, Any]:
+    """The JSON of a recommendation route (``s.Recommendations``); ``user_id`` (typed as the
+    model's user ids, `typed_id`) is ``None`` for an anonymous visitor."""
     return {
         "user_id": user_id,
         "source": result.source,
@@ -112,7 +151,7 @@ USER_RECOMMENDATION_PARAMETERS = [
 
 
 @router.get(
-    "/v1/users/{user_id}/recommendations",
+    USER_PREFIX + "{user_id:jointrec_id}" + USER_SUFFIX,
     response_model=None,
     responses={200: {"model": s.Recommendations}, 422: {"model": s.Error}},
     summary="Recommendations for a user (popularity fallback when the user is unknown)",
@@ -121,9 +160,10 @@ USER_RECOMMENDATION_PARAMETERS = [
 async def user_recommendations(request: Request) -> Response:
     # Served by jointrec.serve.fastpath unless create_app(fast_path=False); this handler is
     # the reference the fast path is tested against (and answers HEAD).
-    user_id = request.path_params["user_id"]
-    result = recommend_for_user(_recommender(request), user_id, request.query_params)
-    return json_response(recommendations_payload(user_id, result))
+    rec = _recommender(request)
+    user_id = _path_id(request, "user_id")
+    result = recommend_for_user(rec, user_id, request.query_params)
+    return json_response(recommendations_payload(typed_id(_user_kind(rec), user_id), result))
 
 
 @router.post(
@@ -155,18 +195,23 @@ async def predictions(request: Request, body: s.PredictionRequest) -> Response:
     users = np.array([rec.user_index(p.user_id) for p in body.pairs], dtype=np.int64)
     items = np.array([rec.item_index(p.item_id) for p in body.pairs], dtype=np.int64)
     stars = rec.model.predict_ratings(users, items)
+    kind, item_ids = _user_kind(rec), rec.catalogue.ids
     return json_response(
         {
             "predictions": [
-                {"user_id": p.user_id, "item_id": p.item_id, "predicted_rating": float(v)}
-                for p, v in zip(body.pairs, stars, strict=True)
+                {
+                    "user_id": typed_id(kind, p.user_id),
+                    "item_id": item_ids[j],
+                    "predicted_rating": float(v),
+                }
+                for p, j, v in zip(body.pairs, items.tolist(), stars, strict=True)
             ]
         }
     )
 
 
 @router.get(
-    "/v1/items/{item_id}/similar",
+    "/v1/items/{item_id:jointrec_id}/similar",
     response_model=None,
     responses={200: {"model": s.Similar}, 404: {"model": s.Error}},
     summary="The items closest to an item by retrieval vector",
@@ -175,13 +220,14 @@ async def similar_items(
     request: Request, item_id: IdPath, k: Annotated[int, Query(ge=1, le=s.MAX_K)] = 10
 ) -> Response:
     rec = _recommender(request)
+    item_id = _path_id(request, "item_id")
     j = _item_index(rec, item_id)
     k = min(k, rec.model.num_items - 2) or 1
     return json_response({"item": rec.item_info(j), "items": _page(rec.similar_items(item_id, k))})
 
 
 @router.get(
-    "/v1/users/{user_id}/history",
+    "/v1/users/{user_id:jointrec_id}/history",
     response_model=None,
     responses={200: {"model": s.History}, 404: {"model": s.Error}},
     summary="A user's top-rated training items",
@@ -190,11 +236,12 @@ async def history(
     request: Request, user_id: IdPath, n: Annotated[int, Query(ge=1, le=s.MAX_K)] = 10
 ) -> Response:
     rec = _recommender(request)
+    user_id = _path_id(request, "user_id")
     if not rec.knows_user(user_id):
         raise NotFoundError(f"unknown user id {user_id!r}: expected a user of the training data")
     rows = rec.history(user_id, n)
     items = [{**rec.item_info(rec.item_index(h.item_id)), "rating": h.rating} for h in rows]
-    return json_response({"user_id": user_id, "items": items})
+    return json_response({"user_id": typed_id(_user_kind(rec), user_id), "items": items})
 
 
 @router.get(
@@ -269,4 +316,50 @@ async def metrics(request: Request) -> Response:
     return Response(
         request.app.state.metrics.render(),
         media_type="text/plain; version=0.0.4; charset=utf-8",
+    )
+
+
+@router.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+async def favicon() -> Response:
+    # Browsers ask for it on their own: a small PNG drawn here, so the page loads no file
+    # from elsewhere and its console shows no 404.
+    return Response(
+        favicon_png(),
+        media_type="image/png",
+        headers={"cache-control": "public, max-age=86400"},
+    )
+
+
+@functools.cache
+def favicon_png() -> bytes:
+    """The page's icon, 32 x 32: the three bars of a ranked list on the page's blue (PNG).
+
+    Example:
+        >>> favicon_png()[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    size, radius = 32, 6
+    blue, white, clear = b"\x0b\x5c\xad\xff", b"\xff\xff\xff\xff", b"\x00\x00\x00\x00"
+    bars = [(7, 26), (14, 21), (21, 16)]  # (top row, end column); 4 rows high from column 6
+
+    def pixel(x: int, y: int) -> bytes:
+        dx = max(radius - x, x - (size - 1 - radius), 0)
+        dy = max(radius - y, y - (size - 1 - radius), 0)
+        if dx * dx + dy * dy > radius * radius:
+            return clear  # outside the rounded corners
+        return white if any(t <= y < t + 4 and 6 <= x < end for t, end in bars) else blue
+
+    # Each row starts with its filter type, 0 (none).
+    pixels = b"".join(b"\x00" + b"".join(pixel(x, y) for x in range(size)) for y in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels, 9))
+        + chunk(b"IEND", b"")
     )

@@ -1,12 +1,40 @@
-"""Pydantic request and response bodies of the HTTP API (they also make its OpenAPI schema)."""
+"""Pydantic request and response bodies of the HTTP API (they also make its OpenAPI schema).
+
+Request fields are strict about JSON types: ``true`` is not the integer 1 (nor the rating
+1.0), an integer is not a boolean, and an id is a JSON integer or string.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic_core import PydanticCustomError
 
-Id = int | str
+
+def _integer_or_string(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError(
+            "id_type",
+            "Input should be an integer or a string id, got {kind}",
+            {"kind": _kind(value)},
+        )
+    return value
+
+
+def _kind(value: Any) -> str:
+    """The JSON type of a decoded value that is no id, for error messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else "null"
+
+
+#: A raw user or item id: a JSON integer or string (never a boolean or a float).
+Id = Annotated[int | str, BeforeValidator(_integer_or_string)]
 MAX_K = 100
 MAX_ID_LENGTH = 64
 MAX_CANDIDATES = 1000
@@ -48,16 +76,16 @@ class Rating(_Strict):
     """One (item, stars) pair sent by an anonymous visitor."""
 
     item_id: Id
-    rating: float = Field(allow_inf_nan=False)
+    rating: float = Field(allow_inf_nan=False, strict=True)
 
 
 class AnonymousRequest(_Strict):
     """Ratings of a visitor the model never saw; the answer is folded in from them."""
 
     ratings: list[Rating] = Field(default_factory=list, max_length=MAX_RATINGS)
-    k: int = Field(10, ge=1, le=MAX_K)
-    candidates: int = Field(100, ge=1, le=MAX_CANDIDATES)
-    exclude_rated: bool = True
+    k: StrictInt = Field(10, ge=1, le=MAX_K)
+    candidates: StrictInt = Field(100, ge=1, le=MAX_CANDIDATES)
+    exclude_rated: StrictBool = True
     rank_by: Literal["retrieval", "rating"] = "retrieval"
 
 

@@ -19,6 +19,7 @@ from jointrec.errors import JointrecError
 from jointrec.settings.fields import check_fields
 
 TableFormat = Literal["auto", "csv", "tsv", "parquet"]
+Duplicates = Literal["error", "keep_last", "keep_first"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class DataConfig:
         rating_scale: ``(low, high)``; ``None`` infers it from the ratings.
         format: Format of ``interactions``: ``"auto"``, ``"csv"``, ``"tsv"``, ``"parquet"``.
         delimiter: CSV separator of ``interactions``.
+        duplicates: A (user, item) pair on several rows of ``interactions`` is an
+            ``"error"``, or ``"keep_last"`` / ``"keep_first"`` keeps one row of each.
         user_features: User feature table, or ``None``.
         item_features: Item feature table, or ``None``.
         dataset: MovieLens release when ``interactions`` is ``None`` (``100k``, ``1m``...).
@@ -72,6 +75,7 @@ class DataConfig:
     rating_scale: tuple[float, float] | None = None
     format: TableFormat = "auto"
     delimiter: str | None = None
+    duplicates: Duplicates = "error"
     user_features: FeatureTableConfig | None = None
     item_features: FeatureTableConfig | None = None
     dataset: str = "100k"
@@ -146,6 +150,7 @@ _OWN_FIELDS = (
     "rating_scale",
     "format",
     "delimiter",
+    "duplicates",
     "user_features",
     "item_features",
 )

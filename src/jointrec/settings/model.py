@@ -31,6 +31,8 @@ Reduction = Literal["sum", "mean"]
 MaskSeen = Literal["none", "positives", "all"]
 PositiveWeighting = Literal["none", "rating"]
 LossWeighting = Literal["fixed", "uncertainty"]
+#: Widest user and item vectors accepted (a typo like 640000 would need gigabytes).
+MAX_EMBEDDING_DIM = 4096
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ class TowerConfig:
             object.__setattr__(self, name, tuple(str(v) for v in value))
         check_fields(self, "towers.")
         check(
-            self.embedding_dim >= 1, "towers.embedding_dim", self.embedding_dim, "an integer >= 1"
+            1 <= self.embedding_dim <= MAX_EMBEDDING_DIM,
+            "towers.embedding_dim",
+            self.embedding_dim,
+            f"an integer in [1, {MAX_EMBEDDING_DIM}]",
         )
         check(self.user_history >= 0, "towers.user_history", self.user_history, ">= 0")
         check(self.item_history >= 0, "towers.item_history", self.item_history, ">= 0")

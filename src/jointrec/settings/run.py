@@ -40,7 +40,8 @@ class TrainConfig:
     Args:
         optimizer: One of ``adam``, ``adamw``, ``adagrad``, ``sgd``, ``rmsprop``.
         learning_rate: Step size, in ``(0, 100]``.
-        batch_size: Examples per step; also the number of in-batch retrieval candidates.
+        batch_size: Examples per step; also the number of in-batch retrieval candidates. A
+            batch larger than the training data holds all of it (and no more padding).
         epochs: Passes over the training data.
         seed: Seeds weight initialisation and batch order, in ``[0, 2**32)``.
         shuffle_each_epoch: Reshuffle batches every epoch; the tutorial shuffles once.

@@ -155,7 +155,7 @@ def active() -> Cluster | None:
 
 def join(spec: ClusterSpec) -> Cluster:
     """Joins the cluster (``jax.distributed.initialize`` when there are several processes)
-    and, when ``spec.distributed``, makes it the one `jointrec.training.fit` trains on.
+    and, when ``spec.distributed``, makes it the one `jointrec.training.loop` trains on.
 
     Must run before any JAX computation in this process. Raises `JointrecError` when the
     other processes do not show up within ``spec.timeout`` seconds.

@@ -71,7 +71,18 @@ def _rank_chunk(
     rel_rows, rel_cols, rel_valid = relevant
     values = jnp.where(rel_valid, scores[rel_rows, rel_cols], -jnp.inf)
     best = jnp.full(scores.shape[0], -jnp.inf, scores.dtype).at[rel_rows].max(values)
-    rank = (scores > best[:, None]).sum(axis=1) + 1
+    # Ties rank as top-k orders them: by the lower index. So the first relevant item is the
+    # lowest-indexed relevant one scoring `best`, behind every item scoring higher and every
+    # lower-indexed item scoring the same.
+    width = scores.shape[1]
+    at_best = rel_valid & (values == best[rel_rows])
+    first = (
+        jnp.full(scores.shape[0], width, jnp.int32)
+        .at[rel_rows]
+        .min(jnp.where(at_best, rel_cols, width))
+    )
+    tied = (scores == best[:, None]) & (jnp.arange(width)[None, :] < first[:, None])
+    rank = (scores > best[:, None]).sum(axis=1) + tied.sum(axis=1) + 1
     return top, jnp.isfinite(top_scores), tutorial, rank
 
 

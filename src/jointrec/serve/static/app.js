@@ -16,8 +16,16 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Path segments (ids) are always encoded: "a/b" reaches the API as the one id "a/b".
+const segment = (id) => encodeURIComponent(String(id));
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (_) {
+    throw new Error("The server did not answer: is 'jointrec serve' still running?");
+  }
   let body = null;
   try { body = await response.json(); } catch (_) { body = null; }
   if (!response.ok) {
@@ -26,10 +34,26 @@ async function api(path, options) {
   return body;
 }
 
+// One status line per view: progress, a summary, or the one error message.
 function status(id, text, isError = false) {
   const node = $(id);
-  node.textContent = text;
+  node.textContent = isError ? `Error: ${text}` : text;
   node.classList.toggle("error", isError);
+}
+
+// Each view numbers its requests: an answer that arrives after a newer request was sent
+// (a slow one, or a toggle clicked twice) is dropped instead of overwriting the newer one.
+const latest = {};
+function ticket(view) {
+  latest[view] = (latest[view] || 0) + 1;
+  const mine = latest[view];
+  return () => latest[view] === mine;
+}
+
+function noMatches(query) {
+  return el("li", { class: "muted empty" }, query.trim()
+    ? `no titles match '${query.trim()}'`
+    : "The catalogue is empty.");
 }
 
 const fmt = (value, digits) => (value === null || value === undefined ? "–" : Number(value).toFixed(digits));
@@ -100,23 +124,36 @@ async function showUser(event) {
   if (!user) return;
   const k = Math.max(1, Math.min(100, parseInt($("user-k").value, 10) || 10));
   const exclude = $("user-exclude").checked;
+  const current = ticket("user");
   status("user-status", "Loading…");
-  const id = encodeURIComponent(user);
+  const id = segment(user);
   try {
     const recs = await api(`/v1/users/${id}/recommendations?k=${k}&exclude_seen=${exclude}`);
-    $("user-recs").replaceChildren(itemTable(recs.items));
     let historyNode = el("p", { class: "muted" }, "Unknown user: no history.");
     if (!recs.fallback) {
       const history = await api(`/v1/users/${id}/history?n=10`);
       historyNode = itemTable(history.items, { rating: true });
     }
+    if (!current()) return;
+    $("user-recs").replaceChildren(itemTable(recs.items));
     $("user-history").replaceChildren(historyNode);
+    const badge = $("user-source");
+    badge.textContent = recs.fallback ? "popular (fallback)" : "personalised by the model";
+    badge.classList.toggle("fallback", recs.fallback);
     status("user-status", recs.fallback
       ? `User ${user} is not in the training data: showing the most popular movies (fallback).`
       : `${recs.items.length} recommendations for user ${user}${exclude ? ", already rated movies excluded" : ""}.`);
   } catch (error) {
+    if (!current()) return;
+    clearUser();
     status("user-status", error.message, true);
   }
+}
+
+function clearUser() {
+  $("user-recs").replaceChildren();
+  $("user-history").replaceChildren();
+  $("user-source").textContent = "";
 }
 
 // ---- movie search shared by the visitor and item views --------------------------------
@@ -128,6 +165,24 @@ function debounce(fn, ms) {
 async function searchMovies(query, limit = 8) {
   const found = await api(`/v1/items?query=${encodeURIComponent(query)}&limit=${limit}`);
   return found.items;
+}
+
+// Runs a title search for one view's result list: the items, a line saying nothing
+// matched, or (on an error) an empty list and the error on the view's status line.
+async function searchInto(view, listId, statusId, render) {
+  const query = $(`${view}-search`).value;
+  const current = ticket(`${view}-search`);
+  const list = $(listId);
+  try {
+    const items = await searchMovies(query);
+    if (!current()) return;
+    list.replaceChildren(...(items.length ? items.map(render) : [noMatches(query)]));
+    if ($(statusId).classList.contains("error")) status(statusId, "");
+  } catch (error) {
+    if (!current()) return;
+    list.replaceChildren();
+    status(statusId, error.message, true);
+  }
 }
 
 // ---- new visitor view -----------------------------------------------------------------
@@ -147,27 +202,29 @@ function renderRated() {
 
 async function refreshVisitor() {
   const ratings = Array.from(visitorRatings.values()).map(({ item, rating }) => ({ item_id: item.item_id, rating }));
+  const current = ticket("visitor");
   status("visitor-status", "Updating…");
   try {
     const recs = await api("/v1/recommendations", {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ ratings, k: 10 }),
     });
+    if (!current()) return;
     $("visitor-recs").replaceChildren(itemTable(recs.items));
     const badge = $("visitor-source");
     badge.textContent = recs.fallback ? "popular (fallback)" : "folded in from your ratings";
     badge.classList.toggle("fallback", recs.fallback);
     status("visitor-status", `${ratings.length} rating${ratings.length === 1 ? "" : "s"} used.`);
   } catch (error) {
+    if (!current()) return;
+    $("visitor-recs").replaceChildren();
+    $("visitor-source").textContent = "";
     status("visitor-status", error.message, true);
   }
 }
 
-async function visitorSearch() {
-  const list = $("visitor-results");
-  try {
-    const items = await searchMovies($("visitor-search").value);
-    list.replaceChildren(...items.map((item) => {
+function visitorSearch() {
+  return searchInto("visitor", "visitor-results", "visitor-status", (item) => {
       const select = el("select", { "aria-label": `Stars for ${item.title}` },
         ...[5, 4, 3, 2, 1].map((s) => el("option", { value: String(s) }, `${s} ★`)));
       return el("li", { "data-item": String(item.item_id) },
@@ -179,35 +236,32 @@ async function visitorSearch() {
             renderRated();
             refreshVisitor();
           } }, "Rate"));
-    }));
-  } catch (error) {
-    status("visitor-status", error.message, true);
-  }
+  });
 }
 
 // ---- item view ------------------------------------------------------------------------
 async function showSimilar(item) {
+  const current = ticket("item");
   status("item-status", "Loading…");
   try {
-    const similar = await api(`/v1/items/${encodeURIComponent(item.item_id)}/similar?k=10`);
+    const similar = await api(`/v1/items/${segment(item.item_id)}/similar?k=10`);
+    if (!current()) return;
     $("item-title").textContent = `Most similar to ${similar.item.title}`;
     $("item-similar").replaceChildren(itemTable(similar.items, { similar: true }));
     status("item-status", "");
   } catch (error) {
+    if (!current()) return;
+    $("item-title").textContent = "";
+    $("item-similar").replaceChildren();
     status("item-status", error.message, true);
   }
 }
 
-async function itemSearch() {
-  try {
-    const items = await searchMovies($("item-search").value);
-    $("item-results").replaceChildren(...items.map((item) => el("li", { "data-item": String(item.item_id) },
-      el("span", { class: "title" }, item.title),
-      el("button", { type: "button", class: "secondary pick", "aria-label": `Show movies similar to ${item.title}`,
-        onclick: () => showSimilar(item) }, "Similar"))));
-  } catch (error) {
-    status("item-status", error.message, true);
-  }
+function itemSearch() {
+  return searchInto("item", "item-results", "item-status", (item) => el("li", { "data-item": String(item.item_id) },
+    el("span", { class: "title" }, item.title),
+    el("button", { type: "button", class: "secondary pick", "aria-label": `Show movies similar to ${item.title}`,
+      onclick: () => showSimilar(item) }, "Similar")));
 }
 
 // ---- model report ---------------------------------------------------------------------
@@ -248,6 +302,9 @@ async function loadReport() {
       el("figcaption", { class: "muted" }, plot.title))));
     status("report-status", "");
   } catch (error) {
+    for (const id of ["report-facts", "report-metrics", "report-comparison", "report-plots"]) {
+      $(id).replaceChildren();
+    }
     status("report-status", error.message, true);
   }
 }

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,6 +110,8 @@ def fit(
         )
     if resume is not None:
         resume.restore_model(model)  # before the runner copies the weights
+    if config.batch_size > len(data):  # one batch holds every example: no larger padding
+        config = dataclasses.replace(config, batch_size=max(2, len(data)))
     runner = backend.step_runner(model, config, lambda: make_optimizer(config), data)
     if runner is None:
         if checkpoints is not None or resume is not None:
@@ -135,6 +138,7 @@ def fit(
                 chunks = map(with_unique_ids, chunks)
             logs = []
             for chunk_logs in runner.run_overlapped(chunks, w_ret, w_rat):
+                check_finite(chunk_logs, epoch, config)
                 logs.append(chunk_logs)
                 bar.advance(
                     len(chunk_logs),
@@ -164,6 +168,25 @@ def fit(
                 break
     runner.write_back()
     return history
+
+
+def check_finite(logs: np.ndarray, epoch: int, config: TrainConfig) -> None:
+    """Raises `JointrecError` when a step's loss is not finite: the run diverged.
+
+    Args:
+        logs: ``[steps, 3]`` losses (total, retrieval, rating) of some steps.
+        epoch: The epoch they belong to, from 0.
+        config: The training settings, to name what to change.
+    """
+    if np.isfinite(logs).all():
+        return
+    bad = np.flatnonzero(~np.isfinite(logs).all(axis=1))[0]
+    value = logs[bad, 0]
+    raise JointrecError(
+        f"training diverged in epoch {epoch + 1}: the loss became {value} (learning rate "
+        f"{config.learning_rate:g}, optimizer {config.optimizer}): lower the learning rate "
+        "(--learning-rate) or the loss weights, and train again"
+    )
 
 
 def epoch_order(n: int, epoch: int, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -232,6 +255,8 @@ def _fit_keras(
                 "seconds": time.perf_counter() - self.start,
             }
             history.epochs.append(entry)
+            if "loss" in (logs or {}):
+                check_finite(np.array([[entry["loss"], 0.0, 0.0]]), epoch, config)
             if on_epoch_end is not None and on_epoch_end(epoch, entry):
                 self.model.stop_training = True
 
