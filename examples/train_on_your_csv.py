@@ -28,10 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args(argv)
 
+    from jointrec import Recommender, resolve_experiment, train
     from jointrec.data.tables import read_interactions
-    from jointrec.experiments.train import train
-    from jointrec.inference.recommender import Recommender
-    from jointrec.settings import resolve_experiment
 
     # 1. Read the log. Ids may be integers or strings; a missing column or a value of the
     #    wrong type stops here with a message naming the file, the column and the line.
