@@ -51,6 +51,35 @@ def test_compare_runs_on_your_own_csv(shop):
 
 
 @pytest.mark.slow
+def test_compare_over_seeds_gives_spread_paired_intervals_json_and_plot(shop, tmp_path):
+    data = ["--interactions", str(shop["events"]), "--user-col", "user", "--item-col", "item"]
+    result = invoke(
+        "compare", *data, "--rating-col", "stars", "--seeds", "3,4,5", "--out", "cmp", *QUICK
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["seeds"] == [3, 4, 5] and len(out["runs"]) == 3
+    assert [run["config"]["split"]["seed"] for run in out["runs"]] == [3, 4, 5]
+    joint = out["models"]["multi-task"]["rmse"]
+    values = [run["models"][2]["metrics"]["rmse"] for run in out["runs"]]
+    assert joint["values"] == values and joint["mean"] == pytest.approx(sum(values) / 3)
+    for metric in ("rmse", "recall@10", "ndcg@10"):
+        d = out["joint_vs_best_other"][metric]
+        assert d["other"] != "multi-task" and d["n"] == 3 and d["low"] <= d["mean"] <= d["high"]
+    written = json.loads((tmp_path / "cmp" / "compare_seeds.json").read_text())
+    assert written["seeds"] == [3, 4, 5]
+    assert (tmp_path / "cmp" / "compare_seeds.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("seeds", ["42,x", "42,42", "-1", ""])
+def test_compare_refuses_bad_seeds_in_one_line(shop, seeds):
+    result = invoke("compare", "--interactions", str(shop["events"]), "--seeds", seeds, *QUICK)
+    assert result.exit_code != 0
+    assert result.output.count("error:") == 1 and "Traceback" not in result.output
+    assert "--seeds" in result.output
+
+
+@pytest.mark.slow
 def test_compare_without_ratings_leaves_out_the_rating_specialist(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     files = write_shop(tmp_path, users=30, items=16, per_user=6, ratings=False)

@@ -47,6 +47,14 @@ def export_model(
             "item_bias": head.item_bias.embeddings.numpy()[:, 0],
             "offset": float(head.offset.numpy()),
         }
+    if getattr(head, "autoencoder_units", 0):
+        items = np.arange(model.num_items)
+        biases["item_codes"] = np.concatenate(
+            [np.asarray(head.item_codes(items[j : j + 4096])) for j in range(0, len(items), 4096)]
+        ).astype(np.float32)
+        biases["user_codes"] = np.asarray(head.user_codes.numpy(), dtype=np.float32)
+        if head.autoencoder_combine == "mean":
+            biases["head_weight"] = biases["code_weight"] = 0.5
     return ExportedModel(
         user_embeddings=backend.tower_outputs(model.query_tower, model.num_users),
         item_embeddings=backend.tower_outputs(model.candidate_tower, model.num_items),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,15 @@ def command(
             "part of train) and put them in the same table.",
         ),
     ] = False,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            help="Comma-separated seeds, e.g. 42,43,44,45,46: one split and one training per "
+            "seed; prints each model's mean ± std and the joint model's paired difference "
+            "to the best other model with a 95% interval (compare_seeds.json/.png with --out).",
+        ),
+    ] = None,
     quiet: s.Quiet = False,
     json: s.Json = False,
 ) -> None:
@@ -45,6 +54,9 @@ def command(
         from jointrec.baselines import BASELINES
 
         extra = list(BASELINES.items())
+    if seeds is not None:
+        _compare_seeds(experiment, extra, parse_seeds(seeds), out, quiet, json)
+        return
     result = compare(
         experiment,
         baselines=extra,
@@ -71,4 +83,53 @@ def command(
     console.print(
         f"preset {config.preset!r}: {len(result.rows)} models in {result.seconds:.1f} s wall"
         + (f"; wrote {out}/compare.json and compare.png" if out else "")
+    )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"42,43"`` -> ``[42, 43]``, with one clear error for anything else."""
+    from jointrec.errors import JointrecError
+    from jointrec.settings.run import MAX_SEED
+
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if (
+        not seeds
+        or any(not 0 <= seed <= MAX_SEED for seed in seeds)
+        or len(set(seeds)) < len(seeds)
+    ):
+        raise JointrecError(
+            f"--seeds {text!r}: expected distinct integers in [0, {MAX_SEED}] separated by "
+            "commas, e.g. --seeds 42,43,44,45,46"
+        )
+    return seeds
+
+
+def _compare_seeds(
+    experiment: Any, extra: list[Any], seeds: list[int], out: Path | None, quiet: bool, json: bool
+) -> None:
+    from jointrec.cli.render import console, print_json, seeds_tables
+    from jointrec.experiments.compare_seeds import compare_seeds, plot_seeds
+
+    result = compare_seeds(
+        experiment,
+        seeds=seeds,
+        baselines=extra,
+        progress=not quiet and not json,
+        notify=None if json else lambda note: typer.echo(f"note: {note}", err=True),
+    )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare_seeds.json").write_text(jsonlib.dumps(result.to_dict(), indent=2))
+        plot_seeds(result, out / "compare_seeds.png")
+    if json:
+        print_json(result.to_dict())
+        return
+    for table in seeds_tables(result):
+        console.print(table)
+    console.print(
+        f"{len(seeds)} seeds in {result.seconds:.1f} s wall"
+        + (f"; wrote {out}/compare_seeds.json and compare_seeds.png" if out else "")
     )

@@ -64,3 +64,35 @@ def tutorial_table(rows: Sequence[tuple[str, dict[str, float]]], k: int = 10) ->
             name, fmt(report.get(f"tutorial_top{k}_accuracy")), fmt(report.get("rmse_label"))
         )
     return table
+
+
+def seeds_tables(result: Any) -> tuple[Table, Table]:
+    """A `jointrec.experiments.compare_seeds.SeedComparison` as two tables: each model's
+    mean ± std, and the joint model's paired differences against the best other model."""
+    seeds = ", ".join(map(str, result.seeds))
+    models = Table(title=f"Test metrics over seeds {seeds}: mean ± std")
+    models.add_column("model")
+    columns = [(k, h) for k, h in REPORT_COLUMNS if k in ("rmse", "recall@10", "ndcg@10")]
+    columns.append(("recall@100", "R@100"))
+    for _, header in columns:
+        models.add_column(header, justify="right")
+    for name, metrics in result.summaries.items():
+        models.add_row(
+            name,
+            *(
+                f"{metrics[k].mean:.4f} ± {metrics[k].std:.4f}" if k in metrics else "-"
+                for k, _ in columns
+            ),
+        )
+    paired = Table(title="Joint model minus the best other model, paired over seeds (95% t-CI)")
+    for header in ("metric", "best other", "difference", "95% interval", "joint better"):
+        paired.add_column(header, justify="left" if header in ("metric", "best other") else "right")
+    for metric, d in result.paired.items():
+        paired.add_row(
+            metric,
+            result.best_other[metric],
+            f"{d.mean:+.4f}",
+            f"[{d.low:+.4f}, {d.high:+.4f}]",
+            f"{d.wins}/{d.n}",
+        )
+    return models, paired

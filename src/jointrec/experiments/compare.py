@@ -21,6 +21,7 @@ from jointrec.baselines.base import FitData
 from jointrec.evaluation.evaluate import evaluate
 from jointrec.experiments.pipeline import (
     DataArg,
+    Loaded,
     Notify,
     Settings,
     as_experiment,
@@ -31,14 +32,16 @@ from jointrec.experiments.pipeline import (
 from jointrec.plotting import pyplot, save_figure
 from jointrec.scoring.scorer import Scorer
 from jointrec.settings import RunConfig
+from jointrec.settings.presets import specialist
 
 BaselineFactory = Callable[[FitData], Scorer]
 
-#: (row name, retrieval weight, rating weight); ``None`` keeps the preset's weight.
-SPECIALISTS: tuple[tuple[str, float | None, float | None], ...] = (
-    ("rating-specialised", 0.0, 1.0),
-    ("retrieval-specialised", 1.0, 0.0),
-    ("multi-task", None, None),
+#: (row name, retrieval weight, rating weight, task); ``None`` keeps the preset's weight. A
+#: specialist trains with its task's own tuned settings (`jointrec.settings.specialist`).
+SPECIALISTS: tuple[tuple[str, float | None, float | None, str | None], ...] = (
+    ("rating-specialised", 0.0, 1.0, "rating"),
+    ("retrieval-specialised", 1.0, 0.0, "retrieval"),
+    ("multi-task", None, None, None),
 )
 
 
@@ -111,15 +114,29 @@ def compare(
     start = time.perf_counter()
     experiment, dataset = as_experiment(settings, data)
     loaded = load(experiment, dataset, progress=progress, notify=notify)
-    config = loaded.experiment.run
+    result = compare_loaded(loaded, baselines=baselines, progress=progress)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def compare_loaded(
+    loaded: Loaded,
+    config: RunConfig | None = None,
+    *,
+    baselines: Sequence[tuple[str, BaselineFactory]] = (),
+    progress: bool = True,
+) -> Comparison:
+    """`compare` on data already loaded, with ``config`` (default: the experiment's)."""
+    start = time.perf_counter()
+    config = loaded.experiment.run if config is None else config
     prepared = prepare_data(loaded.dataset, config.split)
     result = Comparison(config=config, data_info=prepared.info(loaded.experiment.data.path))
-    for name, w_ret, w_rat in SPECIALISTS:
+    for name, w_ret, w_rat, task in SPECIALISTS:
         if w_ret == 0.0 and not prepared.has_ratings:
             continue  # no ratings: there is no rating specialist to train
         trained = train_model(
             prepared,
-            config,
+            config if task is None else specialist(config, task),
             name=name,
             retrieval_weight=w_ret,
             rating_weight=w_rat,

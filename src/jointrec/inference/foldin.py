@@ -105,7 +105,10 @@ def head_loss_and_grad(
     loss = float(np.mean(error**2))
     grad_out = (2.0 / n) * error
     kernel = model.mlp[-1][0]
-    grad = grad_out[:, None] * kernel[:, 0][None, :]
+    # The MLP's weight in the rating: the head's mean with its autoencoder for an item folded
+    # in against known users (who have codes); 1 for a visitor, who has none.
+    scale = model.head_weight if side == "item" and model.user_codes is not None else 1.0
+    grad = (scale * grad_out)[:, None] * kernel[:, 0][None, :]
     for (kernel_j, _), z in zip(reversed(model.mlp[:-1]), reversed(pre_activations), strict=True):
         grad = (grad * (z > 0)) @ kernel_j.T
     grad_bias = float(grad_out.sum()) if biased else 0.0

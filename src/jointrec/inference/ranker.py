@@ -43,16 +43,29 @@ class RatingRanker:
             row = self.model.item_first(embedding[None, :])
             self._item_first = np.vstack([self._item_first, row])
 
-    def labels(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
-        """Unclipped normalised predictions (the model's label scale)."""
+    def labels(
+        self,
+        embedding: np.ndarray,
+        bias: float,
+        items: np.ndarray,
+        code: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Unclipped normalised predictions (the model's label scale); ``code`` is the user's
+        rating-autoencoder vector when the head has one (``None`` for a new visitor)."""
         m = self.model
         if self._item_first is not None:
             first = self._item_first[items]
         else:
             first = m.item_first(m.item_embeddings[items])
         first += m.user_first(embedding)
-        return m.add_biases(m.head_from_first(first), items=items, user_bias=bias)
+        return m.add_biases(m.head_from_first(first), items=items, user_bias=bias, user_code=code)
 
-    def stars(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
+    def stars(
+        self,
+        embedding: np.ndarray,
+        bias: float,
+        items: np.ndarray,
+        code: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Predicted ratings in stars (`ExportedModel.labels_to_stars`)."""
-        return self.model.labels_to_stars(self.labels(embedding, bias, items))
+        return self.model.labels_to_stars(self.labels(embedding, bias, items, code))

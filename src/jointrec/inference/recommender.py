@@ -217,8 +217,9 @@ class Recommender:
         m = self.model
         seen = self.artifact.seen.items_of(u) if exclude_seen else None
         bias = float(m.user_bias[u]) if m.user_bias is not None else 0.0
+        code = None if m.user_codes is None else m.user_codes[u]
         found = self._retrieve_and_rank(
-            m.user_vectors[u], m.user_embeddings[u], bias, k, candidates, seen, rank_by
+            m.user_vectors[u], m.user_embeddings[u], bias, k, candidates, seen, rank_by, code
         )
         return Recommendations(found, "model")
 
@@ -431,6 +432,7 @@ class Recommender:
         candidates: int,
         exclude: np.ndarray | None,
         rank_by: str = "retrieval",
+        code: np.ndarray | None = None,
     ) -> list[Recommendation]:
         pool, pool_scores = self._candidates(query, candidates, exclude)
         if not self.model.can_rate:  # retrieval only: keep the retrieval order, no stars
@@ -441,9 +443,9 @@ class Recommender:
         if rank_by == "retrieval":  # the pool is in retrieval order: stars for k items only
             pool, pool_scores = pool[:k], pool_scores[:k]
             order = np.arange(len(pool))
-            stars = self._stars(embedding, bias, pool)
+            stars = self._stars(embedding, bias, pool, code)
         else:
-            stars = self._stars(embedding, bias, pool)
+            stars = self._stars(embedding, bias, pool, code)
             order = np.lexsort((-pool_scores, -stars))[:k]
         return [
             self._recommendation(int(pool[j]), float(stars[j]), float(pool_scores[j]))
@@ -462,9 +464,11 @@ class Recommender:
             pool, scores = pool[order], scores[order]
         return pool, scores
 
-    def _stars(self, embedding: np.ndarray, bias: float, items: np.ndarray) -> np.ndarray:
-        """Rating head for one user embedding (and bias) against item indices."""
-        return self.ranker.stars(embedding, bias, items)
+    def _stars(
+        self, embedding: np.ndarray, bias: float, items: np.ndarray, code: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rating head for one user embedding (bias, and autoencoder code) against items."""
+        return self.ranker.stars(embedding, bias, items, code)
 
     def _average_user(self) -> tuple[np.ndarray, float]:
         m = self.model

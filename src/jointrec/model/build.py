@@ -31,7 +31,7 @@ from jointrec.features.encoder import EncodedFeatures
 from jointrec.model.embedding_tower import EmbeddingTower
 from jointrec.model.feature_tower import FeatureTower
 from jointrec.model.joint_model import MAX_SEEN_CELLS, JointModel
-from jointrec.model.rating_head import RatingHead
+from jointrec.model.rating_head import MAX_RATING_CELLS, RatingHead
 from jointrec.model.rating_task import RatingTask
 from jointrec.model.retrieval_task import RetrievalTask
 from jointrec.settings.model import ModelConfig
@@ -171,6 +171,9 @@ def build_model(
             global_mean=global_mean if rating.biases else 0.0,
             embeddings_regularizer=regularizer,
             dropout=rating.dropout,
+            autoencoder_units=_autoencoder_units(config, num_users, num_items),
+            autoencoder_l2=rating.autoencoder_l2,
+            autoencoder_combine=rating.autoencoder_combine,
             name="rating_head",
         ),
         retrieval_task=RetrievalTask(
@@ -205,7 +208,17 @@ def build_model(
             tower.set_feature_values(encoded.arrays)
     if training is not None:
         model.mark_training_pairs(training.user, training.item, _positives(config, training))
+        if training.rating is not None:
+            model.rating_head.set_item_ratings(training.user, training.item, training.labels())
     return model
+
+
+def _autoencoder_units(config: ModelConfig, num_users: int, num_items: int) -> int:
+    """``rating.autoencoder``, or 0 when its ``items x users`` rating table would exceed
+    `MAX_RATING_CELLS` (a large catalogue trains without it)."""
+    if num_users * num_items > MAX_RATING_CELLS:
+        return 0
+    return config.rating.autoencoder
 
 
 def _positives(config: ModelConfig, training: EncodedInteractions) -> np.ndarray | None:

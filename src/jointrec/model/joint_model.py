@@ -221,10 +221,28 @@ class JointModel(keras.Model):
             else:
                 candidate = self.candidate_tower(inputs["item"], training=training)
             out["candidate"] = candidate
-            out["rating"] = self.rating_head(
-                query, candidate, inputs["user"], inputs["item"], training=training
-            )
+            if getattr(self.rating_head, "splits_loss", False):
+                parts = self.rating_head.parts(
+                    query, candidate, inputs["user"], inputs["item"], training=training
+                )
+                out["rating_parts"] = parts
+                out["rating"] = 0.5 * (parts[0] + parts[1])
+            else:
+                out["rating"] = self.rating_head(
+                    query, candidate, inputs["user"], inputs["item"], training=training
+                )
         return out
+
+    def _rating_loss(self, labels: Any, outputs: dict[str, Any], mask: Any) -> Any:
+        """The rating loss: of the prediction, or the mean of each part's loss when the head
+        trains its parts apart (`RatingHead.splits_loss`)."""
+        if "rating_parts" in outputs:
+            head, codes = outputs["rating_parts"]
+            return 0.5 * (
+                self.rating_task(labels, head, sample_weight=mask)
+                + self.rating_task(labels, codes, sample_weight=mask)
+            )
+        return self.rating_task(labels, outputs["rating"], sample_weight=mask)
 
     def task_losses(
         self,
@@ -275,8 +293,7 @@ class JointModel(keras.Model):
                 candidate_mask=mask,
                 candidate_log_q=log_q,
             )
-        rating = self.rating_task(labels, outputs["rating"], sample_weight=mask)
-        return {"retrieval": retrieval, "rating": rating}
+        return {"retrieval": retrieval, "rating": self._rating_loss(labels, outputs, mask)}
 
     def supports_unique(self) -> bool:
         """Whether `unique_task_losses` gives `task_losses`'s numbers for this model: in-batch
@@ -316,17 +333,18 @@ class JointModel(keras.Model):
             sample_weight=mask,
             candidate_log_q=batch.get("item_log_q"),
         )
-        rating = self.rating_head(
+        rows = (
             ops.take(query, ops.cast(batch["user_inverse"], "int32"), axis=0),
             ops.take(candidate, ops.cast(batch["item_inverse"], "int32"), axis=0),
             batch["user"],
             batch["item"],
-            training=training,
         )
-        return {
-            "retrieval": retrieval,
-            "rating": self.rating_task(batch["label"], rating, sample_weight=mask),
-        }
+        outputs: dict[str, Any] = {}
+        if getattr(self.rating_head, "splits_loss", False):
+            outputs["rating_parts"] = self.rating_head.parts(*rows, training=training)
+        else:
+            outputs["rating"] = self.rating_head(*rows, training=training)
+        return {"retrieval": retrieval, "rating": self._rating_loss(batch["label"], outputs, mask)}
 
     def _positive_rows(self, labels: Any, mask: Any) -> Any:
         """Indices of the ``retrieval_rows`` rows the retrieval loss uses (positives first),

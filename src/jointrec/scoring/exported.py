@@ -9,7 +9,8 @@ written once, here, in three steps that everyone uses (`predict_labels_from` for
 1. `item_first` / `user_first`: the first layer's kernel split in the item and user halves,
    ``[u, e] @ W + b = u @ W_u + (e @ W_e + b)``;
 2. `head_from_first`: ReLU, the remaining layers, a linear output;
-3. `add_biases`: user and item biases and the global offset (a biased head).
+3. `add_biases`: user and item biases and the global offset (a biased head), and the
+   rating autoencoder's ``user_code . item_code`` term when the head has one.
 
 `jointrec.artifact.export.export_model` makes one from a trained Keras model.
 
@@ -42,6 +43,11 @@ class ExportedModel:
         user_bias: ``[num_users]`` rating biases, or ``None``.
         item_bias: ``[num_items]`` rating biases, or ``None``.
         offset: Global rating offset (label scale).
+        user_codes: ``[num_users, k]`` per-user vectors of the rating autoencoder, or ``None``.
+        item_codes: ``[num_items, k]`` autoencoder codes of each item's training ratings.
+        head_weight: Weight of the MLP's output in the rating (0.5 when the head averages
+            its MLP and its autoencoder, 1 otherwise).
+        code_weight: Weight of the ``user_code . item_code`` term.
         l2_normalize: Retrieval uses unit vectors.
         rating_scale: ``(low, high)`` stars; labels map to ``low + (high - low) * label``.
         clip_predictions: Clip predicted labels to ``[0, 1]``.
@@ -56,6 +62,10 @@ class ExportedModel:
     user_bias: np.ndarray | None = None
     item_bias: np.ndarray | None = None
     offset: float = 0.0
+    user_codes: np.ndarray | None = None
+    item_codes: np.ndarray | None = None
+    head_weight: float = 1.0
+    code_weight: float = 1.0
     l2_normalize: bool = False
     rating_scale: tuple[float, float] = (1.0, 5.0)
     clip_predictions: bool = True
@@ -107,6 +117,8 @@ class ExportedModel:
         self.item_embeddings = np.vstack([self.item_embeddings, embedding[None, :]])
         if self.item_bias is not None:
             self.item_bias = np.append(self.item_bias, np.float32(bias))
+        if self.item_codes is not None:  # no training ratings: the code of an unrated item
+            self.item_codes = np.vstack([self.item_codes, self.item_codes[:1]])
         self._item_vectors = np.vstack([vectors, vector[None, :]]).astype(np.float32)
         return self.num_items - 1
 
@@ -155,12 +167,24 @@ class ExportedModel:
         items: np.ndarray | None = None,
         user_bias: float | None = None,
         item_bias: float | None = None,
+        user_code: np.ndarray | None = None,
     ) -> np.ndarray:
         """``out`` plus the biases of a biased head: each pair's user bias (``user_bias``
         for a user given by value, e.g. folded in), item bias (likewise) and the global
-        offset; ``out`` itself for a head without biases."""
+        offset; ``out`` itself for a head without biases. With a rating autoencoder, the
+        pairs' ``user_code . item_code`` too (``user_code`` for a user given by value; a
+        user given by value without one, such as a new visitor, gets the MLP's rating alone)."""
         if self.user_bias is None or self.item_bias is None:
             return out
+        term = None
+        if self.user_codes is not None and self.item_codes is not None:
+            codes = self.item_codes[items] if items is not None else self.item_codes[:1]
+            if user_code is not None:
+                term = codes @ np.asarray(user_code, dtype=np.float32)
+            elif users is not None and user_bias is None:
+                term = (self.user_codes[users] * codes).sum(axis=-1)
+        if term is not None:  # else a user without a code (a visitor): the MLP alone
+            out = self.head_weight * out + self.code_weight * term
         if user_bias is not None:
             out = out + user_bias
         elif users is not None:
@@ -217,6 +241,10 @@ class ExportedModel:
             arrays[f"kernel_{j}"], arrays[f"bias_{j}"] = kernel, bias
         if self.user_bias is not None and self.item_bias is not None:
             arrays["user_bias"], arrays["item_bias"] = self.user_bias, self.item_bias
+        if self.user_codes is not None and self.item_codes is not None:
+            arrays["user_codes"], arrays["item_codes"] = self.user_codes, self.item_codes
+            arrays["head_weight"] = np.float32(self.head_weight)
+            arrays["code_weight"] = np.float32(self.code_weight)
         with open(path, "wb") as f:
             # Named so mypy does not match **arrays against this bool; loads refuse pickles too.
             np.savez(f, allow_pickle=False, **arrays)
@@ -234,6 +262,10 @@ class ExportedModel:
                 user_bias=arrays.get("user_bias"),
                 item_bias=arrays.get("item_bias"),
                 offset=float(arrays["offset"]),
+                user_codes=arrays.get("user_codes"),
+                item_codes=arrays.get("item_codes"),
+                head_weight=float(arrays.get("head_weight", 1.0)),
+                code_weight=float(arrays.get("code_weight", 1.0)),
                 l2_normalize=bool(arrays["l2_normalize"]),
                 rating_scale=(float(arrays["rating_scale"][0]), float(arrays["rating_scale"][1])),
                 clip_predictions=bool(arrays["clip_predictions"]),

@@ -148,12 +148,24 @@ class RatingConfig:
         biases: Add user and item bias terms and a global mean.
         clip_predictions: Clip predicted ratings to the rating scale.
         dropout: Dropout rate on the head's input while training.
+        autoencoder: Width of a rating autoencoder of each item (its vector of training
+            ratings, as item-based AutoRec encodes it) whose code, times a per-user vector,
+            is added to the rating; 0 for none. Needs ``biases``. Used up to 50 million
+            ``users x items`` cells (its table of training ratings); larger catalogues train
+            without it.
+        autoencoder_l2: L2 penalty on the autoencoder's encoder and per-user vectors.
+        autoencoder_combine: ``sum`` (the autoencoder's term is added to the head's rating) or
+            ``mean`` (the head and the autoencoder each predict the rating with the shared
+            biases, each trained on the rating loss; the rating is their mean).
     """
 
     layer_sizes: tuple[int, ...] = (256, 128)
     biases: bool = False
     clip_predictions: bool = True
     dropout: float = 0.0
+    autoencoder: int = 0
+    autoencoder_l2: float = 0.0
+    autoencoder_combine: Literal["sum", "mean"] = "sum"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
@@ -165,6 +177,24 @@ class RatingConfig:
             "positive widths such as (256, 128)",
         )
         check(0.0 <= self.dropout < 1.0, "rating.dropout", self.dropout, "in [0, 1)")
+        check(
+            0 <= self.autoencoder <= 4096,
+            "rating.autoencoder",
+            self.autoencoder,
+            "an integer in [0, 4096] (0: no autoencoder)",
+        )
+        check(
+            self.autoencoder == 0 or self.biases,
+            "rating.autoencoder",
+            self.autoencoder,
+            "0 unless rating.biases is true (it uses the user and item tables)",
+        )
+        check(
+            0.0 <= self.autoencoder_l2 <= 100.0,
+            "rating.autoencoder_l2",
+            self.autoencoder_l2,
+            "in [0, 100]",
+        )
 
 
 @dataclass(frozen=True)

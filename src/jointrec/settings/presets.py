@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from jointrec.errors import JointrecError
 from jointrec.settings.model import (
@@ -109,3 +110,37 @@ def preset(name: str = "default") -> RunConfig:
         return PRESETS[name]()
     except KeyError:
         raise JointrecError(f"unknown preset {name!r}: expected one of {sorted(PRESETS)}") from None
+
+
+#: The specialists' own settings in `jointrec compare`, per preset and task (``rating`` for
+#: the rating-only model, ``retrieval`` for the retrieval-only one): changes to the preset,
+#: chosen on validation with the joint model's search budget (`benchmarks/tune_quality.py`).
+SPECIALIST_CHANGES: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def specialist(config: RunConfig, task: str) -> RunConfig:
+    """``config`` with the preset's tuned settings for the ``task`` specialist, on the fields
+    you left at the preset's value (a setting you changed stays yours).
+
+    Example:
+        >>> specialist(preset("tutorial"), "rating") == preset("tutorial")
+        True
+    """
+    changes = SPECIALIST_CHANGES.get(config.preset, {}).get(task)
+    if not changes or config.preset not in PRESETS:
+        return config
+    ours, base = config.to_dict(), PRESETS[config.preset]().to_dict()
+    return config.replace(**_untouched(changes, ours, base))
+
+
+def _untouched(changes: dict[str, Any], ours: dict[str, Any], base: dict[str, Any]) -> Any:
+    """The part of ``changes`` whose fields are the same in ``ours`` and ``base``."""
+    kept: dict[str, Any] = {}
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            inner = _untouched(value, ours.get(key, {}), base.get(key, {}))
+            if inner:
+                kept[key] = inner
+        elif ours.get(key) == base.get(key):
+            kept[key] = value
+    return kept

@@ -194,8 +194,8 @@ def _table_inputs(model: JointModel) -> list[tuple[Any, str]] | None:
     towers = (model.query_tower, model.candidate_tower)
     if type(model) is not JointModel or any(type(t) is not EmbeddingTower for t in towers):
         return None  # e.g. feature towers, which look up more than the id tables
-    if type(model.rating_head) is not RatingHead:
-        return None
+    if type(model.rating_head) is not RatingHead or model.rating_head.autoencoder_units:
+        return None  # the autoencoder reads whole rows of its rating table
     if getattr(model, "negatives", "in_batch") != "in_batch" or hasattr(model, "seen"):
         return None  # a full softmax scores every item at every step
     if model.losses:
