@@ -216,10 +216,8 @@ def _fit(
     value = objective(params, error)
     for _ in range(steps):
         design[:, :-1] = _backpropagate(model, own, keep)
-        gram = design.T @ design / n
-        gram[np.diag_indices_from(gram)] += prior.penalty
         gradient = design.T @ error / n + prior.penalty * (params - prior.center)
-        step = -np.linalg.solve(gram, gradient)
+        step = -ridge_solve(design, prior.penalty, gradient)
         for _halving in range(4):
             keep = []
             trial_error = residual(params + step, keep)
@@ -234,6 +232,31 @@ def _fit(
         if improvement <= 1e-6 * value:
             break
     return params[:-1].astype(np.float32), float(params[-1])
+
+
+def ridge_solve(design: np.ndarray, penalty: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``(design.T @ design / n + diag(penalty))^-1 @ vector`` for an ``[n, m]`` design.
+
+    With fewer rows than columns (a visitor's few ratings against a 65-wide embedding and
+    bias) it solves the ``n x n`` system of the Woodbury identity,
+    ``Q - Q X^T (n I + X Q X^T)^-1 X Q`` with ``Q = diag(1 / penalty)``, which costs a
+    fraction of the ``m x m`` one.
+
+    Example:
+        >>> x = np.array([[1.0, 2.0]])
+        >>> ridge_solve(x, np.array([1.0, 1.0]), np.array([1.0, 0.0])).round(4).tolist()
+        [0.8333, -0.3333]
+    """
+    n, m = design.shape
+    if n >= m:
+        gram = design.T @ design / n
+        gram.reshape(-1)[:: m + 1] += penalty  # the diagonal, in place
+        return np.linalg.solve(gram, vector)
+    inverse = 1.0 / penalty
+    scaled = design * inverse
+    kernel = scaled @ design.T
+    kernel.reshape(-1)[:: n + 1] += n
+    return inverse * vector - scaled.T @ np.linalg.solve(kernel, scaled @ vector)
 
 
 def _backpropagate(model: ExportedModel, own: np.ndarray, keep: list[np.ndarray]) -> np.ndarray:
