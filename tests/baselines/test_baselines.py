@@ -121,3 +121,31 @@ def test_baselines_on_movielens_land_in_known_bands(ml100k_dataset):
     ease = evaluate(BASELINES["ease"](data), data.train, data.test)
     assert 0.12 <= pop["recall@10"] <= 0.15  # the issue's anchor: 0.136
     assert 0.26 <= ease["recall@10"] <= 0.30 and 0.33 <= ease["ndcg@10"] <= 0.38  # 0.281 / 0.360
+
+
+def test_validation_is_carved_by_time_when_the_split_is_by_time():
+    """prepare_data keeps the training times for temporal splits; tuning then validates on
+    the latest part of train (later than everything it fits on), else at random."""
+    import numpy as np
+
+    from jointrec.baselines import carve_validation
+    from jointrec.data.interactions import Dataset, Interactions
+    from jointrec.experiments.pipeline import prepare_data
+    from jointrec.settings import SplitConfig
+
+    rng = np.random.default_rng(0)
+    n = 400
+    x = Interactions(
+        rng.integers(1, 30, n), rng.integers(1, 50, n), rng.integers(1, 6, n).astype(float),
+        timestamp=rng.permutation(n).astype(np.int64),
+    )  # fmt: skip
+    dataset = Dataset(name="toy", interactions=x)
+    for method in ("temporal", "leave_last_n"):
+        train = prepare_data(dataset, SplitConfig(method=method)).train
+        fit, validation = carve_validation(train, 0.1)
+        assert len(validation) == round(0.1 * len(train))
+        assert fit.time.max() < validation.time.min()
+    train = prepare_data(dataset, SplitConfig(method="random")).train
+    assert train.time is None
+    fit, validation = carve_validation(train, 0.1)
+    assert len(validation) == round(0.1 * len(train))

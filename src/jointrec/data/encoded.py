@@ -16,7 +16,10 @@ class EncodedInteractions:
 
     ``unknown_user`` tells apart the users the vocabulary does not know (index 0): per row,
     0 for a known user, else ``1..m`` numbering the distinct unknown raw ids (``None``
-    when every user is known), so an evaluation can count each of them.
+    when every user is known), so an evaluation can count each of them. ``time`` is each
+    row's timestamp when the split is by time (`jointrec.experiments.pipeline.prepare_data`
+    sets it for ``temporal`` and ``leave_last_n``), so the validation part tuning carves
+    from training is the latest part too (`jointrec.baselines.carve_validation`).
 
     Example:
         >>> v = Vocabulary(np.array([7, 8]))
@@ -31,6 +34,7 @@ class EncodedInteractions:
     rating: np.ndarray | None
     rating_scale: tuple[float, float] = (1.0, 5.0)
     unknown_user: np.ndarray | None = None
+    time: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.user)
@@ -50,6 +54,7 @@ class EncodedInteractions:
             None if self.rating is None else self.rating[rows],
             self.rating_scale,
             None if self.unknown_user is None else self.unknown_user[rows],
+            None if self.time is None else self.time[rows],
         )
 
 
