@@ -327,6 +327,11 @@ def flag_settings(**flags: Any) -> dict[str, Any]:
     weights = {k: given[k] for k in ("retrieval_weight", "rating_weight") if k in given}
     if weights:
         model["multitask"] = weights
+    split: dict[str, Any] = {
+        k: given[k] for k in ("seed", "test_fraction", "leave_n") if k in given
+    }
+    if "split" in given:
+        split["method"] = given["split"]
     sections = {
         "data": data,
         "train": {
@@ -335,11 +340,7 @@ def flag_settings(**flags: Any) -> dict[str, Any]:
             if k in given
         },
         "model": model,
-        "split": {
-            **({"seed": given["seed"]} if "seed" in given else {}),
-            **({"method": given["split"]} if "split" in given else {}),
-            **{k: given[k] for k in ("test_fraction", "leave_n") if k in given},
-        },
+        "split": split,
     }
     settings.update({name: values for name, values in sections.items() if values})
     return settings
