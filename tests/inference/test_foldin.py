@@ -165,3 +165,10 @@ def test_fit_item_reduces_error(small_exported):
     before = _objective(model, prior, users, labels, prior.center, "item")[0]
     after = _objective(model, prior, users, labels, np.r_[folded.embedding, folded.bias], "item")
     assert after[0] < 0.7 * before
+
+
+def test_ridge_must_be_positive(small_exported):
+    from jointrec.errors import JointrecError
+
+    with pytest.raises(JointrecError, match="ridge=0 is invalid: expected a number > 0"):
+        fit_user(small_exported(), np.array([1]), np.array([4.0]), ridge=0)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jointrec.errors import JointrecError
 from jointrec.scoring.exported import ExportedModel
 
 #: Ridge pull towards the average trained row (`RidgePrior`).
@@ -161,6 +162,8 @@ class RidgePrior:
     @classmethod
     def of(cls, model: ExportedModel, side: str, ridge: float) -> RidgePrior:
         """The prior of ``side``'s trained rows (row 0, the unknown index, left out)."""
+        if not ridge > 0:
+            raise JointrecError(f"ridge={ridge!r} is invalid: expected a number > 0")
         table = model.user_embeddings if side == "user" else model.item_embeddings
         biases = model.user_bias if side == "user" else model.item_bias
         prior = table[1:].mean(axis=0).astype(np.float64)
@@ -197,7 +200,7 @@ def _fit(
         fixed = model.user_first(model.user_embeddings[others]) + model.mlp[0][1]
         own = kernel[d:]
     constant = _with_biases(model, np.zeros(n, np.float32), others, 0.0, side) - labels
-    design = np.ones((n, d + 1))
+    design = np.ones((n, own.shape[0] + 1))
     if not biased:
         design[:, -1] = 0.0
 
