@@ -54,7 +54,8 @@ def evaluate(
         A flat dict: ``rmse``, ``mae`` (stars) and ``rmse_label`` (on the ``[0, 1]`` label)
         when the scorer rates; ``tutorial_top{k}_accuracy``, ``recall@k`` for each k,
         ``ndcg@10``, ``map@10``, ``mrr``, ``hr@10`` (5-star test items) and ``coverage@10``
-        when it retrieves; plus ``test_pairs`` and ``users_evaluated``.
+        when it retrieves, each over all test users and as ``*_known`` over the users the
+        model knows; plus ``test_pairs``, ``users_evaluated`` and ``known_users_evaluated``.
     """
     report: dict[str, float] = {"test_pairs": float(len(test))}
     if scorer.can_rate and test.rating is not None:
