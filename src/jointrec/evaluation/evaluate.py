@@ -9,7 +9,8 @@ row in a user table; `EncodedInteractions.unknown_user` tells them apart) is ran
 answers them: the most-rated training items (`jointrec.inference.recommender`'s popularity
 fallback). The plain keys average over all users; the ``*_known`` keys over the users the
 model knows, with both counts (``users_evaluated``, ``known_users_evaluated``). Where every
-test user is known (MovieLens: the user table is in the vocabulary) the two agree.
+test user is known (MovieLens: the user table is in the vocabulary) the two agree. The
+tutorial's metric stays as the tutorial defines it, over known users' test pairs.
 
 Example:
     >>> report = evaluate(scorer, train, test, EvalConfig())  # doctest: +SKIP
