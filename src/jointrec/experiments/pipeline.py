@@ -430,4 +430,5 @@ def _tower_features(data: PreparedData, model_config: ModelConfig) -> tuple[Any,
         towers.user_history,
         towers.item_history,
         towers.item_popularity,
+        towers.item_recency,
     )
