@@ -7,10 +7,11 @@ test item. The tutorial's own metric is reported too, as the tutorial defines it
 Every test user counts. A user the model's vocabulary does not know (no training rows and no
 row in a user table; `EncodedInteractions.unknown_user` tells them apart) is ranked as serving
 answers them: the most-rated training items (`jointrec.inference.recommender`'s popularity
-fallback). The plain keys average over all users; the ``*_known`` keys over the users the
-model knows, with both counts (``users_evaluated``, ``known_users_evaluated``). Where every
-test user is known (MovieLens: the user table is in the vocabulary) the two agree. The
-tutorial's metric stays as the tutorial defines it, over known users' test pairs.
+fallback). The plain keys average over all users. When some test users are unknown, the
+``*_known`` keys average over the users the model knows, beside both counts
+(``users_evaluated``, ``known_users_evaluated``); where every test user is known (MovieLens:
+the user table is in the vocabulary) the report is what it always was. The tutorial's metric
+stays as the tutorial defines it, over known users' test pairs.
 
 Example:
     >>> report = evaluate(scorer, train, test, EvalConfig())  # doctest: +SKIP
@@ -55,8 +56,9 @@ def evaluate(
         A flat dict: ``rmse``, ``mae`` (stars) and ``rmse_label`` (on the ``[0, 1]`` label)
         when the scorer rates; ``tutorial_top{k}_accuracy``, ``recall@k`` for each k,
         ``ndcg@10``, ``map@10``, ``mrr``, ``hr@10`` (5-star test items) and ``coverage@10``
-        when it retrieves, each over all test users and as ``*_known`` over the users the
-        model knows; plus ``test_pairs``, ``users_evaluated`` and ``known_users_evaluated``.
+        when it retrieves, each over all test users (and, when some are unknown, as
+        ``*_known`` over the users the model knows, with ``known_users_evaluated``); plus
+        ``test_pairs`` and ``users_evaluated``.
     """
     report: dict[str, float] = {"test_pairs": float(len(test))}
     if scorer.can_rate and test.rating is not None:
@@ -138,11 +140,14 @@ def ranking_metrics(
         known_sums.add(top, rank, rel_rc, five_rc, config.ks, k_max, num_items)
     unknown_sums = _unknown_user_sums(train, test, rating, config, k_max, num_items, covered)
     report = (known_sums + unknown_sums).means()
-    report.update({f"{name}_known": value for name, value in known_sums.means().items()})
+    some_unknown = test.unknown_user is not None and bool((test.unknown_user > 0).any())
+    if some_unknown:
+        report.update({f"{name}_known": value for name, value in known_sums.means().items()})
     report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / max(len(five_users), 1)
     report["coverage@10"] = float(covered[1:].sum() / max(num_items - 1, 1))
     report["users_evaluated"] = float(known_sums.relevant + unknown_sums.relevant)
-    report["known_users_evaluated"] = float(known_sums.relevant)
+    if some_unknown:
+        report["known_users_evaluated"] = float(known_sums.relevant)
     return report
 
 
