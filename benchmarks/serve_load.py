@@ -58,6 +58,7 @@ from jointrec.testing.server import free_port
 
 TARGETS = {
     "ml100k": {"requests_per_s": 1000.0, "p99_ms": 20.0},
+    "visitors": {"requests_per_s": 1000.0, "p99_ms": 50.0},
     "catalogue": {"recall@10": 0.95, "p99_ms": 30.0},
 }
 
@@ -314,15 +315,55 @@ def start_server(
     raise RuntimeError("server did not start within 300 s")
 
 
+def visitor_bodies(
+    artifact: Path, count: int = 2000, low: int = 5, high: int = 20, seed: int = 0
+) -> list[bytes]:
+    """``POST /v1/recommendations`` bodies of anonymous visitors: ``low..high`` (item,
+    stars) pairs each, drawn from trained users' ratings (so the ratings look real), k=10."""
+    from jointrec.artifact.directory import load_artifact
+
+    art = load_artifact(artifact)
+    rng = np.random.default_rng(seed)
+    users = [u for u in range(1, len(art.users.ids) + 1) if len(art.seen.items_of(u)) >= low]
+    bodies = []
+    for _ in range(count):
+        u = users[int(rng.integers(len(users)))]
+        items, ratings = art.seen.items_of(u), art.seen.values_of(u)
+        take = rng.choice(len(items), min(int(rng.integers(low, high + 1)), len(items)), False)
+        pairs = [
+            {"item_id": art.items.ids[items[j] - 1].item(), "rating": float(ratings[j])}
+            for j in take
+        ]
+        bodies.append(json.dumps({"ratings": pairs, "k": 10}).encode())
+    return bodies
+
+
 def drive(
-    client: str, port: int, paths: list[str], connections: int, duration: float, requests: int
+    client: str,
+    port: int,
+    paths: list[str],
+    connections: int,
+    duration: float,
+    requests: int,
+    bodies: list[bytes] | None = None,
 ) -> dict[str, Any]:
-    """One bounded load run; the summary names the client and its CPU per request."""
+    """One bounded load run (``POST`` when ``bodies`` are given); the summary names the
+    client and its CPU per request."""
+    method = "GET" if bodies is None else "POST"
     if client == "wrk":
-        return wrk_load(port, paths, connections=connections, duration=duration)
+        return wrk_load(
+            port, paths, connections=connections, duration=duration, method=method, bodies=bodies
+        )
     start = time.process_time()
     result = run_load(
-        "127.0.0.1", port, paths, connections=connections, requests=requests, duration=duration
+        "127.0.0.1",
+        port,
+        paths,
+        connections=connections,
+        requests=requests,
+        duration=duration,
+        method=method,
+        bodies=bodies,
     )
     summary = result.summary()
     summary["client"] = "python"
@@ -348,14 +389,21 @@ def measure_load(
         paths = [f"/v1/users/{u}/recommendations?k=10" for u in app_users(artifact)]
         drive(args.client, port, paths, args.connections, min(5.0, args.duration / 3), 3000)
         out["load_average_before"] = os.getloadavg()
-        runs = (
-            ("recommendations", paths, args.duration, args.requests),
-            ("health_floor", ["/health"], args.duration / 3, args.requests // 3),
-        )
-        for key, run_paths, seconds, count in runs:
+        runs: list[tuple[str, list[str], float, int, list[bytes] | None]] = [
+            ("recommendations", paths, args.duration, args.requests, None),
+            ("health_floor", ["/health"], args.duration / 3, args.requests // 3, None),
+        ]
+        if args.visitors:
+            bodies = visitor_bodies(artifact)
+            visitor_paths = ["/v1/recommendations"] * len(bodies)
+            drive(args.client, port, visitor_paths, args.connections, 3.0, 1000, bodies)
+            runs.append(("visitors", visitor_paths, args.duration, args.requests, bodies))
+        for key, run_paths, seconds, count, run_bodies in runs:
             cpu = cpu_seconds(proc.pid)
             rss = resident_memory_bytes(proc.pid)
-            result = drive(args.client, port, run_paths, args.connections, seconds, count)
+            result = drive(
+                args.client, port, run_paths, args.connections, seconds, count, run_bodies
+            )
             cpu = cpu_seconds(proc.pid) - cpu
             done = max(result["requests"], 1)
             result["server_cpu_ms_per_request"] = 1000 * cpu / done
@@ -395,6 +443,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="Keep/reuse the scaled catalogue.")
     parser.add_argument("--cpus", default=None, help="Pin server and load to these CPUs: 0,1")
     parser.add_argument("--skip-in-process", action="store_true", help="No in-process costs.")
+    parser.add_argument(
+        "--visitors",
+        action="store_true",
+        help="Also load POST /v1/recommendations: anonymous visitors with 5-20 ratings each.",
+    )
     parser.add_argument(
         "--baseline-src",
         type=Path,
@@ -462,15 +515,33 @@ def main() -> None:
                 "p99_ms": s["p99_ms"] <= goal["p99_ms"],
             },
         }
+    if "visitors" in report:
+        v, goal = report["visitors"], TARGETS["visitors"]
+        report["visitor_targets"] = {
+            **goal,
+            "met": {
+                "requests_per_s": v["requests_per_s"] >= goal["requests_per_s"],
+                "p99_ms": v["p99_ms"] <= goal["p99_ms"],
+            },
+        }
+    summary_keys = ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
+    if "baseline" in report:
+        report["baseline_summary"] = {
+            run: {k: report["baseline"][run][k] for k in summary_keys}
+            for run in ("recommendations", "visitors")
+            if run in report["baseline"]
+        }
+        report["ratios_to_baseline"] = {
+            run: {
+                "requests_per_s": report[run]["requests_per_s"] / values["requests_per_s"],
+                "p99_ms": report[run]["p99_ms"] / values["p99_ms"],
+            }
+            for run, values in report["baseline_summary"].items()
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    keys = ("recommendations", "health_floor", "in_process", "served_quality", "targets")
-    if "baseline" in report:
-        b = report["baseline"]["recommendations"]
-        report["baseline_summary"] = {
-            k: b[k] for k in ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
-        }
-        keys += ("baseline_summary",)
+    keys = ("recommendations", "visitors", "health_floor", "in_process", "served_quality")
+    keys += ("targets", "visitor_targets", "baseline_summary", "ratios_to_baseline")
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=2))
 
 

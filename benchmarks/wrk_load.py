@@ -24,6 +24,10 @@ from typing import Any
 
 SCRIPT = """
 local paths = {%s}
+local bodies = {%s}
+local method = %s
+local headers = {}
+if #bodies > 0 then headers["Content-Type"] = "application/json" end
 local n = #paths
 local counter = 0
 local threads = {}
@@ -39,7 +43,9 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format("GET", paths[(counter %% n) + 1])
+  local j = (counter %% n) + 1
+  if #bodies > 0 then return wrk.format(method, paths[j], headers, bodies[j]) end
+  return wrk.format(method, paths[j])
 end
 
 function done(summary, latency, requests)
@@ -70,6 +76,8 @@ def wrk_load(
     duration: float = 30.0,
     threads: int = 1,
     timeout_s: float = 10.0,
+    method: str = "GET",
+    bodies: Sequence[bytes] | None = None,
 ) -> dict[str, Any]:
     """Runs ``wrk`` against ``http://127.0.0.1:port`` for ``duration`` seconds.
 
@@ -80,6 +88,8 @@ def wrk_load(
         duration: Seconds of load (wrk's ``-d``; bounded to 1..600).
         threads: wrk threads (one is plenty for 16 connections and leaves a core free).
         timeout_s: Requests slower than this count as timeouts.
+        method: HTTP method.
+        bodies: JSON bodies paired with ``paths`` (for POST).
 
     Returns:
         ``requests``, ``seconds``, ``requests_per_s``, ``p50_ms``/``p90_ms``/``p99_ms``/
@@ -87,10 +97,13 @@ def wrk_load(
     """
     if not 1 <= duration <= 600 or not 1 <= connections <= 1024:
         raise ValueError(f"duration={duration}, connections={connections} out of range")
+    if bodies is not None and len(bodies) != len(paths):
+        raise ValueError("expected one body per path")
     quoted = ", ".join(json.dumps(p) for p in paths)
+    quoted_bodies = ", ".join(json.dumps(b.decode()) for b in bodies or ())
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "rotate.lua"
-        script.write_text(SCRIPT % quoted)
+        script.write_text(SCRIPT % (quoted, quoted_bodies, json.dumps(method)))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [

@@ -193,3 +193,31 @@ def test_autorec_tuning_picks_the_lowest_validation_rmse(rng):
     model = IAutoRec.tuned(x, 30, 40, penalties=(1.0, 1000.0), hidden=8, epochs=30)
     best = min(model.tuning, key=model.tuning.__getitem__)
     assert best == f"rmse@l2={model.penalty:g}"
+
+
+def test_validation_is_carved_by_time_when_the_split_is_by_time():
+    """prepare_data keeps the training times for temporal splits; tuning then validates on
+    the latest part of train (later than everything it fits on), else at random."""
+    import numpy as np
+
+    from jointrec.baselines import carve_validation
+    from jointrec.data.interactions import Dataset, Interactions
+    from jointrec.experiments.pipeline import prepare_data
+    from jointrec.settings import SplitConfig
+
+    rng = np.random.default_rng(0)
+    n = 400
+    x = Interactions(
+        rng.integers(1, 30, n), rng.integers(1, 50, n), rng.integers(1, 6, n).astype(float),
+        timestamp=rng.permutation(n).astype(np.int64),
+    )  # fmt: skip
+    dataset = Dataset(name="toy", interactions=x)
+    for method in ("temporal", "leave_last_n"):
+        train = prepare_data(dataset, SplitConfig(method=method)).train
+        fit, validation = carve_validation(train, 0.1)
+        assert len(validation) == round(0.1 * len(train))
+        assert fit.time.max() < validation.time.min()
+    train = prepare_data(dataset, SplitConfig(method="random")).train
+    assert train.time is None
+    fit, validation = carve_validation(train, 0.1)
+    assert len(validation) == round(0.1 * len(train))

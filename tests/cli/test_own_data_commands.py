@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -127,3 +128,37 @@ def test_evaluate_takes_the_data_options(shop):
     found = invoke("evaluate", "r", "--interactions", str(moved), "--rating-col", "stars", "--json")
     assert found.exit_code == 0, found.output
     assert json.loads(found.stdout) == pytest.approx(metrics)
+
+
+@pytest.mark.slow
+def test_compare_on_a_time_cut_counts_the_users_only_the_test_period_has(shop, tmp_path):
+    """``--split temporal`` from the CLI, baselines included; users who arrive after the cut
+    (no training rows, no user table) are scored by the popularity fallback and counted."""
+    with open(shop["events"], newline="") as f:
+        rows = list(csv.DictReader(f))
+    last = max(int(r["time"]) for r in rows)
+    items = sorted({r["item"] for r in rows})
+    newcomers = [  # 12 users, 5 distinct items each, all after everyone else
+        {"user": f"n{k:02d}", "item": items[(k + 4 * m) % len(items)],
+         "stars": 2 if m == 0 else 5, "time": last + 3600 * (1 + 5 * k + m)}
+        for k in range(12) for m in range(5)
+    ]  # fmt: skip
+    path = tmp_path / "events_with_newcomers.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([*rows, *newcomers])
+    flags = ["--user-col", "user", "--item-col", "item", "--rating-col", "stars"]
+    result = invoke(
+        "compare", "--interactions", str(path), *flags, "--time-col", "time",
+        "--split", "temporal", "--test-fraction", "0.25", "--baselines", *QUICK,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["config"]["split"]["method"] == "temporal"
+    for model in out["models"]:
+        metrics = model["metrics"]
+        if "recall@10" not in metrics:
+            continue
+        assert metrics["users_evaluated"] == metrics["known_users_evaluated"] + 12, model["name"]
+        assert 0 <= metrics["recall@10_known"] <= 1

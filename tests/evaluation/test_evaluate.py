@@ -149,3 +149,87 @@ def test_large_catalogue_uses_the_compiled_ranker(rng, monkeypatch):
     monkeypatch.setattr(ev, "COMPILED_MIN_WORK", 1000)
     ev.ranking_metrics(model, train, test, dataclasses.replace(EvalConfig(), user_chunk=16))
     assert calls and max(calls) <= 16
+
+
+def _metric_lists(ranked_of, users, seen_of, relevant_of, five_of, config):
+    """Per-user metric values from each user's ranked list (reference functions)."""
+    sums: dict[str, list[float]] = {}
+    for user in users:
+        ranked = [j for j in ranked_of(user) if j not in seen_of(user)]
+        relevant, five = relevant_of(user) - seen_of(user), five_of(user) - seen_of(user)
+        if relevant:
+            for k in config.ks:
+                sums.setdefault(f"recall@{k}", []).append(recall_at_k(ranked, relevant, k))
+            sums.setdefault("ndcg@10", []).append(ndcg_at_k(ranked, relevant, 10))
+            sums.setdefault("map@10", []).append(average_precision_at_k(ranked, relevant, 10))
+            sums.setdefault("mrr", []).append(reciprocal_rank(ranked, relevant))
+        if five:
+            sums.setdefault("hr@10", []).append(hit_rate_at_k(ranked, five, 10))
+    return sums
+
+
+@pytest.mark.parametrize("ranker", ["numpy", "jax"])
+def test_unknown_test_users_count_ranked_by_popularity(rng, monkeypatch, ranker):
+    """Test users absent from training (raw ids 900+, encoded 0) are each scored as serving
+    answers them, by the most-rated training items; ``*_known`` keys leave them out."""
+    from jointrec.data.encoded import encode
+    from jointrec.data.interactions import Interactions
+    from jointrec.data.vocabulary import Vocabulary
+
+    monkeypatch.setattr(ev, "COMPILED_MIN_WORK", 0 if ranker == "jax" else 1 << 62)
+    model = _model(rng)
+    raw_train = _interactions(rng, 900)
+    known_test = _interactions(rng, 200)
+    n_new = 120
+    new_users = rng.integers(900, 915, n_new)  # 15 users the model never saw
+    test_raw = Interactions(
+        np.r_[known_test.user, new_users],
+        np.r_[known_test.item, rng.integers(1, ITEMS, n_new)],
+        np.r_[known_test.rating, rng.choice([1.0, 3.0, 4.0, 5.0], n_new)].astype(np.float32),
+    )
+    users = Vocabulary(np.arange(1, USERS), name="user")  # raw id u is index u
+    items = Vocabulary(np.arange(1, ITEMS), name="item")
+    train = encode(Interactions(raw_train.user, raw_train.item, raw_train.rating), users, items)
+    test = encode(test_raw, users, items)
+    assert (test.user == 0).sum() == n_new and test.unknown_user.max() == 15
+    config = EvalConfig(ks=(5, 10), user_chunk=4)
+    report = ev.ranking_metrics(model, train, test, config)
+
+    counts = np.bincount(train.item, minlength=ITEMS)
+    popular = [j for j in np.argsort(-counts, kind="stable") if j != 0]
+
+    def ranked_of(user):
+        if isinstance(user, str):  # an unknown user
+            return popular
+        scores = model.score_users(np.array([user]))[0]
+        return [j for j in np.argsort(-scores, kind="stable") if j != 0]
+
+    def rows_of(user):
+        if isinstance(user, str):
+            return test_raw.user == int(user)
+        return (test.user == user) & (test.item > 0)
+
+    def seen_of(user):
+        return set() if isinstance(user, str) else set(train.item[train.user == user].tolist())
+
+    def relevant_of(user):
+        return set(test.item[rows_of(user) & (test.rating >= 4.0)].tolist())
+
+    def five_of(user):
+        return set(test.item[rows_of(user) & (test.rating >= 5.0)].tolist())
+
+    known = _metric_lists(ranked_of, range(1, USERS), seen_of, relevant_of, five_of, config)
+    new = [str(u) for u in sorted(set(new_users.tolist()))]
+    unknown = _metric_lists(ranked_of, new, seen_of, relevant_of, five_of, config)
+    assert unknown["mrr"], "some unknown users have relevant items"
+    for name, values in known.items():
+        everyone = values + unknown.get(name, [])
+        assert report[name] == pytest.approx(np.mean(everyone), abs=1e-9), name
+        assert report[f"{name}_known"] == pytest.approx(np.mean(values), abs=1e-9), name
+    assert report["users_evaluated"] == len(known["mrr"]) + len(unknown["mrr"])
+    assert report["known_users_evaluated"] == len(known["mrr"])
+    # with every user known the report is what it was: no *_known keys, the same numbers
+    plain = ev.ranking_metrics(model, train, test.take(np.flatnonzero(test.user > 0)), config)
+    assert plain["users_evaluated"] == len(known["mrr"])
+    assert not [k for k in plain if k.endswith("_known") or k.startswith("known_")]
+    assert plain["recall@10"] == report["recall@10_known"]

@@ -183,3 +183,33 @@ def test_feature_tower_concat_and_bad_values():
         tower.set_feature_values({"job": np.array([0, 2])})
     with pytest.raises(ValueError, match="no values"):
         tower.set_feature_values({})
+
+
+def test_recency_table_against_a_per_item_reference():
+    """Counts in the latest 10% of training by time, and days since each item's first
+    interaction, written per item; items nobody rated get 0; no timestamps is one line."""
+    import numpy as np
+    import pytest
+
+    from jointrec.data.interactions import Interactions
+    from jointrec.data.vocabulary import Vocabulary
+    from jointrec.errors import JointrecError
+    from jointrec.features.prepare import recency_table
+
+    rng = np.random.default_rng(3)
+    n, day = 200, 86400
+    items = rng.integers(100, 120, n)
+    time = rng.integers(0, 1000, n) * day
+    x = Interactions(rng.integers(1, 30, n), items, timestamp=time)
+    vocab = Vocabulary(np.arange(100, 125))  # 120..124 never rated
+    table = recency_table(x, vocab)
+    cut = np.sort(time)[n - 20]  # the latest 20 rows (no ties at the cut in this draw)
+    assert (time >= cut).sum() == 20
+    for j, item in enumerate(vocab.ids):
+        mine = items == item
+        recent = int((mine & (time >= cut)).sum())
+        age = (time.max() - time[mine].min()) / day if mine.any() else 0.0
+        assert np.expm1(table.columns["recent_popularity"][j]) == pytest.approx(recent)
+        assert np.expm1(table.columns["age_days"][j]) == pytest.approx(age)
+    with pytest.raises(JointrecError, match="item_recency needs a timestamp column"):
+        recency_table(Interactions(x.user, x.item), vocab)

@@ -166,3 +166,15 @@ def test_data_config_dict_drops_what_does_not_apply():
     }
     assert DataConfig(dataset="1m").to_dict() == {"dataset": "1m"}
     assert DataConfig.from_dict(own.to_dict()) == own
+
+
+def test_split_flags_choose_a_temporal_protocol():
+    exp = resolve_experiment(None, flag_settings(split="temporal", test_fraction=0.25))
+    assert (exp.run.split.method, exp.run.split.test_fraction) == ("temporal", 0.25)
+    exp = resolve_experiment(None, flag_settings(split="leave_last_n", leave_n=2, seed=3))
+    assert (exp.run.split.method, exp.run.split.leave_n, exp.run.split.seed) == (
+        "leave_last_n",
+        2,
+        3,
+    )
+    assert resolve_experiment(None, flag_settings()).run.split.method == "random"

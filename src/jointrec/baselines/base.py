@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from jointrec.data.encoded import EncodedInteractions
+from jointrec.data.splits import temporal_split_rows
 
 M = TypeVar("M", bound="BaselineScorer")
 
@@ -77,14 +78,22 @@ def interaction_matrix(
 def carve_validation(
     x: EncodedInteractions, fraction: float = 0.1, seed: int = 43
 ) -> tuple[EncodedInteractions, EncodedInteractions]:
-    """Splits training interactions into (fit, validation) at random, for tuning.
+    """Splits training interactions into (fit, validation) for tuning: at random, or by time
+    when the split was by time (``x.time`` set): the latest ``fraction`` is validation.
 
     Example:
         >>> x = EncodedInteractions(np.arange(10), np.arange(10), None)
         >>> fit, val = carve_validation(x, 0.2)
         >>> len(fit), len(val)
         (8, 2)
+        >>> times = np.array([4, 1, 3, 2])
+        >>> timed = EncodedInteractions(np.arange(4), np.arange(4), None, time=times)
+        >>> carve_validation(timed, 0.25)[1].item.tolist()
+        [0]
     """
+    if x.time is not None:
+        fit_rows, validation_rows = temporal_split_rows(x.time, fraction)
+        return x.take(fit_rows), x.take(validation_rows)
     perm = np.random.default_rng(seed).permutation(len(x))
     cut = round(len(x) * (1.0 - fraction))
     return x.take(perm[:cut]), x.take(perm[cut:])

@@ -177,6 +177,31 @@ Seed = Annotated[
         "--seed", help="Seed of the split and the training.", rich_help_panel=SETTINGS_PANEL
     ),
 ]
+SplitMethodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        help="How to split: 'random' (the tutorial's), 'temporal' (global time cut: the latest "
+        "--test-fraction of ratings is test) or 'leave_last_n' (each user's last --leave-n).",
+        rich_help_panel=SETTINGS_PANEL,
+    ),
+]
+TestFraction = Annotated[
+    float | None,
+    typer.Option(
+        "--test-fraction",
+        help="Share of interactions in test ('random' and 'temporal').",
+        rich_help_panel=SETTINGS_PANEL,
+    ),
+]
+LeaveN = Annotated[
+    int | None,
+    typer.Option(
+        "--leave-n",
+        help="Interactions per user held out by 'leave_last_n'.",
+        rich_help_panel=SETTINGS_PANEL,
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -207,6 +232,9 @@ RUN_OPTIONS: dict[str, Any] = {
     "retrieval_weight": RetrievalWeight,
     "rating_weight": RatingWeight,
     "seed": Seed,
+    "split": SplitMethodOption,
+    "test_fraction": TestFraction,
+    "leave_n": LeaveN,
 }
 
 
@@ -299,6 +327,11 @@ def flag_settings(**flags: Any) -> dict[str, Any]:
     weights = {k: given[k] for k in ("retrieval_weight", "rating_weight") if k in given}
     if weights:
         model["multitask"] = weights
+    split: dict[str, Any] = {
+        k: given[k] for k in ("seed", "test_fraction", "leave_n") if k in given
+    }
+    if "split" in given:
+        split["method"] = given["split"]
     sections = {
         "data": data,
         "train": {
@@ -307,7 +340,7 @@ def flag_settings(**flags: Any) -> dict[str, Any]:
             if k in given
         },
         "model": model,
-        "split": {"seed": given["seed"]} if "seed" in given else {},
+        "split": split,
     }
     settings.update({name: values for name, values in sections.items() if values})
     return settings

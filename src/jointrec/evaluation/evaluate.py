@@ -4,6 +4,15 @@ Ranking metrics are computed over the full catalogue with each user's training i
 (unless ``exclude_seen=False``), per user, then averaged over users with at least one relevant
 test item. The tutorial's own metric is reported too, as the tutorial defines it.
 
+Every test user counts. A user the model's vocabulary does not know (no training rows and no
+row in a user table; `EncodedInteractions.unknown_user` tells them apart) is ranked as serving
+answers them: the most-rated training items (`jointrec.inference.recommender`'s popularity
+fallback). The plain keys average over all users. When some test users are unknown, the
+``*_known`` keys average over the users the model knows, beside both counts
+(``users_evaluated``, ``known_users_evaluated``); where every test user is known (MovieLens:
+the user table is in the vocabulary) the report is what it always was. The tutorial's metric
+stays as the tutorial defines it, over known users' test pairs.
+
 Example:
     >>> report = evaluate(scorer, train, test, EvalConfig())  # doctest: +SKIP
     >>> report["recall@10"], report["rmse"]  # doctest: +SKIP
@@ -12,6 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,7 +56,9 @@ def evaluate(
         A flat dict: ``rmse``, ``mae`` (stars) and ``rmse_label`` (on the ``[0, 1]`` label)
         when the scorer rates; ``tutorial_top{k}_accuracy``, ``recall@k`` for each k,
         ``ndcg@10``, ``map@10``, ``mrr``, ``hr@10`` (5-star test items) and ``coverage@10``
-        when it retrieves; plus ``test_pairs`` and ``users_evaluated``.
+        when it retrieves, each over all test users (and, when some are unknown, as
+        ``*_known`` over the users the model knows, with ``known_users_evaluated``); plus
+        ``test_pairs`` and ``users_evaluated``.
     """
     report: dict[str, float] = {"test_pairs": float(len(test))}
     if scorer.can_rate and test.rating is not None:
@@ -110,11 +122,9 @@ def ranking_metrics(
     users = users[users > 0]
     k_max = max(max(config.ks), 10, config.tutorial_k)
     ranker = _ranker(scorer, k_max, work=len(users) * num_items)
-    sums: dict[str, float] = {}
-    counts = {"relevant": 0, "five_star": 0}
+    known_sums = _Sums()
     tutorial_hits = 0
     covered = np.zeros(num_items, dtype=bool)
-    discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
     for lo in range(0, len(users), config.user_chunk):
         batch = users[lo : lo + config.user_chunk]
         seen_rc = seen.coordinates(batch) if config.exclude_seen else _EMPTY
@@ -126,36 +136,117 @@ def ranking_metrics(
         rows = np.searchsorted(batch, five_users[lo_pair:hi_pair])
         pair_items = five_items[lo_pair:hi_pair, None]
         tutorial_hits += int((tutorial_top[rows] == pair_items).any(axis=1).sum())
-        top10 = top[:, :10]
-        covered[top10[valid[:, :10]]] = True
-        n_rel = np.bincount(rel_rc[0], minlength=len(batch))
+        covered[top[:, :10][valid[:, :10]]] = True
+        known_sums.add(top, rank, rel_rc, five_rc, config.ks, k_max, num_items)
+    unknown_sums = _unknown_user_sums(train, test, rating, config, k_max, num_items, covered)
+    report = (known_sums + unknown_sums).means()
+    some_unknown = test.unknown_user is not None and bool((test.unknown_user > 0).any())
+    if some_unknown:
+        report.update({f"{name}_known": value for name, value in known_sums.means().items()})
+    report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / max(len(five_users), 1)
+    report["coverage@10"] = float(covered[1:].sum() / max(num_items - 1, 1))
+    report["users_evaluated"] = float(known_sums.relevant + unknown_sums.relevant)
+    if some_unknown:
+        report["known_users_evaluated"] = float(known_sums.relevant)
+    return report
+
+
+@dataclass
+class _Sums:
+    """Per-user metric totals and how many users they are over."""
+
+    totals: dict[str, float] = field(default_factory=dict)
+    relevant: int = 0
+    five_star: int = 0
+
+    def add(
+        self,
+        top: np.ndarray,
+        rank: np.ndarray,
+        rel_rc: Coordinates,
+        five_rc: Coordinates,
+        ks: tuple[int, ...],
+        k_max: int,
+        num_items: int,
+    ) -> None:
+        """Adds a chunk of users: their top lists, first relevant ranks, relevant items and
+        5-star items (row, item coordinates)."""
+        n_rel = np.bincount(rel_rc[0], minlength=len(top))
         has_rel = n_rel > 0
-        hits = np.zeros((len(batch), k_max), dtype=bool)  # padded for tiny catalogues
+        hits = np.zeros((len(top), k_max), dtype=bool)  # padded for tiny catalogues
         hits[:, : top.shape[1]] = _member(top, rel_rc, num_items)
-        for k in config.ks:
-            _add(sums, f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
-        dcg = (hits[:, :10] * discounts[:10]).sum(1)
-        ideal = np.cumsum(discounts[:10])[np.minimum(n_rel, 10) - 1]
-        _add(sums, "ndcg@10", (dcg / np.where(has_rel, ideal, 1.0))[has_rel])
+        discounts = 1.0 / np.log2(np.arange(2, 12))
+        for k in ks:
+            self._add(f"recall@{k}", (hits[:, :k].sum(1) / np.maximum(n_rel, 1))[has_rel])
+        dcg = (hits[:, :10] * discounts).sum(1)
+        ideal = np.cumsum(discounts)[np.minimum(n_rel, 10) - 1]
+        self._add("ndcg@10", (dcg / np.where(has_rel, ideal, 1.0))[has_rel])
         precision = np.cumsum(hits[:, :10], axis=1) / np.arange(1, 11)
         ap = (precision * hits[:, :10]).sum(1) / np.maximum(np.minimum(n_rel, 10), 1)
-        _add(sums, "map@10", ap[has_rel])
-        _add(sums, "mrr", (1.0 / rank)[has_rel])
-        counts["relevant"] += int(has_rel.sum())
-        n_five = np.bincount(five_rc[0], minlength=len(batch))
+        self._add("map@10", ap[has_rel])
+        self._add("mrr", (1.0 / rank)[has_rel])
+        self.relevant += int(has_rel.sum())
+        n_five = np.bincount(five_rc[0], minlength=len(top))
         has_five = n_five > 0
-        five_hits = _member(top10, five_rc, num_items).sum(1)
-        _add(sums, "hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
-        counts["five_star"] += int(has_five.sum())
-    n_five_pairs = len(five_users)
-    report = {
-        name: total / max(counts["five_star" if name == "hr@10" else "relevant"], 1)
-        for name, total in sums.items()
-    }
-    report[f"tutorial_top{config.tutorial_k}_accuracy"] = tutorial_hits / max(n_five_pairs, 1)
-    report["coverage@10"] = float(covered[1:].sum() / max(num_items - 1, 1))
-    report["users_evaluated"] = float(counts["relevant"])
-    return report
+        five_hits = _member(top[:, :10], five_rc, num_items).sum(1)
+        self._add("hr@10", (five_hits / np.maximum(n_five, 1))[has_five])
+        self.five_star += int(has_five.sum())
+
+    def _add(self, name: str, values: np.ndarray) -> None:
+        self.totals[name] = self.totals.get(name, 0.0) + float(values.sum())
+
+    def __add__(self, other: _Sums) -> _Sums:
+        names = [*self.totals, *(n for n in other.totals if n not in self.totals)]
+        totals = {n: self.totals.get(n, 0.0) + other.totals.get(n, 0.0) for n in names}
+        return _Sums(totals, self.relevant + other.relevant, self.five_star + other.five_star)
+
+    def means(self) -> dict[str, float]:
+        """Each metric's mean over its users (``hr@10`` over users with a 5-star item)."""
+        return {
+            name: total / max(self.five_star if name == "hr@10" else self.relevant, 1)
+            for name, total in self.totals.items()
+        }
+
+
+def _unknown_user_sums(
+    train: EncodedInteractions,
+    test: EncodedInteractions,
+    rating: np.ndarray,
+    config: EvalConfig,
+    k_max: int,
+    num_items: int,
+    covered: np.ndarray,
+) -> _Sums:
+    """Metric totals of the test users the model does not know, each ranked by the popularity
+    fallback serving gives them (the most-rated training items; they have no seen items).
+    Their top 10 is added to ``covered``."""
+    sums = _Sums()
+    if test.unknown_user is None:
+        return sums
+    rows = (test.user == 0) & (test.item > 0) & (test.unknown_user > 0)
+    ids = test.unknown_user
+    count = int(ids[rows].max(initial=0)) + 1
+    is_relevant = rows & (rating >= config.relevance_min_rating)
+    is_five = rows & (rating >= test.rating_scale[1])
+    relevant = _csr(ids[is_relevant], test.item[is_relevant], count)
+    five_star = _csr(ids[is_five], test.item[is_five], count)
+    everyone = np.arange(count)
+    users = np.flatnonzero((relevant.counts(everyone) > 0) | (five_star.counts(everyone) > 0))
+    users = users[users > 0]
+    if len(users) == 0:
+        return sums
+    popularity = np.bincount(train.item, minlength=num_items)[:num_items].astype(np.float32)
+    popularity[0] = -np.inf
+    order = top_k_rows(popularity[None, :], k_max)
+    covered[order[0, :10]] = True
+    for lo in range(0, len(users), config.user_chunk):
+        batch = users[lo : lo + config.user_chunk]
+        scores = np.broadcast_to(popularity, (len(batch), num_items))
+        rel_rc = relevant.coordinates(batch)
+        rank = first_relevant_rank(scores, rel_rc)
+        top = np.broadcast_to(order, (len(batch), order.shape[1]))
+        sums.add(top, rank, rel_rc, five_star.coordinates(batch), config.ks, k_max, num_items)
+    return sums
 
 
 Coordinates = tuple[np.ndarray, np.ndarray]

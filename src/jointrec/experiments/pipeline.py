@@ -240,12 +240,16 @@ def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
     )
     users = Vocabulary.from_values(user_ids, name="user")
     items = Vocabulary.from_values(item_ids, name="item")
+    encoded = encode(train, users, items)
+    if split.method != "random" and train.timestamp is not None:
+        # a split by time: tuning carves its validation part by time too
+        encoded = dataclasses.replace(encoded, time=np.asarray(train.timestamp))
     return PreparedData(
         dataset=dataset,
         split=split,
         users=users,
         items=items,
-        train=encode(train, users, items),
+        train=encoded,
         validation=encode(x.take(val_rows), users, items),
         test=encode(x.take(test_rows), users, items),
         train_rows=train_rows,
@@ -426,4 +430,5 @@ def _tower_features(data: PreparedData, model_config: ModelConfig) -> tuple[Any,
         towers.user_history,
         towers.item_history,
         towers.item_popularity,
+        towers.item_recency,
     )

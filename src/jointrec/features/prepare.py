@@ -21,11 +21,16 @@ import numpy as np
 from jointrec.data.feature_spec import FeatureSpec
 from jointrec.data.interactions import Dataset, FeatureTable, Interactions
 from jointrec.data.vocabulary import Vocabulary
+from jointrec.errors import JointrecError
 from jointrec.features.catalog import select_features
 from jointrec.features.encoder import EncodedFeatures, FeatureEncoder
 
 HISTORY = "history"
 POPULARITY = "popularity"
+RECENT = "recent_popularity"
+AGE = "age_days"
+#: The latest share of the training interactions (by time) that `recency_table` counts.
+RECENT_FRACTION = 0.1
 
 
 def user_history_table(
@@ -80,6 +85,43 @@ def popularity_table(train: Interactions, items: Vocabulary) -> FeatureTable:
     return FeatureTable(ids=ids, columns={POPULARITY: np.log1p(counts)}, source="popularity")
 
 
+def recency_table(
+    train: Interactions, items: Vocabulary, recent_fraction: float = RECENT_FRACTION
+) -> FeatureTable:
+    """Where each item of ``items`` stands in time at the end of training: ``recent_popularity``,
+    ``log(1 + its interactions among the latest recent_fraction of training)``, and
+    ``age_days``, ``log(1 + days from its first training interaction to the last one)`` (0 for
+    items nobody interacted with). Features as of the training cut, for predicting forward.
+
+    Example:
+        >>> day = 86400
+        >>> x = Interactions(np.array([1, 1, 2, 3]), np.array([10, 11, 10, 11]),
+        ...                  timestamp=np.array([0, 9, 3, 10]) * day)
+        >>> t = recency_table(x, Vocabulary(np.array([10, 11, 12])), recent_fraction=0.5)
+        >>> np.round(np.expm1(t.columns["recent_popularity"]), 6).tolist()
+        [0.0, 2.0, 0.0]
+        >>> np.round(np.expm1(t.columns["age_days"]), 6).tolist()
+        [10.0, 1.0, 0.0]
+    """
+    if train.timestamp is None:
+        raise JointrecError(
+            f"{train.source}: item_recency needs a timestamp column: pass --time-col or "
+            "turn item_recency off"
+        )
+    ids = np.asarray(items.ids)
+    time = np.asarray(train.timestamp, dtype=np.float64)
+    index = items.encode(train.item)
+    end = float(time.max(initial=0.0))
+    order = np.argsort(time, kind="stable")
+    latest = order[round(len(order) * (1.0 - recent_fraction)) :]
+    recent = np.bincount(index[latest], minlength=len(ids) + 1)[1:]
+    first = np.full(len(ids) + 1, np.inf)
+    np.minimum.at(first, index, time)
+    age = np.where(np.isfinite(first[1:]), (end - first[1:]) / 86400.0, 0.0)
+    columns = {RECENT: np.log1p(recent.astype(np.float64)), AGE: np.log1p(age)}
+    return FeatureTable(ids=ids, columns=columns, source="item recency")
+
+
 def encode_side(
     table: FeatureTable | None,
     specs: Sequence[FeatureSpec],
@@ -102,6 +144,7 @@ def encode_tower_features(
     user_history: int = 0,
     item_history: int = 0,
     item_popularity: bool = False,
+    item_recency: bool = False,
 ) -> tuple[EncodedFeatures | None, EncodedFeatures | None]:
     """Encoded user and item features (``None`` for a tower without features)."""
     user_enc = encode_side(
@@ -119,6 +162,10 @@ def encode_tower_features(
     if item_popularity:
         spec = FeatureSpec(POPULARITY, "numeric")
         item_enc = _with(item_enc, popularity_table(train, items), spec, train.item, items)
+    if item_recency:
+        table = recency_table(train, items)
+        for name in (RECENT, AGE):
+            item_enc = _with(item_enc, table, FeatureSpec(name, "numeric"), train.item, items)
     return user_enc, item_enc
 
 

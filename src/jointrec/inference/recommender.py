@@ -33,7 +33,7 @@ import numpy as np
 
 from jointrec.artifact.directory import Artifact, load_artifact
 from jointrec.errors import JointrecError, check_positive_int
-from jointrec.inference.foldin import fit_item, fit_user
+from jointrec.inference.foldin import RIDGE, RidgePrior, fit_item, fit_user
 from jointrec.inference.hnsw import HNSWIndex
 from jointrec.inference.index import ExactIndex, VectorIndex
 from jointrec.inference.ranker import RatingRanker
@@ -131,6 +131,9 @@ class Recommender:
         self._average = self._average_user()
         self._folded_titles = [t.casefold() for t in self.catalogue.titles]
         self._user_of_text = {str(u): j for j, u in enumerate(artifact.users.ids.tolist(), 1)}
+        # raw item id (as its vocabulary holds it) -> index: one dict lookup per rated item
+        self._item_of = {i: j for j, i in enumerate(artifact.items.ids.tolist(), 1)}
+        self._user_prior = RidgePrior.of(self.model, "user", RIDGE)  # the users never change
 
     @classmethod
     def load(
@@ -235,7 +238,7 @@ class Recommender:
         exclude = items if exclude_seen else None
         if len(items) == 0:
             return Recommendations(self._popular_items(k), "popularity")
-        folded = fit_user(self.model, items, stars)
+        folded = fit_user(self.model, items, stars, prior=self._user_prior)
         if folded.query is None:
             return Recommendations(self._popular_items(k, exclude=exclude), "popularity")
         found = self._retrieve_and_rank(
@@ -369,6 +372,7 @@ class Recommender:
         c.years.append(year)
         c.genres.append(tuple(genres))
         c.popularity = np.append(c.popularity, 0)
+        self._item_of[item_id] = index
         self._popular = np.append(self._popular, index)
         self._folded_titles.append(title.casefold())
         self.ranker.append_item(folded.embedding)
@@ -495,7 +499,8 @@ class Recommender:
                     f"rating {rating!r} for item {item!r} is out of range: expected "
                     f"{low:g} <= rating <= {high:g}"
                 )
-            items.append(self.item_index(item))
+            known = self._item_of.get(item) if type(item) in (int, str) else None
+            items.append(self.item_index(item) if known is None else known)
             stars.append(value)
         if len(set(items)) != len(items):
             raise JointrecError("an item is rated twice: expected each item at most once")

@@ -5,9 +5,10 @@ The artifact is loaded once, in the lifespan hook (never at import), into
 (5xx only for bugs, without a stack trace); bodies are size- and time-limited
 (`jointrec.serve.limits`) and every request is counted on ``/metrics``. The web page
 (``static/``: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) is served at
-``/``, its icon at ``/favicon.ico``. ``GET /v1/users/{user_id}/recommendations`` is answered
-by an ASGI fast path ahead of FastAPI (`jointrec.serve.fastpath`), with the same results,
-errors and metrics. Ids in paths may hold encoded slashes (``a%2Fb``); ids in answers have
+``/``, its icon at ``/favicon.ico``. ``GET /v1/users/{user_id}/recommendations`` and a
+well-formed ``POST /v1/recommendations`` are answered by ASGI fast paths ahead of FastAPI
+(`jointrec.serve.fastpath`, `jointrec.serve.visitor_path`), with the same results, errors
+and metrics. Ids in paths may hold encoded slashes (``a%2Fb``); ids in answers have
 the model's types (integers for MovieLens), and request bodies are strict JSON (``true`` is
 no integer; a body that is not JSON says where it stops being JSON).
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -40,6 +42,7 @@ from jointrec.serve.fastpath import FastPath
 from jointrec.serve.limits import BodyLimit
 from jointrec.serve.metrics import Metrics, MetricsMiddleware
 from jointrec.serve.routes import NotFoundError, json_response, router
+from jointrec.serve.visitor_path import VisitorPath, parse, replay
 
 log = logging.getLogger("jointrec.serve")
 STATIC = Path(__file__).parent / "static"
@@ -68,8 +71,9 @@ def create_app(
         read_timeout: Seconds a client may take to send a body (408 after).
         blas_threads: BLAS threads while serving; one is fastest for single small queries
             and keeps a shared machine responsive. ``None`` leaves the default.
-        fast_path: Answer ``GET /v1/users/{user_id}/recommendations`` ahead of FastAPI
-            (`jointrec.serve.fastpath`); ``False`` leaves it to the FastAPI route.
+        fast_path: Answer ``GET /v1/users/{user_id}/recommendations`` and ``POST
+            /v1/recommendations`` ahead of FastAPI (`jointrec.serve.fastpath`,
+            `jointrec.serve.visitor_path`); ``False`` leaves them to the FastAPI routes.
         threads: Threads computing the fast path's recommendations, so a long HNSW search
             (which releases the GIL) can use a second core; 0 computes them on the event
             loop (best when a request takes well under a millisecond).
@@ -119,6 +123,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, read_timeout=read_timeout)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.fast_path = FastPath(metrics) if fast_path else None
+    app.visitor_path = VisitorPath(metrics, max_body_bytes, read_timeout) if fast_path else None
     return app
 
 
@@ -130,6 +135,7 @@ class JointrecApp(FastAPI):
     """
 
     fast_path: FastPath | None = None
+    visitor_path: VisitorPath | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self.fast_path
@@ -140,6 +146,19 @@ class JointrecApp(FastAPI):
                 if recommender is not None:
                     await fast.respond(scope, send, user_id, recommender)
                     return
+        visitor = self.visitor_path
+        if visitor is not None and visitor.match(scope):
+            recommender = getattr(self.state, "recommender", None)
+            if recommender is not None:
+                start = time.perf_counter()
+                body = await visitor.read(receive, send)
+                if body is None:
+                    return
+                request = parse(body)
+                if request is not None:
+                    await visitor.respond(start, send, recommender, request)
+                    return
+                receive = replay(body, receive)
         await super().__call__(scope, receive, send)
 
 

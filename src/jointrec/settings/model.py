@@ -55,6 +55,9 @@ class TowerConfig:
         item_popularity: Give the item tower the item's ``log(1 + training interactions)``
             as a numeric feature, so items nobody interacted with (which a full softmax does
             not use as negatives) rank by their features below popular items.
+        item_recency: Give the item tower where the item stands at the end of training:
+            its interactions in the latest 10% of training and its age since its first
+            (numeric, `jointrec.features.prepare.recency_table`); needs timestamps.
         embedding_l2: L2 penalty on the id and feature embeddings and the rating biases.
     """
 
@@ -65,6 +68,7 @@ class TowerConfig:
     user_history: int = 0
     item_history: int = 0
     item_popularity: bool = False
+    item_recency: bool = False
     embedding_l2: float = 0.0
 
     def __post_init__(self) -> None:
@@ -93,6 +97,7 @@ class TowerConfig:
             or self.user_history
             or self.item_history
             or self.item_popularity
+            or self.item_recency
         )
 
 
