@@ -102,6 +102,8 @@ def test_compare_with_baselines_puts_all_models_in_one_table(small_zip, tmp_path
         "popularity",
         "biased-mf",
         "ease",
+        "ease-positive",
+        "i-autorec",
     ]
     kinds = {m["name"]: m["kind"] for m in data["models"]}
     assert kinds["ease"] == "baseline" and kinds["multi-task"] == "jointrec"

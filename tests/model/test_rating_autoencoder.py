@@ -29,6 +29,7 @@ def _model(combine: str, rng: np.random.Generator):
             "clip_predictions": False,
             "autoencoder": 3,
             "autoencoder_combine": combine,
+            "autoencoder_min_ratings": 0.0,
         },
     )
     model = build_model(config, 9, 14, training=training, seed=1)
@@ -134,3 +135,17 @@ def test_unrated_rows_stay_out_of_the_rating_table():
     table = model.rating_head.item_ratings.numpy()
     assert table[1, 1] == pytest.approx(1.0) and table[4, 3] == pytest.approx(0.2)
     assert table[1, 2] == 0.0 and np.isfinite(table).all()
+
+
+def test_users_with_few_ratings_train_without_the_autoencoder():
+    from jointrec.model.build import autoencoder_units
+
+    config = ModelConfig(rating={"biases": True, "autoencoder": 4, "autoencoder_min_ratings": 3})
+    users = np.array([1, 1, 1, 2, 2, 2, 3, 3, 3])  # 3 ratings a user: used
+    x = EncodedInteractions(users, np.arange(9) % 5 + 1, np.full(9, 4.0, "float32"))
+    assert autoencoder_units(config, 4, 6, x) == 4
+    x = x.take(np.arange(8))  # 8 / 3 a user: not used
+    assert autoencoder_units(config, 4, 6, x) == 0
+    unrated = EncodedInteractions(users, x.item[:1].repeat(9), np.array([4.0] * 5 + [np.nan] * 4))
+    assert autoencoder_units(config, 4, 6, unrated) == 0  # unrated rows do not count: 5 / 2
+    assert build_model(config, 4, 6, training=x, seed=0).rating_head.autoencoder_units == 0

@@ -171,7 +171,7 @@ def build_model(
             global_mean=global_mean if rating.biases else 0.0,
             embeddings_regularizer=regularizer,
             dropout=rating.dropout,
-            autoencoder_units=_autoencoder_units(config, num_users, num_items),
+            autoencoder_units=autoencoder_units(config, num_users, num_items, training),
             autoencoder_l2=rating.autoencoder_l2,
             autoencoder_combine=rating.autoencoder_combine,
             name="rating_head",
@@ -213,12 +213,31 @@ def build_model(
     return model
 
 
-def _autoencoder_units(config: ModelConfig, num_users: int, num_items: int) -> int:
+def autoencoder_units(
+    config: ModelConfig,
+    num_users: int,
+    num_items: int,
+    training: EncodedInteractions | None = None,
+) -> int:
     """``rating.autoencoder``, or 0 when its ``items x users`` rating table would exceed
-    `MAX_RATING_CELLS` (a large catalogue trains without it)."""
+    `MAX_RATING_CELLS` (a large catalogue trains without it) or when the training users have
+    fewer than ``rating.autoencoder_min_ratings`` ratings on average.
+
+    Example:
+        >>> x = EncodedInteractions(np.array([1, 1, 2]), np.array([1, 2, 1]), np.ones(3))
+        >>> c = ModelConfig(rating={"biases": True, "autoencoder": 8})
+        >>> autoencoder_units(c, 3, 3), autoencoder_units(c, 3, 3, x)  # 1.5 ratings a user
+        (8, 0)
+    """
+    rating = config.rating
     if num_users * num_items > MAX_RATING_CELLS:
         return 0
-    return config.rating.autoencoder
+    if training is not None and rating.autoencoder and training.rating is not None:
+        rated = np.isfinite(training.rating)
+        users = len(np.unique(training.user[rated]))
+        if users == 0 or rated.sum() / users < rating.autoencoder_min_ratings:
+            return 0
+    return rating.autoencoder
 
 
 def _positives(config: ModelConfig, training: EncodedInteractions) -> np.ndarray | None:

@@ -192,6 +192,11 @@ def resolve_experiment(
     if not isinstance(preset_name, str):
         raise JointrecError(f"{where}: preset = {preset_name!r}: expected a preset name")
     config = preset(preset_name)
+    if "provenance" in data:
+        # A run's manifest records every setting as resolved: fields added to jointrec since
+        # it was written keep their off defaults, not today's preset values, so the run
+        # repeats (and matches its artifact's own config).
+        config = RunConfig(preset=preset_name)
     sections = {
         name: coerce(type(getattr(config, name)), merged.get(name, {}), f"{where} [{name}]")
         for name in RUN_SECTIONS
