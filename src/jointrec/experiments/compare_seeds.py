@@ -123,17 +123,21 @@ def plot_seeds(result: SeedComparison, path: str | os.PathLike[str]) -> Path:
     """Writes a PNG: each model's mean ± std (and every seed as a dot) per headline metric."""
     plt = pyplot()
     metrics = [m for m in HEADLINE if any(m in s for s in result.summaries.values())]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.45 * 9 + 2))
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(4.2 * len(metrics), 0.45 * len(result.summaries) + 2)
+    )
     axes = list(axes) if len(metrics) > 1 else [axes]
+    names = list(result.summaries)  # one row per model on every panel, so labels line up
     for ax, metric in zip(axes, metrics, strict=True):
-        names = [n for n, s in result.summaries.items() if metric in s]
         for y, name in enumerate(names):
+            if metric not in result.summaries[name]:
+                continue
             s = result.summaries[name][metric]
             color = "tab:blue" if name == JOINT else "tab:gray"
             ax.errorbar(s.mean, y, xerr=s.std, fmt="o", color=color, capsize=3)
             ax.scatter(s.values, [y] * len(s.values), s=8, color=color, alpha=0.4)
         ax.set_yticks(range(len(names)), names if ax is axes[0] else [""] * len(names))
-        ax.invert_yaxis()
+        ax.set_ylim(len(names) - 0.5, -0.5)
         arrow = "lower" if metric in LOWER_IS_BETTER else "higher"
         ax.set_xlabel(f"{metric} ({arrow} is better)")
         if metric in result.paired:
