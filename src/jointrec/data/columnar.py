@@ -262,10 +262,9 @@ def read_parquet_columns(
             size = batch.num_rows
             for role, name in wanted.items():
                 array = batch.column(batch.schema.get_field_index(name))
-                if role == "rating":  # a null rating is an unrated row (mixed feedback)
-                    values = _ratings(array)
-                else:
-                    values = _column(array, src, name, row)
+                # A null rating is an unrated row (mixed feedback); other nulls are errors.
+                rating = role == "rating"
+                values = _ratings(array) if rating else _column(array, src, name, row)
                 if role == "user":
                     values = users.encode(values)
                 elif role == "item":

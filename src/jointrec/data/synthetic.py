@@ -299,7 +299,7 @@ def write_synthetic_parquet(
     ):
         for block in iter_synthetic(spec):
             rating = block["rating"]
-            columns: dict[str, Any] = dict(block)
+            columns: dict[str, object] = dict(block)
             columns["rating"] = pa.array(rating, mask=np.isnan(rating), type=pa.float32())
             table = pa.Table.from_pydict(columns, schema=schema)
             writer.write_table(table, row_group_size=row_group_rows)

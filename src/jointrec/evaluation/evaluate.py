@@ -62,9 +62,9 @@ def evaluate(
 
 def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float]:
     """RMSE and MAE in stars, and RMSE on the normalised label, over the rated test rows."""
-    assert test.rating is not None
     if not test.rated.all():
         test = test.take(np.flatnonzero(test.rated))
+    assert test.rating is not None
     predicted = np.concatenate(
         [
             scorer.predict_ratings(
