@@ -8,13 +8,14 @@ split is never read.
 Example:
     >>> from jointrec.baselines import BASELINES
     >>> sorted(BASELINES)
-    ['biased-mf', 'ease', 'popularity']
+    ['biased-mf', 'ease', 'ease-positive', 'i-autorec', 'popularity']
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jointrec.baselines.autorec import IAutoRec
 from jointrec.baselines.base import BaselineScorer, FitData, carve_validation, interaction_matrix
 from jointrec.baselines.biased_mf import BiasedMF
 from jointrec.baselines.ease import EASE
@@ -39,8 +40,24 @@ def ease(data: FitData) -> Scorer:
     return EASE.tuned(data.train, len(data.users), len(data.items))
 
 
+def ease_positive(data: FitData) -> Scorer:
+    """EASE fitted on the positives: the cut and lambda tuned together on validation."""
+    return EASE.tuned_positive(data.train, len(data.users), len(data.items))
+
+
+def i_autorec(data: FitData) -> Scorer:
+    """Item-based AutoRec (500 sigmoid units, Adam), its L2 penalty tuned on validation."""
+    return IAutoRec.tuned(data.train, len(data.users), len(data.items))
+
+
 #: Name -> factory, as `jointrec.experiments.compare.compare(baselines=...)` takes them.
-BASELINES = {"popularity": popularity, "biased-mf": biased_mf, "ease": ease}
+BASELINES = {
+    "popularity": popularity,
+    "biased-mf": biased_mf,
+    "ease": ease,
+    "ease-positive": ease_positive,
+    "i-autorec": i_autorec,
+}
 
 __all__ = [
     "BASELINES",
@@ -48,10 +65,13 @@ __all__ = [
     "BaselineScorer",
     "BiasedMF",
     "FitData",
+    "IAutoRec",
     "Popularity",
     "biased_mf",
     "carve_validation",
     "ease",
+    "ease_positive",
+    "i_autorec",
     "interaction_matrix",
     "popularity",
 ]

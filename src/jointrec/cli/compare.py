@@ -28,7 +28,8 @@ def command(
         bool,
         typer.Option(
             "--baselines",
-            help="Also fit the baselines (popularity, biased MF, EASE; tuned on a validation "
+            help="Also fit the baselines (popularity, biased MF, EASE on all ratings and on "
+            "positives, item-based AutoRec; each tuned on a validation "
             "part of train) and put them in the same table.",
         ),
     ] = False,
