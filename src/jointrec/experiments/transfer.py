@@ -224,6 +224,7 @@ def transfer(
     seeds: Sequence[int] = SEEDS,
     specialists: Sequence[tuple[str, Specialist]] | None = None,
     joint: bool = True,
+    evaluate_on: str = "test",
     progress: bool = True,
     notify: Notify | None = None,
 ) -> Transfer:
@@ -239,6 +240,8 @@ def transfer(
         seeds: One split, rating subset and initialisation per seed.
         specialists: ``(name, specialist)`` pairs; default `default_specialists`.
         joint: Whether to train the joint model (on every row).
+        evaluate_on: ``"test"``, or ``"validation"`` to tune (the settings' split then needs
+            ``validation_fraction > 0``; the validation rows keep their ratings).
         progress: Show a progress bar over the runs.
         notify: Called with each note about the data.
     """
@@ -250,6 +253,10 @@ def transfer(
             raise JointrecError(f"rated fraction {f!r} is invalid: expected a share in (0, 1]")
     if not fractions or not seeds:
         raise JointrecError("transfer needs at least one rated fraction and one seed")
+    if evaluate_on not in ("test", "validation"):
+        raise JointrecError(
+            f"evaluate_on={evaluate_on!r} is invalid: expected 'test' or 'validation'"
+        )
     chosen = default_specialists() if specialists is None else list(specialists)
     experiment, dataset = as_experiment(settings, data)
     loaded = load(experiment, dataset, progress=progress, notify=notify)
@@ -267,6 +274,11 @@ def transfer(
             config = base.replace(split={"seed": seed}, train={"seed": seed})
             prepared = prepare_data(loaded.dataset, config.split)
             result.data_info = prepared.info(loaded.experiment.data.path)
+            if evaluate_on == "validation" and len(prepared.validation) == 0:
+                raise JointrecError(
+                    "transfer on validation needs a validation split: set "
+                    "split.validation_fraction > 0 (e.g. 0.1)"
+                )
             for f in fractions:
                 keep = keep_ratings(prepared.train, f, seed)
                 mixed, rated = with_fraction(prepared, keep)
@@ -279,7 +291,8 @@ def transfer(
                     fit_start = time.perf_counter()
                     scorer = fit(fit_data, config)
                     seconds = time.perf_counter() - fit_start
-                    report = evaluate(scorer, mixed.train, mixed.test, config.eval)
+                    target = mixed.test if evaluate_on == "test" else mixed.validation
+                    report = evaluate(scorer, mixed.train, target, config.eval)
                     result.cells.append(
                         TransferCell(name, f, seed, int(keep.sum()), seconds, report)
                     )
