@@ -10,7 +10,7 @@ I-AutoRec). The chosen rule goes into `jointrec.settings.presets.default`; the t
 come from ``jointrec transfer`` (docs/sparse-ratings.md).
 
 Run: ``python benchmarks/sparse_ratings.py [--fractions 1,0.1,0.02] [--seeds 42]
-[--candidates NAME,...]`` (writes results/sparse_ratings_validation.json).
+[--candidates "NAME;..."]`` (writes results/sparse_ratings_validation.json).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "exponent 0.5": {"model": {"multitask": {"rated_share_exponent": 0.5}}},
     "exponent 1": {"model": {"multitask": {"rated_share_exponent": 1.0}}},
     "exponent 1.5": {"model": {"multitask": {"rated_share_exponent": 1.5}}},
+    "exponent 2": {"model": {"multitask": {"rated_share_exponent": 2.0}}},
+    "exponent 3": {"model": {"multitask": {"rated_share_exponent": 3.0}}},
+    "exponent 4": {"model": {"multitask": {"rated_share_exponent": 4.0}}},
     "exponent 0.5, no rating biases": {
         "model": {"multitask": {"rated_share_exponent": 0.5}, "rating": {"biases": False}}
     },
@@ -71,14 +74,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fractions", default="1,0.1,0.02")
     parser.add_argument("--seeds", default="42")
-    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--candidates", default=";".join(CANDIDATES), help="names, ;-separated")
     parser.add_argument("--no-specialists", action="store_true")
     parser.add_argument("--name", default="sparse_ratings_validation")
     args = parser.parse_args()
     result = run(
         [float(f) for f in args.fractions.split(",")],
         [int(s) for s in args.seeds.split(",")],
-        args.candidates.split(","),
+        args.candidates.split(";"),
         not args.no_specialists,
     )
     print(write_result(args.name, result))

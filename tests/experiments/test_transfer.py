@@ -73,3 +73,20 @@ def test_transfer_needs_ratings(tmp_path):
     x = Interactions(np.arange(1, 41) % 7 + 1, np.arange(1, 41) % 11 + 1)
     with pytest.raises(JointrecError, match="has no ratings"):
         transfer(preset("default"), Dataset("clicks", x), fractions=(0.5,), progress=False)
+
+
+def test_the_rating_weight_follows_the_rated_share():
+    from jointrec.experiments.pipeline import effective_rating_weight
+    from jointrec.settings import ModelConfig
+
+    rating = np.full(100, 4.0)
+    rating[:90] = np.nan  # 10% rated
+    x = EncodedInteractions(np.arange(100), np.arange(100), rating)
+    config = ModelConfig(multitask={"rating_weight": 20.0, "rated_share_exponent": 1.5})
+    assert effective_rating_weight(config, x) == pytest.approx(20.0 * 0.1**1.5)
+    full = EncodedInteractions(np.arange(100), np.arange(100), np.full(100, 4.0))
+    assert effective_rating_weight(config, full) is None  # fully rated: as configured
+    off = ModelConfig(multitask={"rating_weight": 20.0, "rated_share_exponent": 0.0})
+    assert effective_rating_weight(off, x) is None
+    with pytest.raises(JointrecError, match=r"multitask.rated_share_exponent=-1.0 is invalid"):
+        ModelConfig(multitask={"rated_share_exponent": -1.0})

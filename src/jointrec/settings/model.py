@@ -197,10 +197,10 @@ class MultiTaskConfig:
         )
         check(self.rating_weight >= 0, "multitask.rating_weight", self.rating_weight, ">= 0")
         check(
-            0 <= self.rated_share_exponent <= 2,
+            0 <= self.rated_share_exponent <= 4,
             "multitask.rated_share_exponent",
             self.rated_share_exponent,
-            "a number in [0, 2]",
+            "a number in [0, 4]",
         )
         check(
             self.retrieval_weight + self.rating_weight > 0,

@@ -55,7 +55,10 @@ def default() -> RunConfig:
     a full softmax over the catalogue (in-batch with logQ correction for large catalogues)
     at temperature 0.2 with ratings >= 4 as positives and the user's other training items
     not used as negatives, a biased rating head, and the rating loss weighted 20:1 (it is an
-    MSE on a [0, 1] label, ~100x smaller than the softmax)."""
+    MSE on a [0, 1] label, ~100x smaller than the softmax). On mixed feedback the rating
+    weight scales with the cube of the rated share of training rows (chosen on validation,
+    ``benchmarks/sparse_ratings.py``; docs/sparse-ratings.md); fully rated data is
+    unaffected."""
     return RunConfig(
         model=ModelConfig(
             towers=TowerConfig(
@@ -77,7 +80,9 @@ def default() -> RunConfig:
                 mask_seen="all",
             ),
             rating=RatingConfig(layer_sizes=(64,), biases=True, clip_predictions=True),
-            multitask=MultiTaskConfig(retrieval_weight=1.0, rating_weight=20.0),
+            multitask=MultiTaskConfig(
+                retrieval_weight=1.0, rating_weight=20.0, rated_share_exponent=3.0
+            ),
         ),
         train=TrainConfig(
             optimizer="adam",
