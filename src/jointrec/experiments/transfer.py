@@ -314,10 +314,15 @@ def plot_transfer(result: Transfer, path: str | os.PathLike[str]) -> Path:
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     fractions = sorted(result.fractions)
+    others = iter(["tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:gray"])
     for model in result.models:
         means = [result.mean(model, f, "rmse") for f in fractions]
         spread = [float(np.std(result.values(model, f, "rmse"))) for f in fractions]
-        style = {"linewidth": 2.5, "color": "tab:blue"} if model == "joint" else {}
+        style: dict[str, Any] = (
+            {"linewidth": 2.5, "color": "tab:blue"}
+            if model == "joint"
+            else {"color": next(others, None)}
+        )
         left.errorbar(fractions, means, yerr=spread, marker="o", capsize=3, label=model, **style)
         if model == "joint":
             recall = [result.mean(model, f, "recall@10") for f in fractions]
