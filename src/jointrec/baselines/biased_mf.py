@@ -59,6 +59,7 @@ class BiasedMF(BaselineScorer):
     ) -> BiasedMF:
         """Runs ``iterations`` rounds of ALS."""
         assert train.rating is not None, "BiasedMF needs ratings"
+        train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
         rating = train.rating.astype(np.float64)
         mean = float(rating.mean())
         rng = np.random.default_rng(seed)
@@ -94,6 +95,7 @@ class BiasedMF(BaselineScorer):
         **kwargs: int,
     ) -> BiasedMF:
         """Picks the penalty by RMSE on a validation part of ``train``, then refits on all."""
+        train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
 
         def validation_rmse(
             model: BiasedMF, fit_part: EncodedInteractions, validation: EncodedInteractions
