@@ -58,8 +58,8 @@ class BiasedMF(BaselineScorer):
         seed: int = 0,
     ) -> BiasedMF:
         """Runs ``iterations`` rounds of ALS."""
-        assert train.rating is not None, "BiasedMF needs ratings"
         train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
+        assert train.rating is not None, "BiasedMF needs ratings"
         rating = train.rating.astype(np.float64)
         mean = float(rating.mean())
         rng = np.random.default_rng(seed)
