@@ -10,8 +10,9 @@ keeps the tables dense (small catalogues, where that is faster), an epoch with r
 updates, the path big catalogues take, is timed as well, so that sizes compare like for
 like (`row_wise_throughput_vs_smallest`).
 
-Run: ``python benchmarks/scaling.py [--quick] [--sizes 1m,5m,25m]`` (writes
-results/scaling.json).
+Run: ``python benchmarks/scaling.py [--quick] [--sizes 1m,5m,25m] [--rated-fraction 0.1]``
+(writes results/scaling.json; with a rated fraction below 1, mixed feedback: only that share
+of the interactions keeps its rating, ``results/scaling_rated<f>.json``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
     labels = train.labels()
     arrays = TrainingArrays(train.user, train.item, labels)
     out["train_examples"], out["test_examples"] = len(train), len(test)
+    out["rated_train_examples"] = int(np.isfinite(labels).sum())
     batch = cfg.train.batch_size
 
     def model() -> Any:
@@ -76,7 +78,7 @@ def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
             len(store.users),
             len(store.items),
             rating_scale=store.rating_scale,
-            global_mean=float(labels.mean()),
+            global_mean=float(np.nanmean(labels)),  # mixed feedback: NaN = unrated
             seed=cfg.train.seed,
         )
 
@@ -161,14 +163,17 @@ def quality_sample(
     }
 
 
-def run_size(name: str, scratch: Path, preset_name: str) -> dict[str, Any]:
+def run_size(
+    name: str, scratch: Path, preset_name: str, rated_fraction: float = 1.0
+) -> dict[str, Any]:
     users, items, interactions = SIZES[name]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), KERAS_BACKEND="jax")
     parquet = scratch / f"synthetic-{name}.parquet"
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "jointrec", "data", "synth", "--users", str(users), "--items",
-         str(items), "--interactions", str(interactions), "--out", str(parquet), "--quiet"],
+         str(items), "--interactions", str(interactions), "--out", str(parquet), "--quiet",
+         "--rated-fraction", str(rated_fraction)],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     synth_seconds = time.perf_counter() - start
@@ -185,6 +190,7 @@ def run_size(name: str, scratch: Path, preset_name: str) -> dict[str, Any]:
         users=users,
         items=items,
         interactions_requested=interactions,
+        rated_fraction=rated_fraction,
         synth_seconds=synth_seconds,
         parquet_mb=parquet.stat().st_size / 2**20,
     )
@@ -192,12 +198,15 @@ def run_size(name: str, scratch: Path, preset_name: str) -> dict[str, Any]:
 
 
 def run(
-    quick: bool = False, sizes: list[str] | None = None, preset_name: str = "tutorial"
+    quick: bool = False,
+    sizes: list[str] | None = None,
+    preset_name: str = "tutorial",
+    rated_fraction: float = 1.0,
 ) -> dict[str, Any]:
     names = sizes or (["quick-20k"] if quick else ["1m", "5m", "25m"])
     scratch = Path(tempfile.mkdtemp(prefix="jointrec-scaling-"))
     try:
-        results = [run_size(name, scratch, preset_name) for name in names]
+        results = [run_size(name, scratch, preset_name, rated_fraction) for name in names]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     base = results[0]["examples_per_second"]
@@ -208,6 +217,7 @@ def run(
     return {
         **header("scaling", quick),
         "preset": preset_name,
+        "rated_fraction": rated_fraction,
         "sizes": results,
     }
 
@@ -217,6 +227,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes")
     parser.add_argument("--sizes", help="comma-separated subset of " + ",".join(SIZES))
     parser.add_argument("--preset", default="tutorial")
+    parser.add_argument(
+        "--rated-fraction", type=float, default=1.0, help="share of rated interactions"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,8 +237,9 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.scratch, args.preset), default=float))
         return
     sizes = args.sizes.split(",") if args.sizes else None
-    result = run(args.quick, sizes, args.preset)
-    path = write_result("scaling" + ("_quick" if args.quick else ""), result)
+    result = run(args.quick, sizes, args.preset, args.rated_fraction)
+    name = "scaling" + ("" if args.rated_fraction >= 1 else f"_rated{args.rated_fraction:g}")
+    path = write_result(name + ("_quick" if args.quick else ""), result)
     print(path.read_text())
 
 

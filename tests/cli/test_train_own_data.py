@@ -124,3 +124,25 @@ def test_python_command_is_recorded_as_jointrec():
     )
     assert python_command(["/src/jointrec/__main__.py", "runs"]) == "jointrec runs"
     assert python_command(["/usr/bin/python3", "-c"]) == "python3 -c"
+
+
+def test_a_csv_with_blank_rating_cells_trains_and_evaluates(tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    lines = ["u,i,r"]
+    for user in range(1, 61):
+        for item in rng.choice(np.arange(1, 41), 15, replace=False):
+            rated = rng.random() < 0.4
+            lines.append(f"{user},{item},{rng.integers(1, 6) if rated else ''}")
+    (tmp_path / "mixed.csv").write_text("\n".join(lines) + "\n")
+    columns = ["--user-col", "u", "--item-col", "i", "--rating-col", "r"]
+    result = invoke("train", "--interactions", "mixed.csv", *columns, "--out", "run", *QUICK)
+    assert result.exit_code == 0, result.output
+    metrics = tomllib.loads((tmp_path / "run/manifest.toml").read_text())["provenance"]["metrics"]
+    assert np.isfinite(metrics["rmse"]) and 0.0 < metrics["rmse"] < 4.0
+    assert 0.0 <= metrics["recall@10"] <= 1.0 and metrics["users_evaluated"] > 0
+    again = invoke("evaluate", "run", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["rmse"] == pytest.approx(metrics["rmse"], rel=1e-5)

@@ -235,7 +235,7 @@ def test_a_folder_where_a_file_is_expected_and_the_reverse_say_so(zipped, tmp_pa
     [
         (b"u,i,r\n1,1,5\n\xe9,2,3\n", "line 3, column 'u' (byte 1): b'\\xe9' is not valid utf-8"),
         (b"u,i,r\n1,1,5\n1,2,nan\n", "line 3: column 'r' holds 'nan', which reads as no value"),
-        (b"u,i,r\n1,1,5\n1,2,\n", "line 3: column 'r' is empty"),
+        (b"u,i,r\n1,1,5\n1,2,\n1,3,x\n", "column 'r' holds string, e.g. 'x' on"),
         (b"u,u,r\n1,1,5\n", "names the column 'u' more than once"),
     ],
 )

@@ -83,13 +83,18 @@ def test_string_ids_and_observed_rating_scale(tmp_path):
 
 
 def test_errors_name_file_column_and_row(tmp_path):
-    path = _write(tmp_path / "s.parquet", u=[1, 2, 3, 4], i=[1, 2, 3, 4],
+    path = _write(tmp_path / "s.parquet", u=[1, None, 3, 4], i=[1, 2, 3, 4],
                   r=[1.0, None, 2.0, 3.0])  # fmt: skip
     with pytest.raises(JointrecError, match=r"no column 'user_id' for the users: available"):
         read_parquet_columns(path, tmp_path / "a", progress=False)
-    with pytest.raises(JointrecError, match=r"column 'r' row 1 is empty"):
+    with pytest.raises(JointrecError, match=r"column 'u' row 1 is empty"):
         read_parquet_columns(path, tmp_path / "b", user_col="u", item_col="i", rating_col="r",
                              time_col=None, progress=False)  # fmt: skip
+    mixed = _write(tmp_path / "m.parquet", u=[1, 2, 3], i=[1, 2, 3], r=[1.0, None, 4.0])
+    store = read_parquet_columns(mixed, tmp_path / "m", user_col="u", item_col="i",
+                                 rating_col="r", time_col=None, progress=False)  # fmt: skip
+    assert np.isnan(store.rating).tolist() == [False, True, False]  # a null: unrated
+    assert store.rating_scale == (1.0, 4.0)
     ok = _write(tmp_path / "t.parquet", u=[1, 2], i=[1, 2], r=[1.0, 9.0])
     with pytest.raises(JointrecError, match=r"ratings in \[1, 9\], outside the rating scale"):
         read_parquet_columns(ok, tmp_path / "c", user_col="u", item_col="i", rating_col="r",

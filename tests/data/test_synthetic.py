@@ -96,3 +96,29 @@ def test_cli_data_synth(tmp_path):
                                    "--interactions", "1000", "--out", str(out)])  # fmt: skip
     assert bad.exit_code == 1
     assert "error: synthetic interactions=1000 exceeds half of users x items" in bad.output
+
+
+def test_rated_fraction_keeps_the_interactions_and_leaves_the_rest_unrated(tmp_path):
+    full = synthesize(200, 150, 8_000, seed=3)
+    part = synthesize(200, 150, 8_000, seed=3, rated_fraction=0.1)
+    np.testing.assert_array_equal(part.item, full.item)  # the same interactions
+    rated = part.rated
+    assert 0.08 < rated.mean() < 0.12
+    np.testing.assert_array_equal(part.rating[rated], full.rating[rated])
+    again = synthesize(200, 150, 8_000, seed=3, rated_fraction=0.1)
+    np.testing.assert_array_equal(again.rated, rated)  # seeded
+    with pytest.raises(JointrecError, match="rated_fraction=1.5 is invalid"):
+        SyntheticSpec(10, 10, 20, rated_fraction=1.5)
+    out = tmp_path / "mixed.parquet"
+    args = ["data", "synth", "--users", "200", "--items", "150", "--interactions", "8000"]
+    result = CliRunner().invoke(app, [*args, "--seed", "3", "--rated-fraction", "0.1",
+                                      "--out", str(out), "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(10% rated)" in result.output
+    column = pq.read_table(out).column("rating")
+    assert column.null_count == int((~rated).sum())
+    from jointrec.data.columnar import read_parquet_columns
+
+    store = read_parquet_columns(out, tmp_path / "columns", progress=False)
+    np.testing.assert_array_equal(np.isnan(store.rating), ~rated)
+    assert store.rating_scale == (0.5, 5.0)

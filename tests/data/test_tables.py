@@ -158,3 +158,48 @@ def test_same_user_and_item_column_is_an_error(tmp_path):
     path = write_csv(tmp_path / "e.csv", "u,i", [(1, 1)])
     with pytest.raises(JointrecError, match="both 'u'"):
         read_interactions(path, user_col="u", item_col="u")
+
+
+# Mixed feedback: some rows rated, the rest not -----------------------------------------------
+
+
+def test_empty_rating_cells_and_parquet_nulls_are_unrated_rows(tmp_path):
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("u,i,r\n1,10,5\n1,11,\n2,10,2\n2,12,\n")
+    notes: list[str] = []
+    x = read_interactions(csv, user_col="u", item_col="i", rating_col="r", notes=notes)
+    assert np.isnan(x.rating).tolist() == [False, True, False, True]
+    assert x.rated.tolist() == [True, False, True, False] and x.has_ratings
+    assert x.rating_scale == (2.0, 5.0)  # inferred from the rated rows alone
+    parquet = tmp_path / "mixed.parquet"
+    pq.write_table(pa.table({"u": [1, 1, 2], "i": [10, 11, 10], "r": [4.0, None, 1.0]}), parquet)
+    y = read_interactions(parquet, user_col="u", item_col="i", rating_col="r")
+    assert y.rated.tolist() == [True, False, True]
+    assert y.rating[y.rated].tolist() == [4.0, 1.0]
+
+
+def test_a_rating_column_without_any_rating_is_implicit_feedback(tmp_path):
+    csv = tmp_path / "none.csv"
+    csv.write_text("u,i,r\n1,10,\n2,11,\n")
+    notes: list[str] = []
+    x = read_interactions(csv, user_col="u", item_col="i", rating_col="r", notes=notes)
+    assert x.rating is None and not x.has_ratings
+    assert "has no ratings" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("rows", "scale", "message"),
+    [
+        ("1,10,5\n1,11,nan\n", None, "line 3: column 'r' holds 'nan', which reads as no value"),
+        ("1,10,5\n1,11,NA\n", None, "line 3: column 'r' holds 'NA', which reads as no value"),
+        ("1,10,5\n1,11,\n1,12,x\n", None, "column 'r' holds string, e.g. 'x' on"),
+        ("1,10,5\n1,11,\n1,12,9\n", (1, 5), "line 4: column 'r' holds 9: expected a rating in"),
+        ("1,10,5\n1,11,\n1,12,inf\n", None, "line 4: column 'r' holds inf: expected a finite"),
+    ],
+)
+def test_bad_ratings_next_to_unrated_rows_are_one_line_errors(tmp_path, rows, scale, message):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("u,i,r\n" + rows)
+    with pytest.raises(JointrecError) as info:
+        read_interactions(csv, user_col="u", item_col="i", rating_col="r", rating_scale=scale)
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -108,6 +108,34 @@ def test_rating_loss_is_weighted_mse():
     assert float(RatingTask()(labels, preds, sample_weight=weights)) == pytest.approx(0.125)
 
 
+def test_masked_rating_loss_is_the_mean_over_rated_rows(rng):
+    labels = rng.random(50).astype("float32")
+    labels[rng.random(50) < 0.6] = np.nan  # unrated rows of mixed feedback
+    preds = rng.random(50).astype("float32")
+    padding = (rng.random(50) < 0.9).astype("float32")
+    rated = ~np.isnan(labels)
+    want = np.mean((preds[rated] - labels[rated]).astype(np.float64) ** 2)
+    assert float(RatingTask()(labels, preds)) == pytest.approx(want, rel=1e-5)
+    both = rated & (padding > 0)
+    want = np.mean((preds[both] - labels[both]).astype(np.float64) ** 2)
+    got = float(RatingTask()(labels, preds, sample_weight=padding))
+    assert got == pytest.approx(want, rel=1e-5)
+    assert float(RatingTask()(np.full(3, np.nan), preds[:3])) == 0.0  # nothing rated
+
+
+def test_unrated_rows_are_retrieval_positives(batch):
+    q, c, ids, labels = batch
+    mixed = labels.copy()
+    mixed[[1, 5]] = np.nan  # unrated: positives whatever the threshold
+    task = RetrievalTask(min_positive_label=0.6)
+    filled = np.where(np.isnan(mixed), 1.0, mixed)
+    want = reference_retrieval_loss(q, c, ids, labels=filled, min_label=0.6)
+    from jointrec.model.rating_task import retrieval_labels
+
+    got = task(q, c, ids, labels=retrieval_labels(mixed))
+    assert float(got) == pytest.approx(want, rel=1e-5)
+
+
 def test_retrieval_task_rejects_bad_settings():
     with pytest.raises(ValueError, match="reduction"):
         RetrievalTask(reduction="max")

@@ -66,8 +66,11 @@ def test_interactions_take_anything_and_never_corrupt(user, item, rating, timest
         assert all(same_id(r, s) for r, s in zip(raw.tolist(), stored.tolist(), strict=True))
         assert all(r is not None and not isinstance(r, bool) for r in raw.tolist())
     assert x.rating.dtype == np.float32
-    assert np.isfinite(x.rating).all() and ((x.rating >= 1) & (x.rating <= 5)).all()
-    np.testing.assert_array_equal(x.rating, np.asarray(rating.tolist(), dtype=np.float32))
+    rated = ~np.isnan(x.rating)  # NaN / None: an unrated row (mixed feedback)
+    assert np.isfinite(x.rating[rated]).all()
+    assert ((x.rating[rated] >= 1) & (x.rating[rated] <= 5)).all()
+    raw = [np.nan if v is None else v for v in rating.tolist()]
+    np.testing.assert_array_equal(x.rating, np.asarray(raw, dtype=np.float32))
     if timestamp is not None:
         assert x.timestamp.dtype == np.int64
         assert all(
@@ -84,9 +87,10 @@ def test_interactions_take_anything_and_never_corrupt(user, item, rating, timest
         ({"user": np.array([1.0, 2.5])}, "row 1, column 'user': got 2.5; expected an integer"),
         ({"user": np.array(["a", ""])}, "row 1, column 'user': got ''; expected a non-empty id"),
         ({"user": np.array([True, False])}, "dtype bool: expected integer or string ids"),
-        ({"rating": np.array([3.0, np.nan])}, "row 1, column 'rating': got nan; expected a finite"),
+        ({"rating": np.array([3.0, np.inf])}, "row 1, column 'rating': got inf; expected a finite"),
         ({"rating": np.array(["5", "4"])}, "row 0, column 'rating': got '5'; expected a number"),
-        ({"rating": np.array([5, None], dtype=object)}, "row 1, column 'rating': got None"),
+        ({"rating": np.array([None, "x"], dtype=object)}, "row 1, column 'rating': got 'x'"),
+        ({"rating": np.array([4.0, 6.0])}, "row 1, column 'rating': got 6.0; expected a finite"),
         ({"timestamp": np.array(["x", "y"])}, "row 0, column 'timestamp': got 'x'"),
         ({"timestamp": np.array([1.0, np.inf])}, "row 1, column 'timestamp': got inf"),
         ({"rating": np.array([1.0])}, "column 'rating' has shape (1,): expected (2,)"),

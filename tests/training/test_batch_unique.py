@@ -16,11 +16,13 @@ from jointrec.training.batches import epoch_batches
 keras = pytest.importorskip("keras")
 
 
-def _batches(rng, steps=3, batch=40, users=12, items=9, pad=5, log_q=False):
+def _batches(rng, steps=3, batch=40, users=12, items=9, pad=5, log_q=False, unrated=0.0):
+    labels = rng.integers(0, 5, steps * batch - pad) / 4.0
+    labels[rng.random(len(labels)) < unrated] = np.nan  # mixed feedback: unrated rows
     data = TrainingArrays(
         rng.integers(1, users, steps * batch - pad),
         rng.integers(1, items, steps * batch - pad),
-        rng.integers(0, 5, steps * batch - pad) / 4.0,
+        labels,
         log_q=rng.normal(size=steps * batch - pad).astype("float32") if log_q else None,
     )
     if log_q:  # one log-probability per item, as item_log_frequencies gives
@@ -136,6 +138,8 @@ OPTIONS = [
     {"logq_correction": True, "rating_biases": True, "positive_weighting": "rating"},
     {"learn_temperature": True, "loss_weighting": "uncertainty", "embedding_l2": 1e-3},
     {"rating_dropout": 0.3},  # the rating head gathers rows before its dropout
+    {"retrieval_min_rating": 4.0, "unrated": 0.7},  # mixed feedback
+    {"positive_weighting": "rating", "rating_biases": True, "unrated": 0.5},
 ]
 
 
@@ -145,12 +149,14 @@ def test_loss_and_gradients_equal_the_per_row_path(rng, options):
 
     from jointrec.backend.jax.training import _loss_and_grad
 
+    options = dict(options)
+    unrated = options.pop("unrated", 0.0)
     config = ModelConfig.from_dict(
         {"embedding_dim": 8, "layer_sizes": (16, 8), "negatives": "in_batch", **options}
     )
     model = build_model(config, 12, 9, seed=1)
     assert model.supports_unique()
-    b = _batches(rng, steps=1, log_q=True)
+    b = _batches(rng, steps=1, log_q=True, unrated=unrated)
     row = {k: v[0] for k, v in b.items()}
     distinct = {k: v[0] for k, v in with_unique_ids(b).items()}
     grad_fn = _loss_and_grad(model)
@@ -166,8 +172,15 @@ def test_loss_and_gradients_equal_the_per_row_path(rng, options):
         keras.utils.set_random_seed(3)
     (_, (logs_u, _)), grads_u = grad_fn(trainable, frozen, inputs, distinct, weights)
     np.testing.assert_allclose(np.asarray(logs_u), np.asarray(logs), rtol=2e-5)
+    assert np.isfinite(np.asarray(logs)).all()
     for g, g_u in zip(grads, grads_u, strict=True):
+        assert np.isfinite(np.asarray(g)).all()
         np.testing.assert_allclose(np.asarray(g_u), np.asarray(g), rtol=1e-4, atol=1e-6)
+    if unrated:  # the rating loss is the NumPy mean over the real, rated rows
+        predicted = model(inputs)["rating"]
+        rated = (row["mask"] > 0) & ~np.isnan(row["label"])
+        want = np.mean((np.asarray(predicted)[rated] - row["label"][rated]) ** 2)
+        assert float(logs[2]) == pytest.approx(want, rel=1e-4)
 
 
 def test_models_that_need_every_row_say_so():

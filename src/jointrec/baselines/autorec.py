@@ -64,6 +64,7 @@ class IAutoRec(BaselineScorer):
         (or item) that is known, else the global mean.
         """
         assert train.rating is not None, "IAutoRec needs ratings"
+        train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
         ratings = np.zeros((num_items, num_users), np.float32)
         mask = np.zeros((num_items, num_users), np.float32)
         ratings[train.item, train.user] = train.rating
@@ -101,6 +102,7 @@ class IAutoRec(BaselineScorer):
         **kwargs: int,
     ) -> IAutoRec:
         """Picks the L2 penalty by RMSE on a validation part of ``train``, then refits."""
+        train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
 
         def validation_rmse(
             model: IAutoRec, fit_part: EncodedInteractions, validation: EncodedInteractions

@@ -58,6 +58,7 @@ class BiasedMF(BaselineScorer):
         seed: int = 0,
     ) -> BiasedMF:
         """Runs ``iterations`` rounds of ALS."""
+        train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
         assert train.rating is not None, "BiasedMF needs ratings"
         rating = train.rating.astype(np.float64)
         mean = float(rating.mean())
@@ -94,6 +95,7 @@ class BiasedMF(BaselineScorer):
         **kwargs: int,
     ) -> BiasedMF:
         """Picks the penalty by RMSE on a validation part of ``train``, then refits on all."""
+        train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
 
         def validation_rmse(
             model: BiasedMF, fit_part: EncodedInteractions, validation: EncodedInteractions

@@ -53,7 +53,7 @@ def info(
     x = ds.interactions
     ratings: dict[str, int] = {}
     if x.rating is not None:
-        values, counts = np.unique(x.rating, return_counts=True)
+        values, counts = np.unique(x.rating[x.rated], return_counts=True)
         ratings = {f"{v:g}": int(c) for v, c in zip(values, counts, strict=True)}
     summary = {
         "dataset": ds.name,
@@ -94,19 +94,37 @@ def synth(
     interactions: Annotated[
         int, typer.Option("--interactions", help="Number of ratings.")
     ] = 25_000_095,
+    rated_fraction: Annotated[
+        float,
+        typer.Option(
+            "--rated-fraction",
+            min=0.0,
+            max=1.0,
+            help="Share of interactions that keep their rating (seeded); the rest are "
+            "unrated (null): mixed feedback.",
+        ),
+    ] = 1.0,
     seed: s.Seed = None,
     quiet: s.Quiet = False,
 ) -> None:
     """Synthetic ratings (MovieLens-25M shape by default) with power-law popularity and a
-    planted low-rank preference structure, streamed to Parquet."""
+    planted low-rank preference structure, streamed to Parquet; with --rated-fraction, only
+    that share of the interactions keeps its rating."""
     import time
 
     from jointrec.data.synthetic import SyntheticSpec, write_synthetic_parquet
 
-    spec = SyntheticSpec(users, items, interactions, seed=0 if seed is None else seed)
+    spec = SyntheticSpec(
+        users,
+        items,
+        interactions,
+        seed=0 if seed is None else seed,
+        rated_fraction=rated_fraction,
+    )
     start = time.perf_counter()
     rows = write_synthetic_parquet(spec, out, progress=not quiet)
+    what = "ratings" if rated_fraction >= 1.0 else f"interactions ({rated_fraction:.0%} rated)"
     typer.echo(
-        f"wrote {rows} ratings of {users} users x {items} items to {out} "
+        f"wrote {rows} {what} of {users} users x {items} items to {out} "
         f"in {time.perf_counter() - start:.1f} s"
     )

@@ -261,17 +261,22 @@ def read_parquet_columns(
         for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(wanted.values())):
             size = batch.num_rows
             for role, name in wanted.items():
-                values = _column(batch.column(batch.schema.get_field_index(name)), src, name, row)
+                array = batch.column(batch.schema.get_field_index(name))
+                # A null rating is an unrated row (mixed feedback); other nulls are errors.
+                rating = role == "rating"
+                values = _ratings(array) if rating else _column(array, src, name, row)
                 if role == "user":
                     values = users.encode(values)
                 elif role == "item":
                     values = items.encode(values)
                 elif role == "rating":
-                    values = values.astype(np.float32)
-                    if not np.isfinite(values).all():
-                        bad = row + int(np.flatnonzero(~np.isfinite(values))[0])
+                    rated = ~np.asarray(array.is_null().to_numpy(zero_copy_only=False))
+                    if not np.isfinite(values[rated]).all():
+                        bad = row + int(np.flatnonzero(rated & ~np.isfinite(values))[0])
                         raise JointrecError(f"{src}: column {name!r} row {bad} is not finite")
-                    low, high = min(low, float(values.min())), max(high, float(values.max()))
+                    if rated.any():
+                        low = min(low, float(values[rated].min()))
+                        high = max(high, float(values[rated].max()))
                 outputs[role][row : row + size] = values
             row += size
             bar.advance(size)
@@ -296,6 +301,17 @@ def read_parquet_columns(
     }
     (folder / META).write_text(json.dumps(meta, indent=2))
     return ColumnStore.open(folder)
+
+
+def _ratings(array: Any) -> np.ndarray:
+    """A rating batch as float32, NaN where the rating is null (an unrated row)."""
+    import pyarrow as pa
+
+    if pa.types.is_null(array.type):
+        return np.full(len(array), np.nan, dtype=np.float32)
+    values = array.cast(pa.float32()).to_numpy(zero_copy_only=False).astype(np.float32)
+    values[np.asarray(array.is_null().to_numpy(zero_copy_only=False))] = np.nan
+    return values
 
 
 def _column(array: Any, src: Path, name: str, first_row: int) -> np.ndarray:

@@ -39,8 +39,19 @@ class EncodedInteractions:
     def __len__(self) -> int:
         return len(self.user)
 
+    @property
+    def rated(self) -> np.ndarray:
+        """``[n]`` booleans: which rows carry a rating (all false without ratings)."""
+        if self.rating is None:
+            return np.zeros(len(self.user), dtype=bool)
+        return np.isfinite(self.rating)
+
     def labels(self) -> np.ndarray:
-        """Ratings mapped to ``[0, 1]``: ``(r - low) / (high - low)`` (all 1 without ratings)."""
+        """Ratings mapped to ``[0, 1]``: ``(r - low) / (high - low)`` (all 1 without ratings).
+
+        Unrated rows of mixed feedback keep NaN: the rating loss skips them and retrieval
+        counts them as positives (`jointrec.model.rating_task.retrieval_labels`).
+        """
         if self.rating is None:
             return np.ones(len(self.user), dtype=np.float32)
         low, high = self.rating_scale

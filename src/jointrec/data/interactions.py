@@ -31,7 +31,9 @@ class Interactions:
     Args:
         user: Raw user ids (integers or strings).
         item: Raw item ids (integers or strings).
-        rating: Explicit ratings in stars, or ``None`` for implicit feedback.
+        rating: Explicit ratings in stars, or ``None`` for implicit feedback. Mixed
+            feedback: NaN (or ``None`` in an object array) marks an unrated row, which is a
+            retrieval positive and takes no part in the rating loss or RMSE.
         timestamp: Seconds since the epoch, or ``None``.
         rating_scale: ``(low, high)`` of the rating scale, checked against ``rating``.
         source: Where the data came from, used in error messages.
@@ -64,7 +66,13 @@ class Interactions:
             rating = np.asarray(self.rating)
             self._check_column("rating", rating, n)
             rating = check_numeric(
-                self.source, "rating", rating, low=low, high=high, dtype=np.float32
+                self.source,
+                "rating",
+                rating,
+                low=low,
+                high=high,
+                dtype=np.float32,
+                allow_missing=True,
             )
             object.__setattr__(self, "rating", rating)
         if self.timestamp is not None:
@@ -88,8 +96,22 @@ class Interactions:
 
     @property
     def has_ratings(self) -> bool:
-        """Whether explicit ratings are present."""
-        return self.rating is not None
+        """Whether explicit ratings are present (a rating column with at least one rated
+        row)."""
+        return self.rating is not None and bool(np.isfinite(self.rating).any())
+
+    @property
+    def rated(self) -> np.ndarray:
+        """``[n]`` booleans: which rows carry a rating (none without a rating column).
+
+        Example:
+            >>> x = Interactions(np.array([1, 2]), np.array([3, 3]), np.array([4.0, np.nan]))
+            >>> x.rated.tolist(), x.has_ratings
+            ([True, False], True)
+        """
+        if self.rating is None:
+            return np.zeros(len(self.user), dtype=bool)
+        return np.isfinite(self.rating)
 
     def take(self, rows: np.ndarray) -> Interactions:
         """Returns the interactions at ``rows`` (indices or a boolean mask), in that order."""

@@ -58,6 +58,9 @@ class SyntheticSpec:
         activity_exponent: Pareto tail index of user activity (smaller = heavier tail).
         min_per_user: Fewest ratings per user (MovieLens: 20).
         seed: Seeds everything.
+        rated_fraction: Share of the interactions that keep their rating (mixed feedback:
+            the others are unrated, NaN in memory and null in Parquet), drawn per row from
+            its own seeded stream, so the interactions are the same for every fraction.
     """
 
     users: int
@@ -70,8 +73,14 @@ class SyntheticSpec:
     activity_exponent: float = 1.3
     min_per_user: int = 20
     seed: int = 0
+    rated_fraction: float = 1.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= float(self.rated_fraction) <= 1.0:
+            raise JointrecError(
+                f"synthetic rated_fraction={self.rated_fraction!r} is invalid: expected a "
+                "share in [0, 1] (1: every interaction rated)"
+            )
         for name in ("users", "items", "interactions", "rank", "clusters"):
             value = getattr(self, name)
             if int(value) < 1:
@@ -191,6 +200,9 @@ def _block(model: _Model, lo: int, hi: int) -> dict[str, np.ndarray]:
     )
     low, high = RATING_SCALE
     rating = np.clip(np.round(stars * 2.0) / 2.0, low, high).astype(np.float32)
+    if spec.rated_fraction < 1.0:  # a separate stream: the same interactions at any fraction
+        keep = np.random.default_rng([int(model.user_seeds[lo]), 1]).random(len(owner))
+        rating[keep >= spec.rated_fraction] = np.nan
     start = rng.integers(_START_TIME, _START_TIME + _SPAN // 2, n_users)
     timestamp = start[owner] + rng.integers(0, _SPAN // 2, len(owner))
     return {
@@ -253,8 +265,9 @@ def write_synthetic_parquet(
     """Streams synthetic ratings into a Parquet file in row groups of at most
     ``row_group_rows``.
 
-    The file has columns ``user_id``, ``item_id`` (int64), ``rating`` (float32) and
-    ``timestamp`` (int64), and records the rating scale in its schema metadata.
+    The file has columns ``user_id``, ``item_id`` (int64), ``rating`` (float32, null on the
+    unrated rows when ``spec.rated_fraction < 1``) and ``timestamp`` (int64), and records the
+    rating scale in its schema metadata.
 
     Returns:
         The number of rows written.
@@ -285,7 +298,10 @@ def write_synthetic_parquet(
         pq.ParquetWriter(tmp, schema, compression="snappy") as writer,
     ):
         for block in iter_synthetic(spec):
-            table = pa.Table.from_pydict(block, schema=schema)
+            rating = block["rating"]
+            columns: dict[str, object] = dict(block)
+            columns["rating"] = pa.array(rating, mask=np.isnan(rating), type=pa.float32())
+            table = pa.Table.from_pydict(columns, schema=schema)
             writer.write_table(table, row_group_size=row_group_rows)
             written += len(block["user_id"])
             bar.advance(len(block["user_id"]))

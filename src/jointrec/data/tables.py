@@ -273,6 +273,72 @@ def numeric_column(file: TableFile, name: str, array: Any, expected: str) -> np.
     return wrong_type(file, name, array, expected)
 
 
+def rating_column(file: TableFile, name: str, array: Any) -> np.ndarray:
+    """Ratings as float64 with NaN for unrated rows: an empty CSV cell or a Parquet null.
+
+    A cell holding a word that reads as no value (``nan``, ``NA``, ``null``) is refused:
+    it is ambiguous, and usually an export bug; leave the cell empty for an unrated row.
+
+    Raises:
+        JointrecError: naming the line of such a word, of text that is not a number, or of
+            an infinite rating.
+    """
+    import pyarrow as pa
+
+    if pa.types.is_null(array.type):
+        values = np.full(len(array), np.nan)
+    else:
+        if array.null_count:
+            _only_empty_nulls(file, name, array)
+        if not (
+            pa.types.is_integer(array.type)
+            or pa.types.is_floating(array.type)
+            or pa.types.is_decimal(array.type)
+            or pa.types.is_boolean(array.type)
+        ):
+            wrong_type(file, name, array, "numeric ratings (an empty cell: unrated)")
+        values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        values = np.where(array.is_null().to_numpy(zero_copy_only=False), np.nan, values)
+        real = ~array.is_null().to_numpy(zero_copy_only=False)
+        bad = real & ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise JointrecError(
+                f"{file.where(row)}: column {name!r} holds {float(values[row])!r}: expected a "
+                "finite rating (leave the cell empty, or null, for an unrated row)"
+            )
+    return values.astype(np.float64)
+
+
+def _only_empty_nulls(file: TableFile, name: str, array: Any) -> None:
+    """Raises for the first null of a CSV rating column whose cell is not empty."""
+    if file.resolved_format == "parquet":
+        return
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter = file.delimiter or ("\t" if file.resolved_format == "tsv" else ",")
+    try:
+        table = pacsv.read_csv(
+            Path(file.path).expanduser(),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[name], column_types={name: pa.string()}, null_values=[]
+            ),
+        )
+    except (pa.ArrowInvalid, OSError):
+        return
+    raw = np.char.strip(table.column(name).to_numpy(zero_copy_only=False).astype(str))
+    null = array.is_null().to_numpy(zero_copy_only=False)
+    worded = null & (raw != "")
+    if worded.any():
+        row = int(np.flatnonzero(worded)[0])
+        raise JointrecError(
+            f"{file.where(row)}: column {name!r} holds {str(raw[row])!r}, which reads as no "
+            "value: expected a rating, or an empty cell for an unrated row"
+        )
+
+
 def time_column(file: TableFile, name: str, array: Any) -> np.ndarray:
     """Seconds since the epoch (int64) from numbers, dates or timestamps."""
     import pyarrow as pa
@@ -334,7 +400,8 @@ def read_interactions(
         user_col: Column of user ids (integers or strings).
         item_col: Column of item ids (integers or strings).
         rating_col: Column of explicit ratings; ``None`` for implicit feedback (every row is
-            a positive; the model then trains retrieval only).
+            a positive; the model then trains retrieval only). Mixed feedback: an empty
+            cell (a Parquet null) is an unrated row, a retrieval positive without a rating.
         time_col: Column of times (seconds since the epoch, dates or timestamps), needed by
             the ``temporal`` and ``leave_last_n`` splits.
         rating_scale: ``(low, high)`` stars; ``None`` takes the lowest and highest rating.
@@ -348,7 +415,7 @@ def read_interactions(
             inferred rating scale, dropped duplicates).
 
     Raises:
-        JointrecError: naming the file, column and line for a missing column, an empty cell,
+        JointrecError: naming the file, column and line for a missing column, an empty id,
             a value of the wrong type, a rating outside ``rating_scale``, a negative rating
             when the scale is inferred, or a repeated pair.
     """
@@ -365,13 +432,16 @@ def read_interactions(
     data = read_columns(file, options, strings=(user_col, item_col))
     rating = None
     if rating_col is not None:
-        rating = numeric_column(file, rating_col, data[rating_col], "numeric ratings")
-        if not np.isfinite(rating).all():
-            row = int(np.flatnonzero(~np.isfinite(rating))[0])
-            raise JointrecError(
-                f"{file.where(row)}: column {rating_col!r} holds {rating[row]!r}: "
-                "expected a finite rating"
-            )
+        rating = rating_column(file, rating_col, data[rating_col])
+        rated = ~np.isnan(rating)
+        if not rated.any():
+            rating = None
+            if notes is not None:
+                notes.append(
+                    f"column {rating_col!r} of {file.path} has no ratings (every cell is "
+                    "empty): training retrieval only"
+                )
+    if rating is not None and rating_col is not None:
         inferred = rating_scale is None
         rating_scale = _rating_scale(file, rating_col, rating, rating_scale)
         rating = _check_scale(file, rating_col, rating, rating_scale)
@@ -424,9 +494,9 @@ def _rating_scale(
                 f"rating_scale={tuple(given)!r} is invalid: expected (low, high) with low < high"
             )
         return low, high
-    low, high = float(rating.min()), float(rating.max())
+    low, high = float(np.nanmin(rating)), float(np.nanmax(rating))
     if low < 0:
-        row = int(np.argmin(rating))
+        row = int(np.nanargmin(rating))
         raise JointrecError(
             f"{file.where(row)}: column {name!r} holds {rating[row]:g}: a negative rating "
             "cannot be part of an inferred scale (it is usually a typo); fix the value, or "

@@ -244,11 +244,20 @@ def check_numeric(
     low: float | None = None,
     high: float | None = None,
     dtype: type | np.dtype = np.float64,
+    allow_missing: bool = False,
 ) -> np.ndarray:
     """Returns ``values`` as ``dtype``, refusing non-numbers, NaN, infinities and values
-    outside ``[low, high]`` (either bound may be ``None``)."""
+    outside ``[low, high]`` (either bound may be ``None``).
+
+    With ``allow_missing`` NaN and ``None`` are kept as NaN (a missing value, e.g. an
+    unrated row); infinities and values out of range are still refused.
+    """
     locate = locate or row_numbers()
     arr = np.asarray(values)
+    if allow_missing and arr.dtype.kind == "O":
+        arr = np.array([np.nan if v is None else v for v in arr.tolist()], dtype=object)
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in arr.tolist()):
+            arr = arr.astype(np.float64)
     if arr.ndim != 1:
         raise JointrecError(f"{where}: column {column!r} must be 1-D, got shape {arr.shape}")
     if arr.dtype.kind not in "iuf":
@@ -261,6 +270,8 @@ def check_numeric(
     with np.errstate(over="ignore", invalid="ignore"):
         out = arr.astype(dtype)
     bad = ~np.isfinite(out)
+    if allow_missing:
+        bad &= ~np.isnan(out)
     if low is not None:
         bad |= out < low
     if high is not None:

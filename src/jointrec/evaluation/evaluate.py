@@ -13,6 +13,10 @@ fallback). The plain keys average over all users. When some test users are unkno
 the user table is in the vocabulary) the report is what it always was. The tutorial's metric
 stays as the tutorial defines it, over known users' test pairs.
 
+Mixed feedback (some test rows unrated, NaN): RMSE and MAE are over the rated test rows;
+an unrated test row is relevant for ranking with ``EvalConfig.unrated_test="relevant"`` (the
+default) and left out with ``"ignore"``; it never counts as a 5-star item.
+
 Example:
     >>> report = evaluate(scorer, train, test, EvalConfig())  # doctest: +SKIP
     >>> report["recall@10"], report["rmse"]  # doctest: +SKIP
@@ -61,7 +65,7 @@ def evaluate(
         ``test_pairs`` and ``users_evaluated``.
     """
     report: dict[str, float] = {"test_pairs": float(len(test))}
-    if scorer.can_rate and test.rating is not None:
+    if scorer.can_rate and test.rating is not None and test.rated.any():
         report.update(rating_metrics(scorer, test))
     if scorer.can_retrieve:
         report.update(ranking_metrics(scorer, train, test, config))
@@ -69,7 +73,9 @@ def evaluate(
 
 
 def rating_metrics(scorer: Scorer, test: EncodedInteractions) -> dict[str, float]:
-    """RMSE and MAE in stars, and RMSE on the normalised label."""
+    """RMSE and MAE in stars, and RMSE on the normalised label, over the rated test rows."""
+    if not test.rated.all():
+        test = test.take(np.flatnonzero(test.rated))
     assert test.rating is not None
     predicted = np.concatenate(
         [
@@ -111,6 +117,8 @@ def ranking_metrics(
     rating = test.rating if test.rating is not None else np.full(len(test), np.inf)
     top_rating = test.rating_scale[1]
     is_relevant = known & (rating >= config.relevance_min_rating)
+    if config.unrated_test == "relevant":
+        is_relevant |= known & np.isnan(rating)
     is_five = known & (rating >= top_rating)
     relevant = _csr(test.user[is_relevant], test.item[is_relevant], num_users)
     five_star = _csr(test.user[is_five], test.item[is_five], num_users)

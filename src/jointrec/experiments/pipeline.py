@@ -379,6 +379,7 @@ def train_model(
         model,
         TrainingArrays(data.train.user, data.train.item, labels, log_q),
         config.train,
+        rating_weight=effective_rating_weight(model_config, data.train),
         progress=progress,
         description=f"training {name}",
         on_epoch_end=stopper,
@@ -411,6 +412,27 @@ def train_model(
             )
         trained.report = evaluate(exported, data.train, target, config.eval)
     return trained
+
+
+def effective_rating_weight(config: ModelConfig, train: EncodedInteractions) -> float | None:
+    """The rating loss weight training uses on mixed feedback: ``rating_weight * share **
+    rated_share_exponent`` (``share``: the rated share of the training rows), or ``None``
+    (the configured weight) when every row is rated or the exponent is 0.
+
+    Example:
+        >>> from jointrec.settings import ModelConfig
+        >>> x = EncodedInteractions(np.arange(4), np.arange(4), np.array([4.0, np.nan] * 2))
+        >>> cfg = ModelConfig(multitask={"rating_weight": 20.0, "rated_share_exponent": 1.0})
+        >>> effective_rating_weight(cfg, x)
+        10.0
+    """
+    multitask = config.multitask
+    if train.rating is None or not multitask.rated_share_exponent or not len(train):
+        return None
+    share = float(train.rated.mean())
+    if share >= 1.0 or share <= 0.0:
+        return None
+    return float(multitask.rating_weight * share**multitask.rated_share_exponent)
 
 
 def _tower_features(data: PreparedData, model_config: ModelConfig) -> tuple[Any, Any]:

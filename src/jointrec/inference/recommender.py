@@ -307,7 +307,7 @@ class Recommender:
             RatedItem(
                 self.catalogue.ids[int(items[j])],
                 self.catalogue.titles[int(items[j])],
-                float(ratings[j]) if has_ratings else None,
+                float(ratings[j]) if has_ratings and np.isfinite(ratings[j]) else None,
             )
             for j in order
         ]

@@ -156,7 +156,8 @@ def build_model(
     towers, retrieval, rating = config.towers, config.retrieval, config.rating
     regularizer = keras.regularizers.L2(towers.embedding_l2) if towers.embedding_l2 > 0 else None
     if global_mean is None:
-        global_mean = 0.5 if training is None else float(training.labels().mean())
+        rated = None if training is None else training.labels()[training.rated]
+        global_mean = 0.5 if rated is None or not len(rated) else float(rated.mean())
     negatives = retrieval.negatives
     dim = towers.embedding_dim
     model = JointModel(
@@ -242,11 +243,11 @@ def autoencoder_units(
 
 def _positives(config: ModelConfig, training: EncodedInteractions) -> np.ndarray | None:
     """Which training rows are retrieval positives (rated >= ``retrieval.min_rating``
-    stars), or ``None`` when every row is."""
+    stars, or unrated), or ``None`` when every row is."""
     threshold = config.retrieval.min_rating
     if threshold is None or training.rating is None:
         return None
-    return np.asarray(training.rating >= threshold)
+    return np.asarray((training.rating >= threshold) | ~training.rated)
 
 
 def _retrieval_rows(

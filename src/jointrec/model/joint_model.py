@@ -23,7 +23,7 @@ from keras import ops
 from jointrec.errors import JointrecError
 from jointrec.model.embedding_tower import PACKAGE
 from jointrec.model.rating_head import RatingHead
-from jointrec.model.rating_task import RatingTask
+from jointrec.model.rating_task import RatingTask, retrieval_labels
 from jointrec.model.retrieval_task import RetrievalTask
 
 #: Largest users x items table of seen pairs for ``mask_seen`` (int8 cells).
@@ -257,10 +257,12 @@ class JointModel(keras.Model):
         Args:
             inputs: The batch's ``"user"`` and ``"item"`` indices.
             outputs: What `call` returned for ``inputs``.
-            labels: ``[batch]`` normalised rating labels.
+            labels: ``[batch]`` normalised rating labels; NaN marks an unrated row (a
+                retrieval positive outside the rating loss).
             mask: ``[batch]`` 1 for real rows and 0 for padding, or ``None``.
             log_q: ``[batch]`` log sampling probability of each item, for logQ correction.
         """
+        rating_labels, labels = labels, retrieval_labels(labels)
         if self.negatives == "full":
             users, items, query = inputs["user"], inputs["item"], outputs["query"]
             row_labels, row_mask = labels, mask
@@ -293,7 +295,7 @@ class JointModel(keras.Model):
                 candidate_mask=mask,
                 candidate_log_q=log_q,
             )
-        return {"retrieval": retrieval, "rating": self._rating_loss(labels, outputs, mask)}
+        return {"retrieval": retrieval, "rating": self._rating_loss(rating_labels, outputs, mask)}
 
     def supports_unique(self) -> bool:
         """Whether `unique_task_losses` gives `task_losses`'s numbers for this model: in-batch
@@ -329,7 +331,7 @@ class JointModel(keras.Model):
             batch["user_inverse"],
             batch["item_inverse"],
             batch["item_count"],
-            labels=batch["label"],
+            labels=retrieval_labels(batch["label"]),
             sample_weight=mask,
             candidate_log_q=batch.get("item_log_q"),
         )

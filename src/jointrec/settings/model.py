@@ -223,11 +223,18 @@ class MultiTaskConfig:
         rating_weight: Weight of the rating loss.
         loss_weighting: ``fixed`` weights, or ``uncertainty`` (learned per-task scales,
             Kendall et al. 2018) on top of them.
+        rated_share_exponent: Mixed feedback: training uses ``rating_weight * share **
+            rated_share_exponent``, where ``share`` is the rated share of the training rows
+            (1 when every row is rated, so fully rated data trains as before). The rating
+            loss is a mean over a batch's rated rows, so with few ratings each one would
+            otherwise pull as hard as a whole batch's worth; 1 makes it a sum over rated
+            rows per batch row, 0 turns the adaptation off.
     """
 
     retrieval_weight: float = 1.0
     rating_weight: float = 1.0
     loss_weighting: LossWeighting = "fixed"
+    rated_share_exponent: float = 0.0
 
     def __post_init__(self) -> None:
         check_fields(self, "multitask.")
@@ -235,6 +242,12 @@ class MultiTaskConfig:
             self.retrieval_weight >= 0, "multitask.retrieval_weight", self.retrieval_weight, ">= 0"
         )
         check(self.rating_weight >= 0, "multitask.rating_weight", self.rating_weight, ">= 0")
+        check(
+            0 <= self.rated_share_exponent <= 4,
+            "multitask.rated_share_exponent",
+            self.rated_share_exponent,
+            "a number in [0, 4]",
+        )
         check(
             self.retrieval_weight + self.rating_weight > 0,
             "multitask.retrieval_weight + rating_weight",

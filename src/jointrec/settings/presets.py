@@ -58,7 +58,10 @@ def default() -> RunConfig:
     not used as negatives, a biased rating head that also encodes each item from its training
     ratings (an item autoencoder, `RatingConfig.autoencoder`; the head rates by the mean of
     its MLP and its autoencoder), the rating loss weighted 20:1 (it is an MSE on a [0, 1]
-    label, ~100x smaller than the softmax), and 10 epochs (`benchmarks/tune_quality.py`)."""
+    label, ~100x smaller than the softmax), and 10 epochs (`benchmarks/tune_quality.py`).
+    On mixed feedback the rating weight scales with the cube of the rated share of training
+    rows (chosen on validation, ``benchmarks/sparse_ratings.py``; docs/sparse-ratings.md);
+    fully rated data is unaffected."""
     return RunConfig(
         model=ModelConfig(
             towers=TowerConfig(
@@ -87,7 +90,9 @@ def default() -> RunConfig:
                 autoencoder_combine="mean",
                 autoencoder_l2=1e-4,
             ),
-            multitask=MultiTaskConfig(retrieval_weight=1.0, rating_weight=20.0),
+            multitask=MultiTaskConfig(
+                retrieval_weight=1.0, rating_weight=20.0, rated_share_exponent=3.0
+            ),
         ),
         train=TrainConfig(
             optimizer="adam",

@@ -25,6 +25,7 @@ from jointrec.settings.model import ModelConfig
 Optimizer = Literal["adam", "adamw", "adagrad", "sgd", "rmsprop"]
 EmbeddingUpdates = Literal["auto", "dense", "sparse"]
 SplitMethod = Literal["random", "temporal", "leave_last_n"]
+UnratedTest = Literal["relevant", "ignore"]
 OPTIMIZERS: tuple[str, ...] = typing.get_args(Optimizer)
 EMBEDDING_UPDATES: tuple[str, ...] = typing.get_args(EmbeddingUpdates)
 #: Largest seed: NumPy and Keras take seeds in [0, 2**32).
@@ -129,6 +130,10 @@ class EvalConfig:
         exclude_seen: Remove the user's training items from rankings (honest protocol).
         tutorial_k: Cut-off of the tutorial's unfiltered top-k accuracy on 5-star ratings.
         user_chunk: Users scored at once; bounds memory as ``user_chunk x num_items``.
+        unrated_test: How unrated test rows of mixed feedback count in ranking metrics:
+            ``"relevant"`` (the default: an interaction the user chose, like a rating at
+            or above ``relevance_min_rating``) or ``"ignore"`` (only rated rows count).
+            RMSE is always over the rated test rows.
     """
 
     ks: tuple[int, ...] = (10, 50, 100)
@@ -136,6 +141,7 @@ class EvalConfig:
     exclude_seen: bool = True
     tutorial_k: int = 10
     user_chunk: int = 1024
+    unrated_test: UnratedTest = "relevant"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ks", tuple(sorted(int(k) for k in self.ks)))

@@ -17,7 +17,8 @@ class TrainingArrays:
     Args:
         user: ``[n]`` int32 user indices.
         item: ``[n]`` int32 item indices.
-        label: ``[n]`` float32 normalised rating labels in ``[0, 1]``.
+        label: ``[n]`` float32 normalised rating labels in ``[0, 1]``; NaN marks an unrated
+            row of mixed feedback (a retrieval positive, outside the rating loss).
         log_q: ``[n]`` float32 log sampling probability of each example's item (for logQ
             correction), or ``None``.
     """
