@@ -44,6 +44,7 @@ from jointrec.plotting import pyplot, save_figure
 from jointrec.progress import progress_task
 from jointrec.scoring.scorer import Scorer
 from jointrec.settings import RunConfig
+from jointrec.settings.presets import specialist
 
 #: The rated fractions of the issue, most ratings first.
 FRACTIONS: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02)
@@ -100,10 +101,11 @@ def with_fraction(prepared: PreparedData, keep: np.ndarray) -> tuple[PreparedDat
 
 
 def rating_only(data: PreparedData, config: RunConfig) -> Scorer:
-    """Rating-only jointrec (rating weight 1, retrieval 0) trained on ``data``."""
+    """Rating-only jointrec (rating weight 1, retrieval 0) trained on ``data``, with the
+    rating specialist's own tuned settings (`jointrec.settings.presets.specialist`)."""
     trained = train_model(
         data,
-        config,
+        specialist(config, "rating"),
         name="rating-only",
         retrieval_weight=0.0,
         rating_weight=1.0,
