@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit
 
-from jointrec.baselines.base import BaselineScorer, tune_on_validation
+from jointrec.baselines.base import BaselineScorer, tune_on_validation, validation_rmse
 from jointrec.data.encoded import EncodedInteractions
-from jointrec.evaluation.metrics import rmse
 
 PENALTIES = (30.0, 100.0, 300.0)
 
@@ -103,12 +102,6 @@ class IAutoRec(BaselineScorer):
     ) -> IAutoRec:
         """Picks the L2 penalty by RMSE on a validation part of ``train``, then refits."""
         train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
-
-        def validation_rmse(
-            model: IAutoRec, fit_part: EncodedInteractions, validation: EncodedInteractions
-        ) -> float:
-            assert validation.rating is not None
-            return rmse(model.predict_ratings(validation.user, validation.item), validation.rating)
 
         model, scores = tune_on_validation(
             train,

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from jointrec.data.encoded import EncodedInteractions
 from jointrec.data.splits import temporal_split_rows
+from jointrec.evaluation.metrics import rmse
 
 M = TypeVar("M", bound="BaselineScorer")
 
@@ -132,3 +133,12 @@ def tune_on_validation(
     scores = {value: score(fit(fit_part, value), fit_part, validation) for value in values}
     best = (max if higher_is_better else min)(scores, key=lambda k: scores[k])
     return fit(train, best), scores
+
+
+def validation_rmse(
+    model: BaselineScorer, fit_part: EncodedInteractions, validation: EncodedInteractions
+) -> float:
+    """RMSE of ``model``'s predicted stars on the validation ratings (the ``score`` of
+    `tune_on_validation` for the rating baselines)."""
+    assert validation.rating is not None
+    return rmse(model.predict_ratings(validation.user, validation.item), validation.rating)

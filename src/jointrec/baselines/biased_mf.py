@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jointrec.baselines.base import BaselineScorer, tune_on_validation
+from jointrec.baselines.base import BaselineScorer, tune_on_validation, validation_rmse
 from jointrec.data.encoded import EncodedInteractions
-from jointrec.evaluation.metrics import rmse
 
 REGULARIZATIONS = (0.08, 0.12, 0.18, 0.27)
 
@@ -96,12 +95,6 @@ class BiasedMF(BaselineScorer):
     ) -> BiasedMF:
         """Picks the penalty by RMSE on a validation part of ``train``, then refits on all."""
         train = train.take(np.flatnonzero(train.rated))  # mixed feedback: rated rows
-
-        def validation_rmse(
-            model: BiasedMF, fit_part: EncodedInteractions, validation: EncodedInteractions
-        ) -> float:
-            assert validation.rating is not None
-            return rmse(model.predict_ratings(validation.user, validation.item), validation.rating)
 
         model, scores = tune_on_validation(
             train,
