@@ -193,12 +193,12 @@ class RatingHead(keras.layers.Layer):
         item_ids: Any = None,
         training: bool = False,
     ) -> Any:
-        head, codes = self.parts(query, candidate, user_ids, item_ids, training=training)
-        if codes is None:
-            return head
+        mlp, autoencoder = self.parts(query, candidate, user_ids, item_ids, training=training)
+        if autoencoder is None:
+            return mlp
         if self.autoencoder_combine == "mean":
-            return 0.5 * (head + codes)
-        return head + codes
+            return 0.5 * (mlp + autoencoder)
+        return mlp + autoencoder
 
     @property
     def splits_loss(self) -> bool:
