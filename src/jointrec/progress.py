@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
+
+#: A stage that took longer than this many seconds leaves a line saying how long.
+STAGE_LINE_SECONDS = 1.0
 
 
 class ProgressTask(Protocol):
@@ -57,3 +61,30 @@ def progress_task(description: str, total: int, enabled: bool = True) -> Iterato
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         yield _RichTask(progress, progress.add_task(description, total=total))
+
+
+@contextmanager
+def stage(description: str, enabled: bool = True) -> Iterator[None]:
+    """Shows a spinner with the elapsed time while a stage runs (loading a file, splitting,
+    building features, evaluating); a stage longer than `STAGE_LINE_SECONDS` then leaves
+    one line on stderr, ``description ... 12.3 s``, so that no minute passes in silence.
+
+    Example:
+        >>> with stage("splitting", enabled=False):
+        ...     pass
+    """
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task(description, total=None)
+        yield
+    seconds = time.perf_counter() - start
+    if seconds > STAGE_LINE_SECONDS:
+        console.print(f"{description} ... {seconds:.1f} s", highlight=False)

@@ -22,6 +22,7 @@ def command(
     settings: s.Flags,
     artifact: Annotated[Path, typer.Argument(help="Run directory (artifact).")],
     json: s.Json = False,
+    quiet: s.Quiet = False,
 ) -> None:
     from jointrec.cli.render import console, print_json, report_table, tutorial_table
     from jointrec.experiments.evaluate import evaluate_artifact
@@ -31,7 +32,7 @@ def command(
         data = settings.values["data"]
     elif settings.given:  # your own files, described again
         data = settings.experiment().data
-    report = evaluate_artifact(artifact, data)
+    report = evaluate_artifact(artifact, data, progress=not quiet and not json)
     if json:
         print_json(report)
         return

@@ -129,7 +129,7 @@ def compare_loaded(
     """`compare` on data already loaded, with ``config`` (default: the experiment's)."""
     start = time.perf_counter()
     config = loaded.experiment.run if config is None else config
-    prepared = prepare_data(loaded.dataset, config.split)
+    prepared = prepare_data(loaded.dataset, config.split, progress=progress)
     result = Comparison(config=config, data_info=prepared.info(loaded.experiment.data.path))
     for name, w_ret, w_rat, task in SPECIALISTS:
         if w_ret == 0.0 and not prepared.has_ratings:

@@ -19,10 +19,13 @@ from jointrec.data.splits import split_rows
 from jointrec.errors import JointrecError
 from jointrec.evaluation.evaluate import evaluate
 from jointrec.experiments.pipeline import DataArg, as_experiment, load
+from jointrec.progress import stage
 from jointrec.settings import DataConfig, Experiment
 
 
-def evaluate_artifact(path: str | os.PathLike[str], data: DataArg = None) -> dict[str, float]:
+def evaluate_artifact(
+    path: str | os.PathLike[str], data: DataArg = None, *, progress: bool = False
+) -> dict[str, float]:
     """The test report of the run directory ``path``.
 
     Args:
@@ -30,22 +33,25 @@ def evaluate_artifact(path: str | os.PathLike[str], data: DataArg = None) -> dic
         data: Where the data is now, if it moved (a MovieLens zip or folder, a
             `jointrec.settings.DataConfig`, or a `jointrec.data.Dataset`); by default the
             data the run recorded.
+        progress: Show each stage (reading, splitting, evaluating) while it runs.
     """
     art = load_artifact(path)
     info = art.data_info
     experiment = Experiment(name=Path(path).name, run=art.config, data=_recorded_data(info))
     experiment, dataset = as_experiment(experiment, data)
-    loaded = load(experiment, dataset, progress=False)
+    loaded = load(experiment, dataset, progress=progress)
     x = loaded.dataset.interactions
-    train_rows, _, test_rows = split_rows(x, art.config.split)
-    if "train" in info and len(train_rows) != info["train"]:
-        raise JointrecError(
-            f"the data gives a train split of {len(train_rows)} rows but the "
-            f"artifact was trained on {info['train']}: pass the same data with --data"
-        )
-    train = encode(x.take(train_rows), art.users, art.items)
-    test = encode(x.take(test_rows), art.users, art.items)
-    return evaluate(art.exported, train, test, art.config.eval)
+    with stage("splitting and encoding", progress):
+        train_rows, _, test_rows = split_rows(x, art.config.split)
+        if "train" in info and len(train_rows) != info["train"]:
+            raise JointrecError(
+                f"the data gives a train split of {len(train_rows)} rows but the "
+                f"artifact was trained on {info['train']}: pass the same data with --data"
+            )
+        train = encode(x.take(train_rows), art.users, art.items)
+        test = encode(x.take(test_rows), art.users, art.items)
+    with stage("evaluating on test", progress):
+        return evaluate(art.exported, train, test, art.config.eval)
 
 
 def _recorded_data(info: dict[str, object]) -> DataConfig:

@@ -35,6 +35,7 @@ from jointrec.data.splits import split_rows
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
 from jointrec.experiments.manifest import changed_files, data_hashes
+from jointrec.progress import stage
 from jointrec.settings import (
     PRESETS,
     DataConfig,
@@ -146,7 +147,8 @@ def load(
     notes: list[str] = []
     in_memory = dataset is not None
     if dataset is None:
-        dataset, data_config = load_data(experiment.data, progress=progress)
+        with stage("reading the data", progress):
+            dataset, data_config = load_data(experiment.data, progress=progress)
         hashes = data_hashes(data_config.files())
         notes += changed_files(experiment.provenance, hashes)
         notes += dataset.notes
@@ -220,11 +222,17 @@ class PreparedData:
         }
 
 
-def prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
+def prepare_data(dataset: Dataset, split: SplitConfig, *, progress: bool = False) -> PreparedData:
     """Splits ``dataset`` and builds vocabularies (from training data and the catalogue).
 
     Data without ratings (implicit feedback) is fine: `train_model` then trains retrieval only.
+    ``progress`` shows the stage while it runs (`jointrec.progress.stage`).
     """
+    with stage("splitting and encoding", progress):
+        return _prepare_data(dataset, split)
+
+
+def _prepare_data(dataset: Dataset, split: SplitConfig) -> PreparedData:
     x = dataset.interactions
     train_rows, val_rows, test_rows = split_rows(x, split)
     train = x.take(train_rows)
@@ -332,22 +340,23 @@ def train_model(
     if changes:
         model_config = model_config.replace(changes)
     model_config = resolve_negatives(model_config, len(data.users), len(data.items))
-    user_features, item_features = _tower_features(data, model_config)
-    backend.enable_compilation_cache()  # before building: initializers compile programs too
-    model = build_model(
-        model_config,
-        len(data.users),
-        len(data.items),
-        rating_scale=data.rating_scale,
-        seed=config.train.seed,
-        training=data.train,
-        batch_size=config.train.batch_size,
-        shuffle=config.train.shuffle_each_epoch,
-        user_features=user_features,
-        item_features=item_features,
-        user_tower=user_tower,
-        item_tower=item_tower,
-    )
+    with stage("building features and the model", progress):
+        user_features, item_features = _tower_features(data, model_config)
+        backend.enable_compilation_cache()  # before building: initializers compile programs
+        model = build_model(
+            model_config,
+            len(data.users),
+            len(data.items),
+            rating_scale=data.rating_scale,
+            seed=config.train.seed,
+            training=data.train,
+            batch_size=config.train.batch_size,
+            shuffle=config.train.shuffle_each_epoch,
+            user_features=user_features,
+            item_features=item_features,
+            user_tower=user_tower,
+            item_tower=item_tower,
+        )
     labels = data.train.labels()
     start = time.perf_counter()
     log_q = None
@@ -410,7 +419,8 @@ def train_model(
             raise JointrecError(
                 f"cannot evaluate on the empty {evaluate_on} split: set validation_fraction > 0"
             )
-        trained.report = evaluate(exported, data.train, target, config.eval)
+        with stage(f"evaluating {name} on {evaluate_on}", progress):
+            trained.report = evaluate(exported, data.train, target, config.eval)
     return trained
 
 

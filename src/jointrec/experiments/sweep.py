@@ -161,7 +161,7 @@ def sweep(
     config = loaded.experiment.run
     if on == "validation" and config.split.validation_fraction == 0:
         config = config.replace(split={"validation_fraction": 0.1})
-    prepared = prepare_data(loaded.dataset, config.split)
+    prepared = prepare_data(loaded.dataset, config.split, progress=progress)
     default = (config.model.multitask.retrieval_weight, config.model.multitask.rating_weight)
     pairs = list(dict.fromkeys([*(tuple(map(float, r)) for r in ratios), default]))
     result = Sweep(config=config, split_name=on)

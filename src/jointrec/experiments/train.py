@@ -196,7 +196,7 @@ def _train(
                     }
                 )
         run = loaded.experiment.run
-        prepared = prepare_data(loaded.dataset, run.split)
+        prepared = prepare_data(loaded.dataset, run.split, progress=progress)
         trained = train_model(
             prepared,
             run,
