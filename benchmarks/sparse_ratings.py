@@ -43,6 +43,21 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "exponent 1, embedding_l2 1e-4": {
         "model": {"multitask": {"rated_share_exponent": 1.0}, "towers": {"embedding_l2": 1e-4}}
     },
+    # How much an unrated row counts as a retrieval positive (today's default: exponent 3).
+    **{
+        f"unrated weight {w}": {"model": {"retrieval": {"unrated_weight": w}}}
+        for w in (0.5, 0.25, 0.1)
+    },
+    **{
+        f"unrated ramp {r}": {"model": {"retrieval": {"unrated_ramp": r}}}
+        for r in (0.5, 1.0, 2.0, 3.0, 4.0)
+    },
+    "unrated ramp 3.0, weight 0.5": {
+        "model": {"retrieval": {"unrated_ramp": 3.0, "unrated_weight": 0.5}}
+    },
+    "unrated ramp 3.0, exponent 2": {
+        "model": {"retrieval": {"unrated_ramp": 3.0}, "multitask": {"rated_share_exponent": 2.0}}
+    },
 }
 
 

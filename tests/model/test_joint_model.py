@@ -160,3 +160,70 @@ def test_models_differing_only_in_loss_weights_share_one_compiled_runner():
     make = lambda: make_optimizer(train)  # noqa: E731
     assert runner_for(a, opt_config, make) is runner_for(b, opt_config, make)
     assert runner_for(c, opt_config, make) is not runner_for(a, opt_config, make)
+
+
+def test_unrated_rows_weigh_as_set_and_by_the_predicted_rating():
+    from jointrec.model.retrieval_task import RetrievalTask
+
+    config = {"retrieval": {"negatives": "in_batch", "min_rating": 4.0}, "rating_biases": True}
+    plain = _model(**config)
+    config["retrieval"].update(unrated_weight=0.5, unrated_ramp=2.0)
+    model = _model(**config)  # same seed: the same weights as `plain`
+    users, items = np.array([1, 2, 3, 4, 5]), np.array([1, 2, 3, 4, 5])
+    labels = np.array([1.0, np.nan, 0.5, np.nan, np.nan], dtype="float32")
+    inputs = {"user": users, "item": items}
+    outputs = model(inputs)
+    predicted = _np(outputs["rating"])
+    # 1..5 stars on [0, 1]: min_rating 4 -> 0.75, 2 stars below it -> 0.25.
+    ramp = np.clip((predicted - 0.25) / 0.5, 0.0, 1.0)
+    weight = np.where(np.isnan(labels), 0.5 * ramp, 1.0)
+    task = RetrievalTask(min_positive_label=0.75)
+    filled = np.where(np.isnan(labels), 1.0, labels)
+    expected = task(
+        outputs["query"], outputs["candidate"], items, labels=filled, sample_weight=weight
+    )
+    got = model.task_losses(inputs, outputs, labels)["retrieval"]
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+    # the weights matter (rows 2, 4, 5 are not all weighed 1) ...
+    base = plain.task_losses(inputs, plain(inputs), labels)["retrieval"]
+    assert abs(float(got) - float(base)) > 1e-4
+    # ... and fully rated batches are untouched
+    rated = np.array([1.0, 0.75, 0.5, 0.25, 1.0], dtype="float32")
+    a = float(model.task_losses(inputs, outputs, rated)["retrieval"])
+    b = float(plain.task_losses(inputs, plain(inputs), rated)["retrieval"])
+    assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_unrated_settings_are_checked_and_saved(tmp_path):
+    import keras
+
+    from jointrec.errors import JointrecError
+
+    with pytest.raises(JointrecError, match=r"retrieval.unrated_weight=1.5 is invalid"):
+        ModelConfig.from_dict({"retrieval": {"unrated_weight": 1.5}})
+    with pytest.raises(JointrecError, match=r"retrieval.unrated_ramp=-1.0 is invalid"):
+        ModelConfig.from_dict({"retrieval": {"unrated_ramp": -1.0}})
+    no_threshold = ModelConfig.from_dict({"embedding_dim": 4, "retrieval": {"unrated_ramp": 2.0}})
+    assert build_model(no_threshold, NUM_USERS, NUM_ITEMS).unrated_ramp is None  # nothing to end at
+    model = _model(retrieval={"min_rating": 4.0, "unrated_weight": 0.3, "unrated_ramp": 2.0})
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.unrated_weight == pytest.approx(0.3)
+    assert loaded.unrated_ramp == pytest.approx((0.25, 0.75))
+
+
+def test_the_ramp_is_off_when_no_training_row_is_rated():
+    from jointrec.data.encoded import EncodedInteractions
+
+    config = ModelConfig.from_dict(
+        {"embedding_dim": 4, "retrieval": {"min_rating": 4.0, "unrated_ramp": 3.0}}
+    )
+    users, items = np.arange(1, 6), np.arange(1, 6)
+    mixed = EncodedInteractions(users, items, np.array([4.0, np.nan, 2.0, np.nan, 5.0]))
+    none = EncodedInteractions(users, items, np.full(5, np.nan))
+    implicit = EncodedInteractions(users, items, None)  # labels 1: rated in effect
+    ramp = lambda x: build_model(config, NUM_USERS, NUM_ITEMS, training=x).unrated_ramp  # noqa: E731
+    assert ramp(mixed) == pytest.approx((0.0, 0.75))  # 1..5 stars: 0 at 1 star, 1 at 4
+    assert ramp(none) is None
+    assert ramp(implicit) == pytest.approx((0.0, 0.75))

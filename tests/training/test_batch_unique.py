@@ -140,6 +140,13 @@ OPTIONS = [
     {"rating_dropout": 0.3},  # the rating head gathers rows before its dropout
     {"retrieval_min_rating": 4.0, "unrated": 0.7},  # mixed feedback
     {"positive_weighting": "rating", "rating_biases": True, "unrated": 0.5},
+    # unrated rows weighted by a constant and by the rating head's (stopped) prediction
+    {"retrieval": {"min_rating": 4.0, "unrated_weight": 0.5, "unrated_ramp": 3.0}, "unrated": 0.6},
+    {
+        "rating": {"biases": True},
+        "retrieval": {"min_rating": 3.0, "unrated_ramp": 2.0},
+        "unrated": 0.6,
+    },
 ]
 
 

@@ -107,6 +107,23 @@ def min_positive_label(config: ModelConfig, rating_scale: tuple[float, float]) -
     return (threshold - low) / (high - low)
 
 
+def _unrated_ramp(
+    config: ModelConfig,
+    rating_scale: tuple[float, float],
+    training: EncodedInteractions | None = None,
+) -> tuple[float, float] | None:
+    """``retrieval.unrated_ramp`` as ``(low, high)`` on the ``[0, 1]`` label scale; ``None``
+    when it is off, or when the training rows carry a rating column but no rating (an
+    untrained rating head has nothing to say about them)."""
+    high = min_positive_label(config, rating_scale)
+    width = config.retrieval.unrated_ramp
+    if not width or high is None:
+        return None
+    if training is not None and training.rating is not None and not training.rated.any():
+        return None
+    return high - width / (rating_scale[1] - rating_scale[0]), high
+
+
 def build_model(
     config: ModelConfig,
     num_users: int,
@@ -196,6 +213,8 @@ def build_model(
         loss_weighting=config.multitask.loss_weighting,
         mask_cold_items=negatives == "full",
         retrieval_rows=_retrieval_rows(config, training, batch_size, shuffle),
+        unrated_weight=retrieval.unrated_weight,
+        unrated_ramp=_unrated_ramp(config, rating_scale, training),
         num_users=num_users,
         num_items=num_items,
         name="joint_model",

@@ -88,6 +88,8 @@ class JointModel(keras.Model):
         retrieval_rows: int = 0,
         num_users: int | None = None,
         num_items: int | None = None,
+        unrated_weight: float = 1.0,
+        unrated_ramp: tuple[float, float] | None = None,
         **kwargs: Any,
     ) -> None:
         mask_seen = kwargs.pop("exclude_seen", mask_seen)
@@ -114,6 +116,8 @@ class JointModel(keras.Model):
         self.rating_task = rating_task
         self.retrieval_weight = float(retrieval_weight)
         self.rating_weight = float(rating_weight)
+        self.unrated_weight = float(unrated_weight)
+        self.unrated_ramp = None if unrated_ramp is None else tuple(map(float, unrated_ramp))
 
     def build(self, input_shape: Any = None) -> None:
         if getattr(self, "built", False):
@@ -263,16 +267,18 @@ class JointModel(keras.Model):
             log_q: ``[batch]`` log sampling probability of each item, for logQ correction.
         """
         rating_labels, labels = labels, retrieval_labels(labels)
+        weight = self._unrated_positive_weight(rating_labels, outputs["rating"])
         if self.negatives == "full":
             users, items, query = inputs["user"], inputs["item"], outputs["query"]
-            row_labels, row_mask = labels, mask
+            row_mask = mask if weight is None else _times(mask, weight)
+            row_labels = labels
             rows = self._positive_rows(labels, mask)
             if rows is not None:
                 users, items, row_labels = (
                     ops.take(x, rows, axis=0) for x in (users, items, labels)
                 )
                 query = ops.take(query, rows, axis=0)
-                row_mask = None if mask is None else ops.take(mask, rows, axis=0)
+                row_mask = None if row_mask is None else ops.take(row_mask, rows, axis=0)
             exclude = None
             if hasattr(self, "seen"):
                 exclude = ops.take(self.seen, ops.cast(users, "int32"), axis=0)
@@ -292,6 +298,7 @@ class JointModel(keras.Model):
                 outputs["candidate"],
                 inputs["item"],
                 labels=labels,
+                sample_weight=weight,
                 candidate_mask=mask,
                 candidate_log_q=log_q,
             )
@@ -325,16 +332,6 @@ class JointModel(keras.Model):
         query = self.query_tower(batch["user_unique"], training=training)
         candidate = self.candidate_tower(batch["item_unique"], training=training)
         mask = batch.get("mask")
-        retrieval = self.retrieval_task.unique_loss(
-            query,
-            candidate,
-            batch["user_inverse"],
-            batch["item_inverse"],
-            batch["item_count"],
-            labels=retrieval_labels(batch["label"]),
-            sample_weight=mask,
-            candidate_log_q=batch.get("item_log_q"),
-        )
         rows = (
             ops.take(query, ops.cast(batch["user_inverse"], "int32"), axis=0),
             ops.take(candidate, ops.cast(batch["item_inverse"], "int32"), axis=0),
@@ -344,9 +341,36 @@ class JointModel(keras.Model):
         outputs: dict[str, Any] = {}
         if getattr(self.rating_head, "splits_loss", False):
             outputs["rating_parts"] = self.rating_head.parts(*rows, training=training)
+            outputs["rating"] = 0.5 * (outputs["rating_parts"][0] + outputs["rating_parts"][1])
         else:
             outputs["rating"] = self.rating_head(*rows, training=training)
+        weight = self._unrated_positive_weight(batch["label"], outputs["rating"])
+        retrieval = self.retrieval_task.unique_loss(
+            query,
+            candidate,
+            batch["user_inverse"],
+            batch["item_inverse"],
+            batch["item_count"],
+            labels=retrieval_labels(batch["label"]),
+            sample_weight=mask if weight is None else _times(mask, weight),
+            candidate_log_q=batch.get("item_log_q"),
+        )
         return {"retrieval": retrieval, "rating": self._rating_loss(batch["label"], outputs, mask)}
+
+    def _unrated_positive_weight(self, labels: Any, predicted: Any) -> Any:
+        """``[batch]`` retrieval weight of each row as a positive: 1 for a rated row,
+        ``unrated_weight`` for an unrated one, times, with ``unrated_ramp = (low, high)``,
+        the rating head's (gradient-stopped) prediction mapped linearly from 0 at ``low``
+        to 1 at ``high`` (label scale); ``None`` when every unrated row weighs 1."""
+        if self.unrated_weight == 1.0 and self.unrated_ramp is None:
+            return None
+        labels = ops.cast(labels, "float32")
+        unrated = ops.full_like(labels, self.unrated_weight)
+        if self.unrated_ramp is not None:
+            low, high = self.unrated_ramp
+            guess = ops.stop_gradient(ops.cast(ops.reshape(predicted, (-1,)), "float32"))
+            unrated = unrated * ops.clip((guess - low) / max(high - low, 1e-6), 0.0, 1.0)
+        return ops.where(ops.isfinite(labels), ops.ones_like(labels), unrated)
 
     def _positive_rows(self, labels: Any, mask: Any) -> Any:
         """Indices of the ``retrieval_rows`` rows the retrieval loss uses (positives first),
@@ -408,6 +432,8 @@ class JointModel(keras.Model):
                 "loss_weighting": self.loss_weighting,
                 "mask_cold_items": self.mask_cold_items,
                 "retrieval_rows": self.retrieval_rows,
+                "unrated_weight": self.unrated_weight,
+                "unrated_ramp": self.unrated_ramp,
                 "num_users": self.num_users,
                 "num_items": self.num_items,
             }
@@ -440,3 +466,8 @@ def _size(tower: Any, given: int | None, name: str) -> int:
             "(build_model does) for a tower of your own"
         )
     return int(size)
+
+
+def _times(mask: Any, weight: Any) -> Any:
+    """``mask * weight`` (``weight`` alone when there is no mask)."""
+    return weight if mask is None else ops.cast(mask, "float32") * weight

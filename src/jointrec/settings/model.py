@@ -124,6 +124,12 @@ class RetrievalConfig:
             not negatives: ``none``, ``positives`` (rated >= ``min_rating``) or ``all``.
         hard_negatives: Keep only the k highest-scoring negatives per row (0: all).
         positive_weighting: ``none``, or ``rating`` to weight positives by their rating.
+        unrated_weight: Mixed feedback: the weight of an unrated row as a positive (a rated
+            row from ``min_rating`` up weighs 1).
+        unrated_ramp: Mixed feedback: also weight each unrated row by what the rating head
+            predicts for it (gradient stopped): 0 at ``min_rating - unrated_ramp`` stars,
+            rising linearly to 1 at ``min_rating``; 0 turns it off (so does ``min_rating =
+            None``, or data without ratings).
     """
 
     negatives: Negatives = "in_batch"
@@ -137,11 +143,25 @@ class RetrievalConfig:
     mask_seen: MaskSeen = "none"
     hard_negatives: int = 0
     positive_weighting: PositiveWeighting = "none"
+    unrated_weight: float = 1.0
+    unrated_ramp: float = 0.0
 
     def __post_init__(self) -> None:
         check_fields(self, "retrieval.")
         check(self.temperature > 0, "retrieval.temperature", self.temperature, "> 0")
         check(self.hard_negatives >= 0, "retrieval.hard_negatives", self.hard_negatives, ">= 0")
+        check(
+            0.0 <= self.unrated_weight <= 1.0,
+            "retrieval.unrated_weight",
+            self.unrated_weight,
+            "a number in [0, 1]",
+        )
+        check(
+            0.0 <= self.unrated_ramp <= 100.0,
+            "retrieval.unrated_ramp",
+            self.unrated_ramp,
+            "a number of stars in [0, 100] (0: off)",
+        )
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,10 @@ def default() -> RunConfig:
     its MLP and its autoencoder), the rating loss weighted 20:1 (it is an MSE on a [0, 1]
     label, ~100x smaller than the softmax), and 10 epochs (`benchmarks/tune_quality.py`).
     On mixed feedback the rating weight scales with the cube of the rated share of training
-    rows (chosen on validation, ``benchmarks/sparse_ratings.py``; docs/sparse-ratings.md);
-    fully rated data is unaffected."""
+    rows, and an unrated row counts as a retrieval positive by what the rating head predicts
+    for it (weight 0 at 1 star up to 1 at 4; both chosen on validation,
+    ``benchmarks/sparse_ratings.py``; docs/sparse-ratings.md); fully rated data is
+    unaffected."""
     return RunConfig(
         model=ModelConfig(
             towers=TowerConfig(
@@ -81,6 +83,7 @@ def default() -> RunConfig:
                 remove_accidental_hits=True,
                 logq_correction=False,
                 mask_seen="all",
+                unrated_ramp=3.0,
             ),
             rating=RatingConfig(
                 layer_sizes=(64,),
