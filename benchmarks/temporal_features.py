@@ -18,10 +18,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from machine import machine_info  # type: ignore[import-not-found]
 
 HERE = Path(__file__).resolve().parent
 KEYS = ("rmse", "recall@10", "ndcg@10", "users_evaluated")
+#: Candidate name -> settings changed from the default preset.
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "default + item_recency": {"model": {"towers": {"item_recency": True}}},
+    **{
+        f"user_cold_dropout {p}": {"model": {"towers": {"user_cold_dropout": p}}}
+        for p in (0.1, 0.25, 0.5)
+    },
+}
 
 
 def main() -> None:
@@ -29,6 +39,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="MovieLens 100k zip or folder")
     parser.add_argument("--seeds", default="42,43")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "temporal_features.json")
+    parser.add_argument("--candidates", default="default;default + item_recency",
+                        help=f"names, ;-separated, of {list(CANDIDATES)}")  # fmt: skip
+    parser.add_argument("--protocols", default="temporal 0.2;leave_last_1")
     args = parser.parse_args()
 
     from jointrec.baselines import BASELINES
@@ -44,16 +57,15 @@ def main() -> None:
     results: dict[str, Any] = {}
     experiment, dataset = as_experiment("default", args.data)
     loaded = load(experiment, dataset, progress=False)
+    protocols = {name: protocols[name] for name in args.protocols.split(";")}
     for protocol, split in protocols.items():
         for seed in [int(s) for s in args.seeds.split(",")]:
             split_seeded = SplitConfig(**{**split.__dict__, "seed": seed})
             data = prepare_data(loaded.dataset, split_seeded)
             # validation as the test of this run: baselines see only the fitted part
             rows: dict[str, Any] = {}
-            for name, recency in (("default", False), ("default + item_recency", True)):
-                config = preset("default").replace(
-                    train={"seed": seed}, model={"towers": {"item_recency": recency}}
-                )
+            for name in args.candidates.split(";"):
+                config = preset("default").replace(train={"seed": seed}, **CANDIDATES[name])
                 config = config.replace(split=split_seeded.__dict__)
                 trained = train_model(
                     data, config, name=name, progress=False, evaluate_on="validation"
@@ -63,6 +75,10 @@ def main() -> None:
                 scorer = BASELINES[name](data)
                 r = evaluate(scorer, data.train, data.validation, preset("default").eval)
                 rows[name] = {k: r.get(k) for k in KEYS}
+            counts = np.bincount(data.train.user, minlength=int(data.validation.user.max()) + 1)
+            rows["validation users with no training rating"] = len(
+                np.unique(data.validation.user[counts[data.validation.user] == 0])
+            )
             results[f"{protocol} seed {seed}"] = rows
             print(protocol, seed, json.dumps(rows))
     report["validation"] = results

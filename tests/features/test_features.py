@@ -171,6 +171,39 @@ def test_feature_tower_matches_numpy_reference():
     assert clone.features == tower.features and clone.embedding_dim == 4
 
 
+def test_cold_dropout_shows_users_as_newcomers_only_while_training():
+    import keras
+
+    from jointrec.features.prepare import HISTORY
+    from jointrec.model.feature_tower import FeatureTower
+
+    enc = _encode(FeatureSpec("job", "categorical"))
+    layout = {**enc.layout(), HISTORY: {"kind": "multi_categorical", "input_dim": 4, "width": 2}}
+    arrays = {**enc.arrays, HISTORY: np.array([[0, 0], [1, 2], [3, 0], [2, 3], [1, 0], [0, 0]])}
+    ids = np.arange(len(VOCAB))
+    towers = {}
+    for p in (0.0, 0.5):
+        keras.utils.set_random_seed(5)
+        towers[p] = FeatureTower(len(VOCAB), 4, features=layout, cold_dropout=p, seed=7)
+        towers[p].build((None,))
+        towers[p].set_feature_values(arrays)
+    full = keras.ops.convert_to_numpy(towers[0.0](ids))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(towers[0.5](ids)), full)  # scoring
+    job = towers[0.5].feature_embeddings["job"].embeddings.numpy()
+    newcomer = np.where((enc.arrays["job"] > 0)[:, None], job[enc.arrays["job"]], 0.0)
+    seen = set()
+    for _ in range(20):  # each row is either itself or its side features alone
+        out = keras.ops.convert_to_numpy(towers[0.5](ids, training=True))
+        dropped = np.abs(out - newcomer).max(axis=1) < 1e-6
+        kept = np.abs(out - full).max(axis=1) < 1e-6
+        assert (dropped | kept).all()
+        seen.update(np.flatnonzero(dropped & ~kept).tolist())
+    assert len(seen) >= 4  # about half of the rows each time: the draw changes per call
+    assert towers[0.5].get_config()["cold_dropout"] == 0.5
+    with pytest.raises(ValueError, match="cold_dropout=1.0"):
+        FeatureTower(len(VOCAB), 4, features=layout, cold_dropout=1.0)
+
+
 def test_feature_tower_concat_and_bad_values():
     from jointrec.model.feature_tower import FeatureTower
 

@@ -227,3 +227,13 @@ def test_the_ramp_is_off_when_no_training_row_is_rated():
     assert ramp(mixed) == pytest.approx((0.0, 0.75))  # 1..5 stars: 0 at 1 star, 1 at 4
     assert ramp(none) is None
     assert ramp(implicit) == pytest.approx((0.0, 0.75))
+
+
+def test_user_cold_dropout_reaches_the_user_tower_only_and_is_checked():
+    from jointrec.errors import JointrecError
+
+    model = _model(towers={"user_cold_dropout": 0.3})
+    assert model.query_tower.cold_dropout == pytest.approx(0.3)
+    assert model.candidate_tower.cold_dropout == 0.0
+    with pytest.raises(JointrecError, match=r"towers.user_cold_dropout=1.0 is invalid"):
+        ModelConfig.from_dict({"towers": {"user_cold_dropout": 1.0}})

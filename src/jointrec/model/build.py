@@ -179,7 +179,15 @@ def build_model(
     dim = towers.embedding_dim
     model = JointModel(
         query_tower=_own_tower(user_tower, num_users, dim, "user tower")
-        or _tower(config, num_users, user_features, regularizer, "query_tower"),
+        or _tower(
+            config,
+            num_users,
+            user_features,
+            regularizer,
+            "query_tower",
+            cold_dropout=towers.user_cold_dropout,
+            seed=seed,
+        ),
         candidate_tower=_own_tower(item_tower, num_items, dim, "item tower")
         or _tower(config, num_items, item_features, regularizer, "candidate_tower"),
         rating_head=RatingHead(
@@ -327,8 +335,11 @@ def _tower(
     encoded: EncodedFeatures | None,
     regularizer: Any,
     name: str,
+    cold_dropout: float = 0.0,
+    seed: int | None = None,
 ) -> keras.layers.Layer:
-    """An id-only `EmbeddingTower`, or a `FeatureTower` when there are encoded features."""
+    """An id-only `EmbeddingTower`, or a `FeatureTower` when there are encoded features
+    (``cold_dropout`` needs them: an id-only tower has nothing to place a newcomer by)."""
     dim = config.towers.embedding_dim
     if encoded is None or not encoded.arrays:
         return EmbeddingTower(size, dim, embeddings_regularizer=regularizer, name=name)
@@ -338,5 +349,7 @@ def _tower(
         features=encoded.layout(),
         combiner=config.towers.feature_combiner,
         embeddings_regularizer=regularizer,
+        cold_dropout=cold_dropout,
+        seed=seed,
         name=name,
     )

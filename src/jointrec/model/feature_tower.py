@@ -23,6 +23,7 @@ import numpy as np
 from keras import ops
 
 from jointrec.data.feature_spec import MULTI_KINDS
+from jointrec.features.prepare import HISTORY
 from jointrec.model.embedding_tower import PACKAGE
 from jointrec.model.initializers import HostUniform
 
@@ -48,6 +49,11 @@ class FeatureTower(keras.layers.Layer):
             U(-0.05, 0.05) (Keras' ``"uniform"``) drawn on the host (`HostUniform`), which
             spares compiling a random generator per table shape.
         embeddings_regularizer: Optional regularizer of the id and feature tables.
+        cold_dropout: While training, the share of ids shown as newcomers: their id
+            embedding and their ``history`` feature (what a newcomer does not have yet)
+            are left out, so the side features learn to place newcomers on their own
+            (DropoutNet-style input dropout); 0 turns it off. Scoring never drops.
+        seed: Seeds the draw of ``cold_dropout``.
         **kwargs: Passed to `keras.layers.Layer`.
     """
 
@@ -60,9 +66,16 @@ class FeatureTower(keras.layers.Layer):
         combiner: str = "sum",
         embeddings_initializer: Any = None,
         embeddings_regularizer: Any = None,
+        cold_dropout: float = 0.0,
+        seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not 0.0 <= cold_dropout < 1.0:
+            raise ValueError(f"cold_dropout={cold_dropout!r}: expected a share in [0, 1)")
+        self.cold_dropout = float(cold_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if cold_dropout else None
         if combiner not in COMBINERS:
             raise ValueError(f"combiner={combiner!r}: expected one of {COMBINERS}")
         self.vocabulary_size = int(vocabulary_size)
@@ -154,9 +167,14 @@ class FeatureTower(keras.layers.Layer):
                 )
             table.assign(value)
 
-    def call(self, ids: Any) -> Any:
+    def call(self, ids: Any, training: bool = False) -> Any:
         ids = ops.cast(ids, "int32")
         parts = [] if self.id_embedding is None else [self.id_embedding(ids)]
+        known: Any = None  # [batch, 1]: 0 for an id shown as a newcomer
+        if training and self.seed_generator is not None:
+            draw = keras.random.uniform(ops.shape(ids), seed=self.seed_generator)
+            known = ops.expand_dims(ops.cast(draw >= self.cold_dropout, "float32"), -1)
+            parts = [part * known for part in parts]
         for name, spec in self.features.items():
             values = ops.take(self.tables[name], ids, axis=0)
             if spec["kind"] == "numeric":
@@ -167,6 +185,8 @@ class FeatureTower(keras.layers.Layer):
                 present = ops.cast(ops.greater(values, 0), vectors.dtype)
                 count = ops.maximum(ops.sum(present, axis=-1, keepdims=True), 1.0)
                 vectors = ops.sum(vectors, axis=-2) / count
+            if known is not None and name == HISTORY:
+                vectors = vectors * known
             parts.append(vectors)
         if self.projection is not None:
             return self.projection(ops.concatenate(parts, axis=-1))
@@ -201,6 +221,8 @@ class FeatureTower(keras.layers.Layer):
                 "embeddings_regularizer": keras.regularizers.serialize(self.embeddings_regularizer)
                 if self.embeddings_regularizer is not None
                 else None,
+                "cold_dropout": self.cold_dropout,
+                "seed": self.seed,
             }
         )
         return config

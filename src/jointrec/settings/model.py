@@ -59,6 +59,10 @@ class TowerConfig:
             its interactions in the latest 10% of training and its age since its first
             (numeric, `jointrec.features.prepare.recency_table`); needs timestamps.
         embedding_l2: L2 penalty on the id and feature embeddings and the rating biases.
+        user_cold_dropout: While training, the share of users shown to the user tower as
+            newcomers (no id embedding, no history), so its side features learn to place
+            users who arrive with no interactions (`jointrec.model.feature_tower`); needs
+            user features or a history; 0 turns it off.
     """
 
     embedding_dim: int = 32
@@ -70,6 +74,7 @@ class TowerConfig:
     item_popularity: bool = False
     item_recency: bool = False
     embedding_l2: float = 0.0
+    user_cold_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("user_features", "item_features"):
@@ -87,6 +92,12 @@ class TowerConfig:
         check(self.user_history >= 0, "towers.user_history", self.user_history, ">= 0")
         check(self.item_history >= 0, "towers.item_history", self.item_history, ">= 0")
         check(self.embedding_l2 >= 0, "towers.embedding_l2", self.embedding_l2, ">= 0")
+        check(
+            0.0 <= self.user_cold_dropout < 1.0,
+            "towers.user_cold_dropout",
+            self.user_cold_dropout,
+            "a share in [0, 1)",
+        )
 
     @property
     def has_features(self) -> bool:
