@@ -66,7 +66,11 @@ def run(seeds: list[int]) -> dict[str, Any]:
             method="temporal", test_fraction=0.2, validation_fraction=0.1, seed=seed
         )
         data = prepare_data(loaded.dataset, split)
-        config = preset("default").replace(split=split.__dict__, train={"seed": seed})
+        config = preset("default").replace(  # the prior is added here, so none in the model
+            split=split.__dict__,
+            train={"seed": seed},
+            model={"retrieval": {"newcomer_popularity": 0.0}},
+        )
         trained = train_model(data, config, progress=False, evaluate_on=None)
         size = int(max(data.validation.user.max(), data.train.user.max())) + 1
         newcomer = np.bincount(data.train.user, minlength=size) == 0

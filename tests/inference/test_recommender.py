@@ -236,3 +236,56 @@ def test_bad_new_items_are_refused(rec):
         rec.add_item(5000, [(777, 4.0)])
     with pytest.raises(JointrecError, match=r"must be in 1..5"):
         rec.add_item(5000, [(1, 6.0)])
+
+
+def test_newcomers_get_the_popularity_prior_and_nothing_else_does(tmp_path):
+    from jointrec.testing.artifacts import planted_artifact
+
+    path = planted_artifact(tmp_path / "art", newcomers=3, newcomer_popularity=0.5)
+    art = load_artifact(path)
+    rec = Recommender.load(path)
+    m = art.exported
+    assert m.has_prior and m.user_vectors.shape[1] == m.item_vectors.shape[1] == 9
+    q, c = m.user_embeddings, m.item_embeddings  # planted unit vectors
+    counts = np.bincount(_seen_items(art), minlength=61)
+    prior = np.log1p(counts)
+    for user, weight in ((30, 0.5), (5, 0.0)):  # user 30 rated nothing, user 5 did
+        scores = q[user] @ c.T + weight * prior
+        scores[0] = -np.inf
+        scores[art.seen.items_of(user)] = -np.inf
+        expected = art.items.ids[np.argsort(-scores, kind="stable")[:5] - 1].tolist()
+        assert [r.item_id for r in rec.recommend(user, k=5).items] == expected
+    # item-to-item similarity and a visitor's fold-in ignore the prior
+    cosine = c @ c[1]
+    cosine[[0, 1]] = -np.inf
+    expected = art.items.ids[np.argsort(-cosine, kind="stable")[:4] - 1].tolist()
+    assert [r.item_id for r in rec.similar_items(101, 4)] == expected
+    liked = art.items.encode(np.array([101, 102]))
+    query = c[liked].sum(axis=0)
+    query /= np.linalg.norm(query)
+    for r in rec.recommend(ratings=[(101, 5.0), (102, 5.0)], k=5).items:
+        j = int(art.items.encode(np.array([r.item_id]))[0])
+        assert r.retrieval_score == pytest.approx(float(query @ c[j]), abs=1e-5)
+
+
+def _seen_items(art):
+    return np.concatenate([art.seen.items_of(u) for u in range(1, 31)])
+
+
+@pytest.mark.parametrize("index", ["exact", "hnsw"])
+def test_a_new_item_joins_a_catalogue_with_the_prior(tmp_path, index):
+    from jointrec.testing.artifacts import planted_artifact
+
+    path = planted_artifact(tmp_path / "art", newcomers=3)
+    if index == "hnsw":
+        from jointrec.inference.ann import build_ann
+
+        build_ann(path, m=8, ef_search=64, k=5, progress=False, plot=False)
+    rec = Recommender.load(path, index=index)
+    new = rec.add_item(999, [(3, 5.0)], title="Brand New (2026)")
+    m = rec.model
+    assert m.item_prior is not None and m.item_prior[new] == 0.0  # no training interactions
+    np.testing.assert_allclose(m.item_vectors[new, :8], m.user_vectors[3, :8], rtol=1e-5)
+    assert m.item_vectors[new, 8] == 0.0
+    assert 999 in [r.item_id for r in rec.recommend(3, k=10, candidates=10).items]
+    assert len(rec.recommend(30, k=10).items) == 10  # a newcomer, scored with the prior

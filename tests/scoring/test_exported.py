@@ -56,3 +56,28 @@ def test_clipping_maps_labels_into_the_star_scale():
         clip_predictions=True,
     )
     assert exported.labels_to_stars(np.array([-0.5, 0.5, 1.7])).tolist() == [1.0, 3.0, 5.0]
+
+
+def test_newcomer_prior_adds_beta_log_popularity_for_users_without_interactions(tmp_path):
+    from jointrec.errors import JointrecError
+
+    config = ModelConfig(towers={"embedding_dim": 6}, retrieval={"l2_normalize": True})
+    model = build_model(config, 9, 14, seed=2)
+    users, items = np.array([1, 1, 2, 3, 4, 5, 5]), np.array([2, 3, 3, 3, 7, 2, 13])
+    exported = export_model(model, training=(users, items), newcomer_popularity=0.5)
+    plain = export_model(model)
+    assert exported.has_prior and not plain.has_prior
+    counts = np.bincount(items, minlength=14)
+    newcomer = np.isin(np.arange(9), [6, 7, 8])  # never in training (0 is the unknown user)
+    expected = plain.score_users(np.arange(9)) + 0.5 * newcomer[:, None] * np.log1p(counts)
+    np.testing.assert_allclose(exported.score_users(np.arange(9)), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(exported.tower_vectors(exported.item_vectors), plain.item_vectors)
+    exported.save(tmp_path / "e.npz")
+    loaded = ExportedModel.load(tmp_path / "e.npz")
+    np.testing.assert_allclose(loaded.score_users(np.arange(9)), expected, rtol=1e-5, atol=1e-6)
+    # no newcomer, or a weight of 0: the vectors are the towers' own
+    everyone = (np.arange(1, 9), np.arange(1, 9))
+    assert not export_model(model, training=everyone, newcomer_popularity=0.5).has_prior
+    assert not export_model(model, training=(users, items)).has_prior
+    with pytest.raises(JointrecError, match=r"retrieval.newcomer_popularity=-1.0 is invalid"):
+        ModelConfig(retrieval={"newcomer_popularity": -1.0})

@@ -25,6 +25,8 @@ def export_model(
     clip_predictions: bool = True,
     name: str = "joint",
     can_rate: bool = True,
+    training: tuple[np.ndarray, np.ndarray] | None = None,
+    newcomer_popularity: float = 0.0,
 ) -> ExportedModel:
     """The arrays of a trained `JointModel`.
 
@@ -34,6 +36,10 @@ def export_model(
         clip_predictions: Clip predicted labels to ``[0, 1]``.
         name: Shown in reports.
         can_rate: ``False`` for a model trained without ratings (retrieval only).
+        training: ``(users, items)`` index arrays of the training interactions, for the
+            newcomer prior.
+        newcomer_popularity: Weight of the popularity prior in the retrieval scores of users
+            with no training interaction (`newcomer_prior`); 0, or no newcomer, for none.
     """
     head = model.rating_head
     mlp = [
@@ -55,6 +61,7 @@ def export_model(
         biases["user_codes"] = np.asarray(head.user_codes.numpy(), dtype=np.float32)
         if head.autoencoder_combine == "mean":
             biases["head_weight"] = biases["code_weight"] = 0.5
+    prior = newcomer_prior(training, model.num_users, model.num_items, newcomer_popularity)
     return ExportedModel(
         user_embeddings=backend.tower_outputs(model.query_tower, model.num_users),
         item_embeddings=backend.tower_outputs(model.candidate_tower, model.num_items),
@@ -64,5 +71,35 @@ def export_model(
         clip_predictions=clip_predictions,
         name=name,
         can_rate=can_rate,
+        user_prior=prior.get("user_prior"),
+        item_prior=prior.get("item_prior"),
         **biases,
     )
+
+
+def newcomer_prior(
+    training: tuple[np.ndarray, np.ndarray] | None, num_users: int, num_items: int, weight: float
+) -> dict[str, np.ndarray]:
+    """``user_prior`` / ``item_prior`` of an `ExportedModel`: ``weight`` for each user
+    index with no training interaction (the unknown index 0 aside: it gets the popularity
+    fallback), 0 for the others, and each item's ``log(1 + training interactions)``; empty
+    when ``weight`` is 0 or every user has training interactions (the vectors then stay as
+    the towers give them).
+
+    Example:
+        >>> p = newcomer_prior((np.array([1, 1]), np.array([1, 2])), 3, 3, 0.5)
+        >>> p["user_prior"].tolist(), [round(float(v), 3) for v in p["item_prior"]]
+        ([0.0, 0.0, 0.5], [0.0, 0.693, 0.693])
+    """
+    if not weight or training is None:
+        return {}
+    users, items = (np.asarray(a, dtype=np.int64) for a in training)
+    newcomer = np.bincount(users, minlength=num_users)[:num_users] == 0
+    newcomer[0] = False
+    if not newcomer.any():
+        return {}
+    counts = np.bincount(items, minlength=num_items)[:num_items]
+    return {
+        "user_prior": np.where(newcomer, np.float32(weight), np.float32(0.0)).astype(np.float32),
+        "item_prior": np.log1p(counts).astype(np.float32),
+    }

@@ -371,7 +371,14 @@ def train_model(
         stopper = ValidationMonitor(
             model,
             lambda m: evaluate(
-                export_model(m, data.rating_scale, clip, name=name),
+                export_model(
+                    m,
+                    data.rating_scale,
+                    clip,
+                    name=name,
+                    training=(data.train.user, data.train.item),
+                    newcomer_popularity=retrieval.newcomer_popularity,
+                ),
                 data.train,
                 data.validation,
                 config.eval,
@@ -404,6 +411,8 @@ def train_model(
         clip_predictions=clip,
         name=name,
         can_rate=data.has_ratings,
+        training=(data.train.user, data.train.item),
+        newcomer_popularity=retrieval.newcomer_popularity,
     )
     trained = TrainedModel(
         name=name,

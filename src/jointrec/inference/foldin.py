@@ -305,9 +305,13 @@ def _fold_in(
     embedding, bias = _fit(model, side, others, ratings, prior, steps)
     vectors = model.item_vectors if side == "user" else model.user_vectors
     query = fold_in_query(
-        vectors[others], ratings, pivot=_pivot(model), normalize=model.l2_normalize
+        model.tower_vectors(vectors[others]),
+        ratings,
+        pivot=_pivot(model),
+        normalize=model.l2_normalize,
     )
-    return FoldedUser(embedding, bias, query)
+    # a visitor with ratings is no newcomer, and a folded-in item has no training interactions
+    return FoldedUser(embedding, bias, None if query is None else model.as_query(query))
 
 
 def fit_user(

@@ -278,9 +278,9 @@ class Recommender:
         """Items whose retrieval vectors are closest (cosine) to ``item``'s."""
         check_positive_int("k", k, maximum=MAX_K)
         j = self.item_index(item)
-        vectors = self.model.item_vectors
+        vectors = self.model.tower_vectors(self.model.item_vectors)  # no popularity prior
         if self.model.l2_normalize:  # unit vectors: the index's inner product is the cosine
-            top, values = self._candidates(vectors[j], k, np.array([j]))
+            top, values = self._candidates(self.model.as_query(vectors[j]), k, np.array([j]))
         else:
             norms = np.linalg.norm(vectors, axis=1) + 1e-12
             cosine = (vectors @ vectors[j]) / (norms * norms[j])

@@ -54,6 +54,12 @@ class ExportedModel:
         name: Shown in reports.
         can_retrieve: Whether retrieval scores are meaningful.
         can_rate: Whether the rating head was trained (``False`` for data without ratings).
+        user_prior: ``[num_users]`` weight of the popularity prior in each user's retrieval
+            scores (``retrieval.newcomer_popularity`` for a user with no training
+            interaction, 0 for the others), or ``None``.
+        item_prior: ``[num_items]`` each item's ``log(1 + training interactions)``. With
+            both priors, the retrieval vectors carry them as one more column, so every
+            dot product (exact, compiled, ANN) scores ``u . v + user_prior * item_prior``.
     """
 
     user_embeddings: np.ndarray
@@ -72,6 +78,8 @@ class ExportedModel:
     name: str = "joint"
     can_retrieve: bool = True
     can_rate: bool = True
+    user_prior: np.ndarray | None = None
+    item_prior: np.ndarray | None = None
     _user_vectors: np.ndarray | None = field(default=None, repr=False)
     _item_vectors: np.ndarray | None = field(default=None, repr=False)
 
@@ -91,18 +99,41 @@ class ExportedModel:
         return int(self.user_embeddings.shape[1])
 
     @property
+    def has_prior(self) -> bool:
+        """Whether the retrieval vectors end with the popularity-prior column."""
+        return self.user_prior is not None and self.item_prior is not None
+
+    @property
     def user_vectors(self) -> np.ndarray:
-        """Retrieval query vectors (unit length when the model normalises)."""
+        """Retrieval query vectors (unit length when the model normalises), with the
+        user's prior weight as a last column when the model has a prior."""
         if self._user_vectors is None:
-            self._user_vectors = _maybe_normalize(self.user_embeddings, self.l2_normalize)
+            vectors = _maybe_normalize(self.user_embeddings, self.l2_normalize)
+            self._user_vectors = _with_column(vectors, self.user_prior if self.has_prior else None)
         return self._user_vectors
 
     @property
     def item_vectors(self) -> np.ndarray:
-        """Retrieval candidate vectors (unit length when the model normalises)."""
+        """Retrieval candidate vectors (unit length when the model normalises), with the
+        item's ``log(1 + training interactions)`` as a last column when the model has a
+        prior."""
         if self._item_vectors is None:
-            self._item_vectors = _maybe_normalize(self.item_embeddings, self.l2_normalize)
+            vectors = _maybe_normalize(self.item_embeddings, self.l2_normalize)
+            self._item_vectors = _with_column(vectors, self.item_prior if self.has_prior else None)
         return self._item_vectors
+
+    def tower_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` (rows of `user_vectors` or `item_vectors`) without the prior column:
+        the towers' own directions, for fold-in and item-to-item similarity."""
+        return vectors[..., : self.user_dim] if self.has_prior else vectors
+
+    def as_query(self, vector: np.ndarray, prior: float = 0.0) -> np.ndarray:
+        """A tower-space ``[d]`` vector (a folded-in visitor or item) as a row of the
+        retrieval vectors: with ``prior`` as its last column when the model has a prior."""
+        vector = np.asarray(vector, dtype=np.float32)
+        if not self.has_prior:
+            return vector
+        return np.append(vector, np.float32(prior)).astype(np.float32)
 
     def append_item(self, embedding: np.ndarray, bias: float, vector: np.ndarray) -> int:
         """Adds an item to the catalogue (e.g. one folded in from its ratings) and returns
@@ -111,10 +142,13 @@ class ExportedModel:
         Args:
             embedding: ``[d]`` candidate tower output, seen by the rating head.
             bias: Its rating bias (ignored by a head without biases).
-            vector: ``[d]`` retrieval vector (unit length for a normalising model).
+            vector: ``[d]`` retrieval vector (unit length for a normalising model); with a
+                prior, ``d + 1`` wide (`as_query`; a new item has no training interactions).
         """
         vectors = self.item_vectors  # before the new row: these are the trained items' vectors
         self.item_embeddings = np.vstack([self.item_embeddings, embedding[None, :]])
+        if self.item_prior is not None:
+            self.item_prior = np.append(self.item_prior, np.float32(0.0))
         if self.item_bias is not None:
             self.item_bias = np.append(self.item_bias, np.float32(bias))
         if self.item_codes is not None:  # no training ratings: the code of an unrated item
@@ -245,6 +279,8 @@ class ExportedModel:
             arrays["user_codes"], arrays["item_codes"] = self.user_codes, self.item_codes
             arrays["head_weight"] = np.float32(self.head_weight)
             arrays["code_weight"] = np.float32(self.code_weight)
+        if self.user_prior is not None and self.item_prior is not None:
+            arrays["user_prior"], arrays["item_prior"] = self.user_prior, self.item_prior
         with open(path, "wb") as f:
             # Named so mypy does not match **arrays against this bool; loads refuse pickles too.
             np.savez(f, allow_pickle=False, **arrays)
@@ -271,6 +307,8 @@ class ExportedModel:
                 clip_predictions=bool(arrays["clip_predictions"]),
                 name=name,
                 can_rate=bool(arrays.get("can_rate", True)),
+                user_prior=arrays.get("user_prior"),
+                item_prior=arrays.get("item_prior"),
             )
         except (KeyError, ValueError, IndexError, TypeError) as err:
             raise JointrecError(
@@ -283,3 +321,10 @@ def _maybe_normalize(x: np.ndarray, normalize: bool) -> np.ndarray:
         return x
     norm = np.linalg.norm(x, axis=-1, keepdims=True)
     return (x / np.maximum(norm, 1e-12)).astype(np.float32)
+
+
+def _with_column(vectors: np.ndarray, column: np.ndarray | None) -> np.ndarray:
+    """``vectors`` with ``column`` appended as one more float32 column (itself for ``None``)."""
+    if column is None:
+        return vectors
+    return np.hstack([vectors, np.asarray(column, dtype=np.float32)[:, None]]).astype(np.float32)

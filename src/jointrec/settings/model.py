@@ -141,6 +141,11 @@ class RetrievalConfig:
             predicts for it (gradient stopped): 0 at ``min_rating - unrated_ramp`` stars,
             rising linearly to 1 at ``min_rating``; 0 turns it off (so does ``min_rating =
             None``, or data without ratings).
+        newcomer_popularity: Weight ``beta`` of a popularity prior in the retrieval scores
+            of users with no training interaction (in the user table but new to the log):
+            their scores get ``beta * log(1 + n_i)`` added, ``n_i`` being item ``i``'s
+            training interactions (`jointrec.artifact.export.newcomer_prior`); 0 turns it
+            off. Users who have interactions are scored as before.
     """
 
     negatives: Negatives = "in_batch"
@@ -156,6 +161,7 @@ class RetrievalConfig:
     positive_weighting: PositiveWeighting = "none"
     unrated_weight: float = 1.0
     unrated_ramp: float = 0.0
+    newcomer_popularity: float = 0.0
 
     def __post_init__(self) -> None:
         check_fields(self, "retrieval.")
@@ -172,6 +178,12 @@ class RetrievalConfig:
             "retrieval.unrated_ramp",
             self.unrated_ramp,
             "a number of stars in [0, 100] (0: off)",
+        )
+        check(
+            0.0 <= self.newcomer_popularity <= 100.0,
+            "retrieval.newcomer_popularity",
+            self.newcomer_popularity,
+            "a number in [0, 100] (0: off)",
         )
 
 

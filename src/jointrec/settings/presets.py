@@ -63,7 +63,9 @@ def default() -> RunConfig:
     rows, and an unrated row counts as a retrieval positive by what the rating head predicts
     for it (weight 0 at 1 star up to 1 at 4; both chosen on validation,
     ``benchmarks/sparse_ratings.py``; docs/sparse-ratings.md); fully rated data is
-    unaffected."""
+    unaffected. Users with no training interaction get a popularity prior in their retrieval
+    scores (``retrieval.newcomer_popularity = 0.5``, chosen on a time cut's validation,
+    ``benchmarks/temporal_newcomers.py``; docs/temporal.md)."""
     return RunConfig(
         model=ModelConfig(
             towers=TowerConfig(
@@ -84,6 +86,7 @@ def default() -> RunConfig:
                 logq_correction=False,
                 mask_seen="all",
                 unrated_ramp=3.0,
+                newcomer_popularity=0.5,
             ),
             rating=RatingConfig(
                 layer_sizes=(64,),

@@ -27,12 +27,16 @@ def planted_artifact(
     seen_per_user: int = 6,
     seed: int = 0,
     overwrite: bool = False,
+    newcomers: int = 0,
+    newcomer_popularity: float = 0.5,
 ) -> Path:
     """Writes an artifact with random unit vectors, a small random rating head and seen items.
 
     User ids are ``1..users`` and item ids ``101..100+items`` (so user and item ids never
     coincide); item ``101 + j`` is titled ``"Movie j (19xx)"``. Item popularity decreases
     with the id: user ``u`` rated items drawn with probability proportional to ``1/rank``.
+    With ``newcomers``, the last that many users have rated nothing and the model carries
+    the popularity prior for them (`jointrec.artifact.export.newcomer_prior`).
 
     Example:
         >>> import tempfile
@@ -72,11 +76,17 @@ def planted_artifact(
     weights = 1.0 / np.arange(1, items + 1)
     weights /= weights.sum()
     rows_u, rows_i, rows_r = [], [], []
-    for u in range(1, users + 1):
+    for u in range(1, users + 1 - newcomers):
         chosen = rng.choice(np.arange(1, items + 1), size=seen_per_user, replace=False, p=weights)
         rows_u += [u] * seen_per_user
         rows_i += chosen.tolist()
         rows_r += rng.integers(1, 6, size=seen_per_user).astype(float).tolist()
+    if newcomers:
+        from jointrec.artifact.export import newcomer_prior
+
+        prior = newcomer_prior((np.array(rows_u), np.array(rows_i)), users + 1, items + 1,
+                               newcomer_popularity)  # fmt: skip
+        exported.user_prior, exported.item_prior = prior["user_prior"], prior["item_prior"]
     item_ids = np.arange(101, 101 + items)
     table = [
         {
