@@ -221,3 +221,38 @@ def test_validation_is_carved_by_time_when_the_split_is_by_time():
     assert train.time is None
     fit, validation = carve_validation(train, 0.1)
     assert len(validation) == round(0.1 * len(train))
+
+
+def test_recent_popularity_ranks_by_the_latest_rows_then_by_all_of_training(rng):
+    users, items = rng.integers(1, 30, 400), rng.integers(1, 40, 400)
+    times = rng.permutation(400)
+    x = EncodedInteractions(users, items, None, time=times)
+    model = Popularity.fit_recent(x, 40, 0.1)
+    latest = np.argsort(times)[-40:]  # the latest 10% of 400 rows
+    recent = np.bincount(items[latest], minlength=40)
+    every = np.bincount(items, minlength=40)
+    order = np.lexsort((np.arange(1, 40), -every[1:], -recent[1:])) + 1  # recent, then all-time
+    got = np.lexsort((np.arange(1, 40), -model.score_users(np.array([1]))[0][1:])) + 1
+    assert got.tolist() == order.tolist()
+    assert model.name == "recent-popularity" and model.counts[0] == 0.0
+    with pytest.raises(ValueError, match="needs training times"):
+        Popularity.fit_recent(EncodedInteractions(users, items, None), 40, 0.1)
+
+
+def test_recent_popularity_joins_compare_on_splits_by_time_only(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from jointrec.cli.app import app
+    from jointrec.testing import write_tiny_ml100k
+
+    data = write_tiny_ml100k(tmp_path / "ml-100k.zip", users=12, items=15)
+    names = {}
+    for split in ("temporal", "random"):
+        result = CliRunner().invoke(app, ["compare", "--data", str(data), "--epochs", "1",
+                                          "--baselines", "--split", split, "--json"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        names[split] = [m["name"] for m in json.loads(result.output)["models"]]
+    assert "recent-popularity" in names["temporal"]
+    assert "recent-popularity" not in names["random"] and "popularity" in names["random"]

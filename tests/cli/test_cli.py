@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -163,7 +164,28 @@ def test_a_time_cut_gives_newcomers_the_prior_and_evaluate_agrees(tmp_path):
     assert result.exit_code == 0, result.output
     exported = ExportedModel.load(out / "exported.npz")
     assert exported.has_prior
-    assert sorted(set(exported.user_prior.tolist())) == [0.0, 0.5]  # the default's weight
+    assert sorted(set(exported.user_prior.tolist())) == [0.0, 3.0]  # the default weight
+    train = json.loads((out / "config.json").read_text())["data"]["train"]
+    recent = train - round(train * 0.9)  # popularity of the latest 10% of training rows
+    assert np.expm1(exported.item_prior).sum() == pytest.approx(recent)
     again = invoke("evaluate", out, "--json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == pytest.approx(json.loads((out / "metrics.json").read_text()))
+
+
+def test_recent_popularity_for_everyone_applies_on_splits_by_time_only(tmp_path):
+    from jointrec.scoring.exported import ExportedModel
+
+    data = write_tiny_ml100k(tmp_path / "ml-100k.zip", users=12, items=15)
+    config = tmp_path / "exp.toml"
+    config.write_text("[model.retrieval]\nrecent_popularity = 2.0\n")
+    weights = {}
+    for split in ("temporal", "random"):
+        out = tmp_path / split
+        result = invoke("train", "--data", data, "--config", config, "--out", out, "--epochs",
+                        "1", "--batch-size", "16", "--split", split, "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        exported = ExportedModel.load(out / "exported.npz")
+        weights[split] = set(exported.user_prior.tolist()) if exported.has_prior else set()
+    assert weights["temporal"] == {0.0, 2.0, 3.0}  # unknown index, with a history, newcomers
+    assert 2.0 not in weights["random"]  # a random split has no order in time

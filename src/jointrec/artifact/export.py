@@ -27,6 +27,8 @@ def export_model(
     can_rate: bool = True,
     training: tuple[np.ndarray, np.ndarray] | None = None,
     newcomer_popularity: float = 0.0,
+    popular_items: np.ndarray | None = None,
+    recent_popularity: float = 0.0,
 ) -> ExportedModel:
     """The arrays of a trained `JointModel`.
 
@@ -40,6 +42,10 @@ def export_model(
             newcomer prior.
         newcomer_popularity: Weight of the popularity prior in the retrieval scores of users
             with no training interaction (`newcomer_prior`); 0, or no newcomer, for none.
+        popular_items: The item indices popularity is counted over (e.g. those of the latest
+            training rows, `jointrec.data.splits.recent_rows`); ``None``: every training row's.
+        recent_popularity: The same prior's weight for users with training interactions
+            (and folded-in visitors).
     """
     head = model.rating_head
     mlp = [
@@ -61,7 +67,14 @@ def export_model(
         biases["user_codes"] = np.asarray(head.user_codes.numpy(), dtype=np.float32)
         if head.autoencoder_combine == "mean":
             biases["head_weight"] = biases["code_weight"] = 0.5
-    prior = newcomer_prior(training, model.num_users, model.num_items, newcomer_popularity)
+    prior = newcomer_prior(
+        training,
+        model.num_users,
+        model.num_items,
+        newcomer_popularity,
+        popular_items,
+        recent_popularity,
+    )
     return ExportedModel(
         user_embeddings=backend.tower_outputs(model.query_tower, model.num_users),
         item_embeddings=backend.tower_outputs(model.candidate_tower, model.num_items),
@@ -73,33 +86,43 @@ def export_model(
         can_rate=can_rate,
         user_prior=prior.get("user_prior"),
         item_prior=prior.get("item_prior"),
+        known_prior=float(prior.get("known_prior", 0.0)),
         **biases,
     )
 
 
 def newcomer_prior(
-    training: tuple[np.ndarray, np.ndarray] | None, num_users: int, num_items: int, weight: float
-) -> dict[str, np.ndarray]:
-    """``user_prior`` / ``item_prior`` of an `ExportedModel`: ``weight`` for each user
-    index with no training interaction (the unknown index 0 aside: it gets the popularity
-    fallback), 0 for the others, and each item's ``log(1 + training interactions)``; empty
-    when ``weight`` is 0 or every user has training interactions (the vectors then stay as
-    the towers give them).
+    training: tuple[np.ndarray, np.ndarray] | None,
+    num_users: int,
+    num_items: int,
+    weight: float,
+    popular_items: np.ndarray | None = None,
+    others: float = 0.0,
+) -> dict[str, Any]:
+    """``user_prior`` / ``item_prior`` / ``known_prior`` of an `ExportedModel`: ``weight``
+    for each user index with no training interaction (the unknown index 0 aside: it gets
+    the popularity fallback) and ``others`` for the users who have some, and each item's
+    ``log(1 + interactions)`` counted over ``popular_items`` (default: every training row's
+    item); empty when no user gets a weight (the vectors then stay as the towers give them).
 
     Example:
         >>> p = newcomer_prior((np.array([1, 1]), np.array([1, 2])), 3, 3, 0.5)
         >>> p["user_prior"].tolist(), [round(float(v), 3) for v in p["item_prior"]]
         ([0.0, 0.0, 0.5], [0.0, 0.693, 0.693])
     """
-    if not weight or training is None:
+    if training is None:
         return {}
     users, items = (np.asarray(a, dtype=np.int64) for a in training)
     newcomer = np.bincount(users, minlength=num_users)[:num_users] == 0
-    newcomer[0] = False
-    if not newcomer.any():
+    user_prior = np.where(newcomer, np.float32(weight), np.float32(others)).astype(np.float32)
+    user_prior[0] = 0.0
+    if not user_prior.any():
         return {}
+    if popular_items is not None:
+        items = np.asarray(popular_items, dtype=np.int64)
     counts = np.bincount(items, minlength=num_items)[:num_items]
     return {
-        "user_prior": np.where(newcomer, np.float32(weight), np.float32(0.0)).astype(np.float32),
+        "user_prior": user_prior,
         "item_prior": np.log1p(counts).astype(np.float32),
+        "known_prior": float(others),
     }

@@ -8,7 +8,7 @@ split is never read.
 Example:
     >>> from jointrec.baselines import BASELINES
     >>> sorted(BASELINES)
-    ['biased-mf', 'ease', 'ease-positive', 'i-autorec', 'popularity']
+    ['biased-mf', 'ease', 'ease-positive', 'i-autorec', 'popularity', 'recent-popularity']
 """
 
 from __future__ import annotations
@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 def popularity(data: FitData) -> Scorer:
     """Most-rated items first."""
     return Popularity.fit(data.train, len(data.items))
+
+
+#: Share of the latest training rows recent popularity counts.
+RECENT_WINDOW = 0.1
+
+
+def recent_popularity(data: FitData) -> Scorer | None:
+    """Most-rated items among the latest 10% of training rows, on splits by time; ``None``
+    (not applicable) on a random split, whose training rows have no order in time."""
+    if data.train.time is None:
+        return None
+    return Popularity.fit_recent(data.train, len(data.items), RECENT_WINDOW)
 
 
 def biased_mf(data: FitData) -> Scorer:
@@ -53,6 +65,7 @@ def i_autorec(data: FitData) -> Scorer:
 #: Name -> factory, as `jointrec.experiments.compare.compare(baselines=...)` takes them.
 BASELINES = {
     "popularity": popularity,
+    "recent-popularity": recent_popularity,
     "biased-mf": biased_mf,
     "ease": ease,
     "ease-positive": ease_positive,
@@ -74,4 +87,5 @@ __all__ = [
     "i_autorec",
     "interaction_matrix",
     "popularity",
+    "recent_popularity",
 ]

@@ -133,3 +133,17 @@ def _timestamps(x: Interactions, method: str) -> np.ndarray:
             "use method 'random' or provide timestamps"
         )
     return x.timestamp
+
+
+def recent_rows(times: np.ndarray | None, window: float) -> np.ndarray | None:
+    """Indices of the latest ``window`` share of rows by time (ties in row order), or
+    ``None`` for every row (``window`` 1, or no times).
+
+    Example:
+        >>> recent_rows(np.array([5, 1, 9, 3]), 0.5).tolist()
+        [0, 2]
+    """
+    if times is None or window >= 1.0:
+        return None
+    order = np.argsort(np.asarray(times), kind="stable")
+    return np.sort(order[round(len(order) * (1.0 - window)) :])

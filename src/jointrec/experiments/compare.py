@@ -34,7 +34,7 @@ from jointrec.scoring.scorer import Scorer
 from jointrec.settings import RunConfig
 from jointrec.settings.presets import specialist
 
-BaselineFactory = Callable[[FitData], Scorer]
+BaselineFactory = Callable[[FitData], Scorer | None]
 
 #: (row name, retrieval weight, rating weight, task); ``None`` keeps the preset's weight. A
 #: specialist trains with its task's own tuned settings (`jointrec.settings.specialist`).
@@ -107,7 +107,7 @@ def compare(
         data: The data when the settings do not say: a MovieLens zip or folder, a
             `jointrec.settings.DataConfig` (your own files) or a `jointrec.data.Dataset`.
         baselines: ``(name, factory)`` pairs; each factory fits a `Scorer` on the prepared
-            training data.
+            training data, or returns ``None`` where it does not apply (the row is left out).
         progress: Show progress bars.
         notify: Called with each note about the data before training.
     """
@@ -146,6 +146,8 @@ def compare_loaded(
     for name, factory in baselines:
         fit_start = time.perf_counter()
         scorer = factory(prepared)
+        if scorer is None:  # not applicable to this split (e.g. recent popularity, random)
+            continue
         seconds = time.perf_counter() - fit_start
         report = evaluate(scorer, prepared.train, prepared.test, config.eval)
         result.rows.append(ComparisonRow(name, "baseline", report, seconds))

@@ -315,6 +315,7 @@ def train_model(
     exported model says ``can_rate=False``, so there are no rating metrics or predicted stars.
     """
     from jointrec.artifact.export import export_model
+    from jointrec.data.splits import recent_rows
     from jointrec.evaluation.evaluate import evaluate
     from jointrec.model.build import build_model, resolve_negatives
     from jointrec.training import TrainingArrays, fit
@@ -364,6 +365,10 @@ def train_model(
     if retrieval.logq_correction and retrieval.negatives == "in_batch":
         log_q = item_log_frequencies(data.train.item, len(data.items))[data.train.item]
     clip = model_config.rating.clip_predictions
+    recent = recent_rows(data.train.time, retrieval.newcomer_window)
+    popular = None if recent is None else data.train.item[recent]
+    # recent popularity for users with a history needs the rows' times (splits by time)
+    known_weight = retrieval.recent_popularity if data.train.time is not None else 0.0
     stopper = None
     if config.train.early_stopping > 0 or monitor_validation:
         from jointrec.training.early_stopping import ValidationMonitor
@@ -378,6 +383,8 @@ def train_model(
                     name=name,
                     training=(data.train.user, data.train.item),
                     newcomer_popularity=retrieval.newcomer_popularity,
+                    popular_items=popular,
+                    recent_popularity=known_weight,
                 ),
                 data.train,
                 data.validation,
@@ -413,6 +420,8 @@ def train_model(
         can_rate=data.has_ratings,
         training=(data.train.user, data.train.item),
         newcomer_popularity=retrieval.newcomer_popularity,
+        popular_items=popular,
+        recent_popularity=known_weight,
     )
     trained = TrainedModel(
         name=name,

@@ -124,7 +124,14 @@ def _baseline(name: str) -> Specialist | None:
     factory = BASELINES.get(name)
     if factory is None:
         return None
-    return lambda data, config: factory(data)
+
+    def fit(data: PreparedData, config: RunConfig) -> Scorer:
+        scorer = factory(data)
+        if scorer is None:
+            raise JointrecError(f"baseline {name!r} does not apply to this split")
+        return scorer
+
+    return fit
 
 
 def default_specialists() -> list[tuple[str, Specialist]]:

@@ -310,8 +310,9 @@ def _fold_in(
         pivot=_pivot(model),
         normalize=model.l2_normalize,
     )
-    # a visitor with ratings is no newcomer, and a folded-in item has no training interactions
-    return FoldedUser(embedding, bias, None if query is None else model.as_query(query))
+    # a visitor with ratings is no newcomer; a folded-in item has no training interactions
+    column = model.known_prior if side == "user" else 0.0
+    return FoldedUser(embedding, bias, None if query is None else model.as_query(query, column))
 
 
 def fit_user(

@@ -60,6 +60,8 @@ class ExportedModel:
         item_prior: ``[num_items]`` each item's ``log(1 + training interactions)``. With
             both priors, the retrieval vectors carry them as one more column, so every
             dot product (exact, compiled, ANN) scores ``u . v + user_prior * item_prior``.
+        known_prior: The prior's weight for a user with interactions who is not in
+            ``user_prior`` (a visitor folded in from ratings).
     """
 
     user_embeddings: np.ndarray
@@ -80,6 +82,7 @@ class ExportedModel:
     can_rate: bool = True
     user_prior: np.ndarray | None = None
     item_prior: np.ndarray | None = None
+    known_prior: float = 0.0
     _user_vectors: np.ndarray | None = field(default=None, repr=False)
     _item_vectors: np.ndarray | None = field(default=None, repr=False)
 
@@ -281,6 +284,7 @@ class ExportedModel:
             arrays["code_weight"] = np.float32(self.code_weight)
         if self.user_prior is not None and self.item_prior is not None:
             arrays["user_prior"], arrays["item_prior"] = self.user_prior, self.item_prior
+            arrays["known_prior"] = np.float32(self.known_prior)
         with open(path, "wb") as f:
             # Named so mypy does not match **arrays against this bool; loads refuse pickles too.
             np.savez(f, allow_pickle=False, **arrays)
@@ -309,6 +313,7 @@ class ExportedModel:
                 can_rate=bool(arrays.get("can_rate", True)),
                 user_prior=arrays.get("user_prior"),
                 item_prior=arrays.get("item_prior"),
+                known_prior=float(arrays.get("known_prior", 0.0)),
             )
         except (KeyError, ValueError, IndexError, TypeError) as err:
             raise JointrecError(

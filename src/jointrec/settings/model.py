@@ -146,6 +146,11 @@ class RetrievalConfig:
             their scores get ``beta * log(1 + n_i)`` added, ``n_i`` being item ``i``'s
             training interactions (`jointrec.artifact.export.newcomer_prior`); 0 turns it
             off. Users who have interactions are scored as before.
+        newcomer_window: The share of the latest training rows ``n_i`` is counted over
+            (recent popularity; needs times, which splits by time keep); 1: all of them.
+        recent_popularity: The same prior's weight for users who have training
+            interactions (and visitors folded in from ratings), applied only where the
+            training rows have times (splits by time): 0 turns it off.
     """
 
     negatives: Negatives = "in_batch"
@@ -162,6 +167,8 @@ class RetrievalConfig:
     unrated_weight: float = 1.0
     unrated_ramp: float = 0.0
     newcomer_popularity: float = 0.0
+    newcomer_window: float = 1.0
+    recent_popularity: float = 0.0
 
     def __post_init__(self) -> None:
         check_fields(self, "retrieval.")
@@ -183,6 +190,18 @@ class RetrievalConfig:
             0.0 <= self.newcomer_popularity <= 100.0,
             "retrieval.newcomer_popularity",
             self.newcomer_popularity,
+            "a number in [0, 100] (0: off)",
+        )
+        check(
+            0.0 < self.newcomer_window <= 1.0,
+            "retrieval.newcomer_window",
+            self.newcomer_window,
+            "a share in (0, 1] of the latest training rows",
+        )
+        check(
+            0.0 <= self.recent_popularity <= 100.0,
+            "retrieval.recent_popularity",
+            self.recent_popularity,
             "a number in [0, 100] (0: off)",
         )
 

@@ -64,7 +64,8 @@ def default() -> RunConfig:
     for it (weight 0 at 1 star up to 1 at 4; both chosen on validation,
     ``benchmarks/sparse_ratings.py``; docs/sparse-ratings.md); fully rated data is
     unaffected. Users with no training interaction get a popularity prior in their retrieval
-    scores (``retrieval.newcomer_popularity = 0.5``, chosen on a time cut's validation,
+    scores (``retrieval.newcomer_popularity = 3`` on the popularity of the latest 10% of
+    training rows, ``newcomer_window = 0.1``; chosen on a time cut's validation,
     ``benchmarks/temporal_newcomers.py``; docs/temporal.md)."""
     return RunConfig(
         model=ModelConfig(
@@ -86,7 +87,8 @@ def default() -> RunConfig:
                 logq_correction=False,
                 mask_seen="all",
                 unrated_ramp=3.0,
-                newcomer_popularity=0.5,
+                newcomer_popularity=3.0,
+                newcomer_window=0.1,
             ),
             rating=RatingConfig(
                 layer_sizes=(64,),
