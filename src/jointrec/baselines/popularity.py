@@ -40,7 +40,8 @@ class Popularity(BaselineScorer):
         Example:
             >>> x = EncodedInteractions(np.array([1, 2, 2, 1]), np.array([3, 3, 1, 2]), None,
             ...                         time=np.array([1, 2, 3, 4]))
-            >>> Popularity.fit_recent(x, 4, 0.5).score_users(np.array([1]))[0].round(3).tolist()
+            >>> scores = Popularity.fit_recent(x, 4, 0.5).score_users(np.array([1]))[0]
+            >>> [round(float(v), 3) for v in scores]
             [0.0, 1.167, 1.167, 0.333]
         """
         rows = recent_rows(train.time, window)

@@ -56,8 +56,9 @@ class ExportedModel:
         can_rate: Whether the rating head was trained (``False`` for data without ratings).
         user_prior: ``[num_users]`` weight of the popularity prior in each user's retrieval
             scores (``retrieval.newcomer_popularity`` for a user with no training
-            interaction, 0 for the others), or ``None``.
-        item_prior: ``[num_items]`` each item's ``log(1 + training interactions)``. With
+            interaction, ``retrieval.recent_popularity`` or 0 for the others), or ``None``.
+        item_prior: ``[num_items]`` each item's ``log(1 + interactions)`` (over all of
+            training, or its latest rows: ``retrieval.newcomer_window``). With
             both priors, the retrieval vectors carry them as one more column, so every
             dot product (exact, compiled, ANN) scores ``u . v + user_prior * item_prior``.
         known_prior: The prior's weight for a user with interactions who is not in
