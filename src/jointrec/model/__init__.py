@@ -7,7 +7,7 @@ as Keras itself is imported).
 Example:
     >>> from jointrec.model import EmbeddingTower
     >>> EmbeddingTower(10, 4).compute_output_shape((None,))
-    4
+    (None, 4)
 """
 
 from jointrec.model.accidental_hits import RemoveAccidentalHits

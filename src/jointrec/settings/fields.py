@@ -9,11 +9,11 @@ naming the setting, the value and what is allowed.
   mistakes, and a diverging run would only report them epochs later.
 
 Example:
+    >>> import typing
     >>> from dataclasses import dataclass
-    >>> from typing import Literal
     >>> @dataclass(frozen=True)
     ... class S:
-    ...     mode: Literal["a", "b"] = "a"
+    ...     mode: typing.Literal["a", "b"] = "a"
     ...     def __post_init__(self): check_fields(self)
     >>> S(mode="c")
     Traceback (most recent call last):

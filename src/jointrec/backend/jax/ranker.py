@@ -9,11 +9,11 @@ arrays: the ``[chunk, num_items]`` score matrix never leaves the compiled call.
 Example:
     >>> import numpy as np
     >>> ranker = JaxRanker(np.eye(3, dtype="float32"), np.eye(3, dtype="float32"), k=2)
-    >>> top, valid, tutorial, rank = ranker.rank(
-    ...     np.array([1, 2]), (np.array([0]), np.array([1])), (np.array([1]), np.array([2])),
-    ...     tutorial_k=1)
+    >>> top, valid, tutorial, rank = ranker.rank(  # row 0 saw item 1; relevant: 2 and 1
+    ...     np.array([1, 2]), (np.array([0]), np.array([1])),
+    ...     (np.array([0, 1]), np.array([2, 1])), tutorial_k=1)
     >>> top.tolist(), valid.tolist(), tutorial.tolist(), rank.tolist()
-    ([[2, 0], [2, 1]], [[True, False], [True, True]], [[1], [2]], [2, 1])
+    ([[2, 0], [2, 1]], [[True, False], [True, True]], [[1], [2]], [1, 2])
 """
 
 from __future__ import annotations
