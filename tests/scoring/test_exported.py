@@ -58,7 +58,7 @@ def test_clipping_maps_labels_into_the_star_scale():
     assert exported.labels_to_stars(np.array([-0.5, 0.5, 1.7])).tolist() == [1.0, 3.0, 5.0]
 
 
-def test_newcomer_prior_adds_beta_log_popularity_for_users_without_interactions(tmp_path):
+def test_popularity_prior_adds_beta_log_popularity_for_users_without_interactions(tmp_path):
     from jointrec.errors import JointrecError
 
     config = ModelConfig(towers={"embedding_dim": 6}, retrieval={"l2_normalize": True})
@@ -84,28 +84,30 @@ def test_newcomer_prior_adds_beta_log_popularity_for_users_without_interactions(
 
 
 def test_recent_popularity_counts_the_latest_rows_only():
-    from jointrec.artifact.export import newcomer_prior
+    from jointrec.artifact.export import popularity_prior
     from jointrec.data.splits import recent_rows
 
     times = np.array([10, 40, 20, 30, 50, 60])
     assert recent_rows(times, 0.5).tolist() == [1, 4, 5]  # the latest three, in row order
     assert recent_rows(times, 1.0) is None and recent_rows(None, 0.5) is None
     users, items = np.array([1, 1, 2, 2, 3, 3]), np.array([1, 1, 1, 2, 2, 3])
-    prior = newcomer_prior((users, items), 5, 4, 2.0, popular_items=items[recent_rows(times, 0.5)])
+    prior = popularity_prior(
+        (users, items), 5, 4, 2.0, popular_items=items[recent_rows(times, 0.5)]
+    )
     # items of rows 1, 4, 5: 1, 2, 3 once each; all-time counts would be 3, 2, 1
     np.testing.assert_allclose(prior["item_prior"], np.log1p([0, 1, 1, 1]), rtol=1e-6)
     assert prior["user_prior"].tolist() == [0.0, 0.0, 0.0, 0.0, 2.0]
 
 
 def test_the_prior_for_users_with_a_history_reaches_visitors_too(tmp_path):
-    from jointrec.artifact.export import newcomer_prior
+    from jointrec.artifact.export import popularity_prior
     from jointrec.inference.foldin import fit_user
 
     users, items = np.array([1, 1, 2, 3]), np.array([1, 2, 2, 3])
-    prior = newcomer_prior((users, items), 5, 4, 3.0, others=1.5)
+    prior = popularity_prior((users, items), 5, 4, 3.0, others=1.5)
     assert prior["user_prior"].tolist() == [0.0, 1.5, 1.5, 1.5, 3.0]  # 4: a newcomer
     assert prior["known_prior"] == 1.5
-    assert newcomer_prior((users, items), 4, 4, 0.0) == {}  # nobody weighted: no column
+    assert popularity_prior((users, items), 4, 4, 0.0) == {}  # nobody weighted: no column
     config = ModelConfig(towers={"embedding_dim": 6}, retrieval={"l2_normalize": True})
     model = build_model(config, 5, 4, seed=2)
     exported = export_model(model, training=(users, items), newcomer_popularity=3.0,

@@ -41,7 +41,7 @@ def export_model(
         training: ``(users, items)`` index arrays of the training interactions, for the
             newcomer prior.
         newcomer_popularity: Weight of the popularity prior in the retrieval scores of users
-            with no training interaction (`newcomer_prior`); 0, or no newcomer, for none.
+            with no training interaction (`popularity_prior`); 0, or no newcomer, for none.
         popular_items: The item indices popularity is counted over (e.g. those of the latest
             training rows, `jointrec.data.splits.recent_rows`); ``None``: every training row's.
         recent_popularity: The same prior's weight for users with training interactions
@@ -67,7 +67,7 @@ def export_model(
         biases["user_codes"] = np.asarray(head.user_codes.numpy(), dtype=np.float32)
         if head.autoencoder_combine == "mean":
             biases["head_weight"] = biases["code_weight"] = 0.5
-    prior = newcomer_prior(
+    prior = popularity_prior(
         training,
         model.num_users,
         model.num_items,
@@ -91,7 +91,7 @@ def export_model(
     )
 
 
-def newcomer_prior(
+def popularity_prior(
     training: tuple[np.ndarray, np.ndarray] | None,
     num_users: int,
     num_items: int,
@@ -106,7 +106,7 @@ def newcomer_prior(
     item); empty when no user gets a weight (the vectors then stay as the towers give them).
 
     Example:
-        >>> p = newcomer_prior((np.array([1, 1]), np.array([1, 2])), 3, 3, 0.5)
+        >>> p = popularity_prior((np.array([1, 1]), np.array([1, 2])), 3, 3, 0.5)
         >>> p["user_prior"].tolist(), [round(float(v), 3) for v in p["item_prior"]]
         ([0.0, 0.0, 0.5], [0.0, 0.693, 0.693])
     """

@@ -225,17 +225,20 @@ class JointModel(keras.Model):
             else:
                 candidate = self.candidate_tower(inputs["item"], training=training)
             out["candidate"] = candidate
-            if getattr(self.rating_head, "splits_loss", False):
-                parts = self.rating_head.parts(
-                    query, candidate, inputs["user"], inputs["item"], training=training
-                )
-                out["rating_parts"] = parts
-                out["rating"] = 0.5 * (parts[0] + parts[1])
-            else:
-                out["rating"] = self.rating_head(
-                    query, candidate, inputs["user"], inputs["item"], training=training
-                )
+            out.update(
+                self._rating_outputs(query, candidate, inputs["user"], inputs["item"], training)
+            )
         return out
+
+    def _rating_outputs(
+        self, query: Any, candidate: Any, users: Any, items: Any, training: bool
+    ) -> dict[str, Any]:
+        """``{"rating"}``, plus ``"rating_parts"`` when the head trains its two parts apart
+        (`RatingHead.splits_loss`; the rating is then their mean)."""
+        if not getattr(self.rating_head, "splits_loss", False):
+            return {"rating": self.rating_head(query, candidate, users, items, training=training)}
+        parts = self.rating_head.parts(query, candidate, users, items, training=training)
+        return {"rating_parts": parts, "rating": 0.5 * (parts[0] + parts[1])}
 
     def _rating_loss(self, labels: Any, outputs: dict[str, Any], mask: Any) -> Any:
         """The rating loss: of the prediction, or the mean of each part's loss when the head
@@ -338,12 +341,7 @@ class JointModel(keras.Model):
             batch["user"],
             batch["item"],
         )
-        outputs: dict[str, Any] = {}
-        if getattr(self.rating_head, "splits_loss", False):
-            outputs["rating_parts"] = self.rating_head.parts(*rows, training=training)
-            outputs["rating"] = 0.5 * (outputs["rating_parts"][0] + outputs["rating_parts"][1])
-        else:
-            outputs["rating"] = self.rating_head(*rows, training=training)
+        outputs = self._rating_outputs(*rows, training)
         weight = self._unrated_positive_weight(batch["label"], outputs["rating"])
         retrieval = self.retrieval_task.unique_loss(
             query,

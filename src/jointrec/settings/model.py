@@ -144,7 +144,7 @@ class RetrievalConfig:
         newcomer_popularity: Weight ``beta`` of a popularity prior in the retrieval scores
             of users with no training interaction (in the user table but new to the log):
             their scores get ``beta * log(1 + n_i)`` added, ``n_i`` being item ``i``'s
-            training interactions (`jointrec.artifact.export.newcomer_prior`); 0 turns it
+            training interactions (`jointrec.artifact.export.popularity_prior`); 0 turns it
             off. Users who have interactions are scored as before.
         newcomer_window: The share of the latest training rows ``n_i`` is counted over
             (recent popularity; needs times, which splits by time keep); 1: all of them.

@@ -36,7 +36,7 @@ def planted_artifact(
     coincide); item ``101 + j`` is titled ``"Movie j (19xx)"``. Item popularity decreases
     with the id: user ``u`` rated items drawn with probability proportional to ``1/rank``.
     With ``newcomers``, the last that many users have rated nothing and the model carries
-    the popularity prior for them (`jointrec.artifact.export.newcomer_prior`).
+    the popularity prior for them (`jointrec.artifact.export.popularity_prior`).
 
     Example:
         >>> import tempfile
@@ -82,9 +82,9 @@ def planted_artifact(
         rows_i += chosen.tolist()
         rows_r += rng.integers(1, 6, size=seen_per_user).astype(float).tolist()
     if newcomers:
-        from jointrec.artifact.export import newcomer_prior
+        from jointrec.artifact.export import popularity_prior
 
-        prior = newcomer_prior((np.array(rows_u), np.array(rows_i)), users + 1, items + 1,
+        prior = popularity_prior((np.array(rows_u), np.array(rows_i)), users + 1, items + 1,
                                newcomer_popularity)  # fmt: skip
         exported.user_prior, exported.item_prior = prior["user_prior"], prior["item_prior"]
     item_ids = np.arange(101, 101 + items)
