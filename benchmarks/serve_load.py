@@ -454,6 +454,13 @@ def main() -> None:
         default=None,
         help="Also load a server run from another checkout's src (e.g. main), after this one.",
     )
+    parser.add_argument(
+        "--baseline-artifact",
+        type=Path,
+        default=None,
+        help="The artifact the baseline server loads (trained by that checkout), when the "
+        "old code cannot read this one; default: the same artifact.",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.client == "auto":
@@ -484,10 +491,12 @@ def main() -> None:
             report["in_process"] = asgi_costs(artifact)
         report.update(measure_load(args, artifact, index, ef_search if hnsw else None))
         if args.baseline_src:
+            base_artifact = args.baseline_artifact or artifact
             report["baseline"] = {
                 "src": str(args.baseline_src),
+                "artifact": str(base_artifact),
                 **measure_load(
-                    args, artifact, index, ef_search if hnsw else None, args.baseline_src
+                    args, base_artifact, index, ef_search if hnsw else None, args.baseline_src
                 ),
             }
     finally:
