@@ -346,9 +346,14 @@ def _check_consistent(art: Artifact) -> None:
         problems.append(f"exported user embeddings {ex.user_embeddings.shape} for {n_users} users")
     if ex.item_embeddings.ndim != 2 or ex.num_items != n_items:
         problems.append(f"exported item embeddings {ex.item_embeddings.shape} for {n_items} items")
-    for name, bias, n in (("user", ex.user_bias, n_users), ("item", ex.item_bias, n_items)):
+    for name, bias, n in (
+        ("user biases", ex.user_bias, n_users),
+        ("item biases", ex.item_bias, n_items),
+        ("rating shrinkage weights", ex.rating_weight, n_users),
+        ("average-user ratings", ex.rating_prior, n_items),
+    ):
         if bias is not None and bias.shape != (n,):
-            problems.append(f"{name} biases of shape {bias.shape}, expected ({n},)")
+            problems.append(f"{name} of shape {bias.shape}, expected ({n},)")
     width = ex.user_embeddings.shape[-1] + ex.item_embeddings.shape[-1]
     for j, (kernel, bias) in enumerate(ex.mlp):
         if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != (kernel.shape[1],):

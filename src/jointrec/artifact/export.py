@@ -16,7 +16,7 @@ import numpy as np
 
 from jointrec import backend
 from jointrec.model.joint_model import JointModel
-from jointrec.scoring.exported import ExportedModel
+from jointrec.scoring.exported import ExportedModel, prior_users
 
 
 def export_model(
@@ -29,6 +29,8 @@ def export_model(
     newcomer_popularity: float = 0.0,
     popular_items: np.ndarray | None = None,
     recent_popularity: float = 0.0,
+    rated_users: np.ndarray | None = None,
+    rating_shrinkage: float = 0.0,
 ) -> ExportedModel:
     """The arrays of a trained `JointModel`.
 
@@ -46,6 +48,10 @@ def export_model(
             training rows, `jointrec.data.splits.recent_rows`); ``None``: every training row's.
         recent_popularity: The same prior's weight for users with training interactions
             (and folded-in visitors).
+        rated_users: The user index of each rated training row, for ``rating_shrinkage``.
+        rating_shrinkage: ``rating.shrinkage``: each user's predicted rating is shrunk
+            towards the average training user's by ``n / (n + k)`` (`rating_shrinkage`);
+            0, or no ``rated_users``, for none.
     """
     head = model.rating_head
     mlp = [
@@ -75,7 +81,7 @@ def export_model(
         popular_items,
         recent_popularity,
     )
-    return ExportedModel(
+    exported = ExportedModel(
         user_embeddings=backend.tower_outputs(model.query_tower, model.num_users),
         item_embeddings=backend.tower_outputs(model.candidate_tower, model.num_items),
         mlp=mlp,
@@ -89,6 +95,34 @@ def export_model(
         known_prior=float(prior.get("known_prior", 0.0)),
         **biases,
     )
+    if rated_users is not None and rating_shrinkage > 0 and can_rate:
+        add_rating_shrinkage(exported, rated_users, rating_shrinkage)
+    return exported
+
+
+def add_rating_shrinkage(exported: ExportedModel, rated_users: np.ndarray, k: float) -> None:
+    """Sets ``exported``'s rating shrinkage (`ExportedModel.shrink`): each user's weight
+    ``n / (n + k)`` from their ``n`` rated training rows, and each item's rating for the
+    average user, the head's mean label over (at most 1,024 of) the users with ratings.
+
+    Example:
+        >>> add_rating_shrinkage(exported, train.user[rated], 5.0)  # doctest: +SKIP
+        >>> exported.rating_weight[newcomer]  # doctest: +SKIP
+        0.0
+    """
+    n = np.bincount(np.asarray(rated_users, dtype=np.int64), minlength=exported.num_users)
+    weight = (n[: exported.num_users] / (n[: exported.num_users] + k)).astype(np.float32)
+    users = prior_users(weight)
+    total = np.zeros(exported.num_items, dtype=np.float64)
+    items = np.arange(exported.num_items)
+    item_first = exported.item_first(exported.item_embeddings)  # once, not per user
+    for u in users:  # one head pass over the catalogue per user
+        first = item_first + exported.user_first(exported.user_embeddings[u])
+        labels = exported.head_from_first(first)
+        total += exported.add_biases(labels, np.full(exported.num_items, u), items)
+    exported.rating_prior = (total / max(len(users), 1)).astype(np.float32)
+    exported.rating_weight = weight
+    exported.rating_shrinkage = float(k)
 
 
 def popularity_prior(

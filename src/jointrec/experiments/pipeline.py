@@ -369,6 +369,7 @@ def train_model(
     popular = None if recent is None else data.train.item[recent]
     # recent popularity for users with a history needs the rows' times (splits by time)
     known_weight = retrieval.recent_popularity if data.train.time is not None else 0.0
+    rated_users = data.train.user[np.isfinite(labels)]  # n of each user's rating shrinkage
     stopper = None
     if config.train.early_stopping > 0 or monitor_validation:
         from jointrec.training.early_stopping import ValidationMonitor
@@ -385,6 +386,8 @@ def train_model(
                     newcomer_popularity=retrieval.newcomer_popularity,
                     popular_items=popular,
                     recent_popularity=known_weight,
+                    rated_users=rated_users,
+                    rating_shrinkage=model_config.rating.shrinkage,
                 ),
                 data.train,
                 data.validation,
@@ -422,6 +425,8 @@ def train_model(
         newcomer_popularity=retrieval.newcomer_popularity,
         popular_items=popular,
         recent_popularity=known_weight,
+        rated_users=rated_users,
+        rating_shrinkage=model_config.rating.shrinkage,
     )
     trained = TrainedModel(
         name=name,

@@ -49,16 +49,20 @@ class RatingRanker:
         bias: float,
         items: np.ndarray,
         code: np.ndarray | None = None,
+        weight: float = 1.0,
     ) -> np.ndarray:
         """Unclipped normalised predictions (the model's label scale); ``code`` is the user's
-        rating-autoencoder vector when the head has one (``None`` for a new visitor)."""
+        rating-autoencoder vector when the head has one (``None`` for a new visitor);
+        ``weight`` shrinks them towards the average user's (`ExportedModel.shrink`; 1: no
+        shrinkage)."""
         m = self.model
         if self._item_first is not None:
             first = self._item_first[items]
         else:
             first = m.item_first(m.item_embeddings[items])
         first += m.user_first(embedding)
-        return m.add_biases(m.head_from_first(first), items=items, user_bias=bias, user_code=code)
+        out = m.add_biases(m.head_from_first(first), items=items, user_bias=bias, user_code=code)
+        return out if weight == 1.0 else m.shrink(out, items, weight)
 
     def stars(
         self,
@@ -66,6 +70,7 @@ class RatingRanker:
         bias: float,
         items: np.ndarray,
         code: np.ndarray | None = None,
+        weight: float = 1.0,
     ) -> np.ndarray:
         """Predicted ratings in stars (`ExportedModel.labels_to_stars`)."""
-        return self.model.labels_to_stars(self.labels(embedding, bias, items, code))
+        return self.model.labels_to_stars(self.labels(embedding, bias, items, code, weight))

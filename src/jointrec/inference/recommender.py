@@ -221,9 +221,11 @@ class Recommender:
         seen = self.artifact.seen.items_of(u) if exclude_seen else None
         bias = float(m.user_bias[u]) if m.user_bias is not None else 0.0
         code = None if m.user_codes is None else m.user_codes[u]
+        weight = 1.0 if m.rating_weight is None else float(m.rating_weight[u])
         found = self._retrieve_and_rank(
-            m.user_vectors[u], m.user_embeddings[u], bias, k, candidates, seen, rank_by, code
-        )
+            m.user_vectors[u], m.user_embeddings[u], bias, k, candidates, seen, rank_by, code,
+            weight,
+        )  # fmt: skip
         return Recommendations(found, "model")
 
     def _for_ratings(
@@ -242,8 +244,9 @@ class Recommender:
         if folded.query is None:
             return Recommendations(self._popular_items(k, exclude=exclude), "popularity")
         found = self._retrieve_and_rank(
-            folded.query, folded.embedding, folded.bias, k, candidates, exclude, rank_by
-        )
+            folded.query, folded.embedding, folded.bias, k, candidates, exclude, rank_by,
+            weight=self.model.visitor_weight(len(items)),
+        )  # fmt: skip
         return Recommendations(found, "fold-in")
 
     def _popular_items(
@@ -257,7 +260,9 @@ class Recommender:
         pool = pool[:k]
         if not self.model.can_rate:
             return [self._recommendation(int(j), None, math.nan) for j in pool]
-        stars = self._stars(self._average[0], self._average[1], pool)
+        # the average user's stars: the shrinkage's own prior when the model has one
+        weight = 0.0 if self.model.rating_prior is not None else 1.0
+        stars = self._stars(self._average[0], self._average[1], pool, weight=weight)
         return [
             self._recommendation(int(j), float(s), math.nan)
             for j, s in zip(pool, stars, strict=True)
@@ -437,6 +442,7 @@ class Recommender:
         exclude: np.ndarray | None,
         rank_by: str = "retrieval",
         code: np.ndarray | None = None,
+        weight: float = 1.0,
     ) -> list[Recommendation]:
         pool, pool_scores = self._candidates(query, candidates, exclude)
         if not self.model.can_rate:  # retrieval only: keep the retrieval order, no stars
@@ -447,9 +453,9 @@ class Recommender:
         if rank_by == "retrieval":  # the pool is in retrieval order: stars for k items only
             pool, pool_scores = pool[:k], pool_scores[:k]
             order = np.arange(len(pool))
-            stars = self._stars(embedding, bias, pool, code)
+            stars = self._stars(embedding, bias, pool, code, weight)
         else:
-            stars = self._stars(embedding, bias, pool, code)
+            stars = self._stars(embedding, bias, pool, code, weight)
             order = np.lexsort((-pool_scores, -stars))[:k]
         return [
             self._recommendation(int(pool[j]), float(stars[j]), float(pool_scores[j]))
@@ -469,10 +475,16 @@ class Recommender:
         return pool, scores
 
     def _stars(
-        self, embedding: np.ndarray, bias: float, items: np.ndarray, code: np.ndarray | None = None
+        self,
+        embedding: np.ndarray,
+        bias: float,
+        items: np.ndarray,
+        code: np.ndarray | None = None,
+        weight: float = 1.0,
     ) -> np.ndarray:
-        """Rating head for one user embedding (bias, and autoencoder code) against items."""
-        return self.ranker.stars(embedding, bias, items, code)
+        """Rating head for one user embedding (bias, and autoencoder code) against items,
+        shrunk by ``weight`` towards the average user's (`ExportedModel.shrink`)."""
+        return self.ranker.stars(embedding, bias, items, code, weight)
 
     def _average_user(self) -> tuple[np.ndarray, float]:
         m = self.model

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,13 @@ class ExportedModel:
             dot product (exact, compiled, ANN) scores ``u . v + user_prior * item_prior``.
         known_prior: The prior's weight for a user with interactions who is not in
             ``user_prior`` (a visitor folded in from ratings).
+        rating_prior: ``[num_items]`` the head's mean label of each item over the training
+            users (what it predicts for the average user), or ``None``.
+        rating_weight: ``[num_users]`` each user's weight ``n / (n + k)`` of their own
+            prediction against ``rating_prior`` (``n`` training ratings, ``k`` =
+            ``rating_shrinkage``; 0 for a newcomer), or ``None`` for no shrinkage.
+        rating_shrinkage: ``k`` (``rating.shrinkage``), for users given by value: a
+            visitor folded in from ``m`` ratings weighs their prediction ``m / (m + k)``.
     """
 
     user_embeddings: np.ndarray
@@ -84,6 +92,9 @@ class ExportedModel:
     user_prior: np.ndarray | None = None
     item_prior: np.ndarray | None = None
     known_prior: float = 0.0
+    rating_prior: np.ndarray | None = None
+    rating_weight: np.ndarray | None = None
+    rating_shrinkage: float = 0.0
     _user_vectors: np.ndarray | None = field(default=None, repr=False)
     _item_vectors: np.ndarray | None = field(default=None, repr=False)
 
@@ -157,6 +168,15 @@ class ExportedModel:
             self.item_bias = np.append(self.item_bias, np.float32(bias))
         if self.item_codes is not None:  # no training ratings: the code of an unrated item
             self.item_codes = np.vstack([self.item_codes, self.item_codes[:1]])
+        if self.rating_prior is not None and self.rating_weight is not None:
+            users = prior_users(self.rating_weight)
+            labels = self.predict_labels_from(
+                self.user_embeddings[users],
+                np.broadcast_to(embedding, (len(users), len(embedding))),
+                users,
+                np.full(len(users), self.num_items - 1),
+            )
+            self.rating_prior = np.append(self.rating_prior, np.float32(labels.mean()))
         self._item_vectors = np.vstack([vectors, vector[None, :]]).astype(np.float32)
         return self.num_items - 1
 
@@ -246,11 +266,38 @@ class ExportedModel:
         return self.add_biases(self.head_from_first(first), users, items)
 
     def predict_labels(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Normalised rating predictions (unclipped)."""
+        """Normalised rating predictions (unclipped), shrunk towards the average user's
+        (`shrink`) when the model has ``rating.shrinkage``."""
         users, items = np.asarray(users), np.asarray(items)
-        return self.predict_labels_from(
+        labels = self.predict_labels_from(
             self.user_embeddings[users], self.item_embeddings[items], users, items
         )
+        if self.rating_weight is None:
+            return labels
+        return self.shrink(labels, items, self.rating_weight[users])
+
+    def shrink(self, labels: np.ndarray, items: np.ndarray, weight: Any) -> np.ndarray:
+        """``weight * labels + (1 - weight) * rating_prior[items]``: a prediction shrunk
+        towards the average training user's rating of the item; ``labels`` unchanged
+        without a ``rating_prior``.
+
+        Example:
+            >>> m = ExportedModel(np.zeros((2, 1)), np.zeros((3, 1)), [(np.zeros((2, 1)),
+            ...     np.zeros(1))], rating_prior=np.array([0.0, 0.5, 1.0]))
+            >>> m.shrink(np.array([0.0, 0.0]), np.array([1, 2]), 0.5).tolist()
+            [0.25, 0.5]
+        """
+        if self.rating_prior is None:
+            return labels
+        weight = np.asarray(weight, dtype=np.float32)
+        return (weight * labels + (1.0 - weight) * self.rating_prior[items]).astype(np.float32)
+
+    def visitor_weight(self, ratings: int) -> float:
+        """The shrinkage weight ``m / (m + k)`` of a user given by ``ratings`` values (a
+        visitor folded in); 1 without shrinkage."""
+        if self.rating_prior is None or self.rating_shrinkage <= 0:
+            return 1.0
+        return ratings / (ratings + self.rating_shrinkage)
 
     def labels_to_stars(self, labels: np.ndarray) -> np.ndarray:
         """Maps labels to stars, clipping to the scale when the model does."""
@@ -286,6 +333,9 @@ class ExportedModel:
         if self.user_prior is not None and self.item_prior is not None:
             arrays["user_prior"], arrays["item_prior"] = self.user_prior, self.item_prior
             arrays["known_prior"] = np.float32(self.known_prior)
+        if self.rating_prior is not None and self.rating_weight is not None:
+            arrays["rating_prior"], arrays["rating_weight"] = self.rating_prior, self.rating_weight
+            arrays["rating_shrinkage"] = np.float32(self.rating_shrinkage)
         with open(path, "wb") as f:
             # Named so mypy does not match **arrays against this bool; loads refuse pickles too.
             np.savez(f, allow_pickle=False, **arrays)
@@ -315,11 +365,32 @@ class ExportedModel:
                 user_prior=arrays.get("user_prior"),
                 item_prior=arrays.get("item_prior"),
                 known_prior=float(arrays.get("known_prior", 0.0)),
+                rating_prior=arrays.get("rating_prior"),
+                rating_weight=arrays.get("rating_weight"),
+                rating_shrinkage=float(arrays.get("rating_shrinkage", 0.0)),
             )
         except (KeyError, ValueError, IndexError, TypeError) as err:
             raise JointrecError(
                 f"{path} is not a valid exported model ({err}): re-run 'jointrec train'"
             ) from None
+
+
+#: Most training users the average user's rating (`ExportedModel.rating_prior`) is taken over.
+PRIOR_USERS = 1024
+
+
+def prior_users(weight: np.ndarray, limit: int = PRIOR_USERS) -> np.ndarray:
+    """The user indices the average user's rating is taken over: those with training
+    ratings (``weight > 0``), at most ``limit`` of them evenly spaced.
+
+    Example:
+        >>> prior_users(np.array([0.0, 0.5, 0.0, 0.9, 0.2]), limit=2).tolist()
+        [1, 4]
+    """
+    users = np.flatnonzero(np.asarray(weight) > 0)
+    if len(users) > limit:
+        users = users[np.linspace(0, len(users) - 1, limit).round().astype(np.int64)]
+    return users
 
 
 def _maybe_normalize(x: np.ndarray, normalize: bool) -> np.ndarray:

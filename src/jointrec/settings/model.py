@@ -238,6 +238,7 @@ class RatingConfig:
     autoencoder_l2: float = 0.0
     autoencoder_combine: Literal["sum", "mean"] = "sum"
     autoencoder_min_ratings: float = 20.0
+    shrinkage: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
@@ -272,6 +273,12 @@ class RatingConfig:
             "rating.autoencoder_l2",
             self.autoencoder_l2,
             "in [0, 100]",
+        )
+        check(
+            0.0 <= self.shrinkage <= 1e6,
+            "rating.shrinkage",
+            self.shrinkage,
+            "a number of ratings in [0, 1e6] (0: off)",
         )
 
 

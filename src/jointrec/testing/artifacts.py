@@ -29,6 +29,7 @@ def planted_artifact(
     overwrite: bool = False,
     newcomers: int = 0,
     newcomer_popularity: float = 0.5,
+    shrinkage: float = 0.0,
 ) -> Path:
     """Writes an artifact with random unit vectors, a small random rating head and seen items.
 
@@ -36,7 +37,9 @@ def planted_artifact(
     coincide); item ``101 + j`` is titled ``"Movie j (19xx)"``. Item popularity decreases
     with the id: user ``u`` rated items drawn with probability proportional to ``1/rank``.
     With ``newcomers``, the last that many users have rated nothing and the model carries
-    the popularity prior for them (`jointrec.artifact.export.popularity_prior`).
+    the popularity prior for them (`jointrec.artifact.export.popularity_prior`). With
+    ``shrinkage``, each user's ratings are shrunk towards the average user's
+    (`jointrec.artifact.export.add_rating_shrinkage`, ``rating.shrinkage``).
 
     Example:
         >>> import tempfile
@@ -87,6 +90,10 @@ def planted_artifact(
         prior = popularity_prior((np.array(rows_u), np.array(rows_i)), users + 1, items + 1,
                                newcomer_popularity)  # fmt: skip
         exported.user_prior, exported.item_prior = prior["user_prior"], prior["item_prior"]
+    if shrinkage:
+        from jointrec.artifact.export import add_rating_shrinkage
+
+        add_rating_shrinkage(exported, np.array(rows_u), shrinkage)
     item_ids = np.arange(101, 101 + items)
     table = [
         {
