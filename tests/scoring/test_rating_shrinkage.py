@@ -102,6 +102,14 @@ def test_negative_shrinkage_is_one_clear_error():
         RatingConfig(shrinkage=-1.0)
 
 
+def _assert_average_user_stars(rec, result) -> None:
+    """Every item of ``result`` is rated as the average training user rates it."""
+    m = rec.model
+    idx = rec.artifact.items.encode(np.array([r.item_id for r in result.items]))
+    stars = [r.predicted_rating for r in result.items]
+    np.testing.assert_allclose(stars, m.labels_to_stars(m.rating_prior[idx]), rtol=1e-5)
+
+
 def test_served_stars_are_the_shrunk_predictions(tmp_path):
     from jointrec.inference.foldin import fit_user
     from jointrec.inference.recommender import Recommender
@@ -117,13 +125,7 @@ def test_served_stars_are_the_shrunk_predictions(tmp_path):
         stars = [r.predicted_rating for r in result.items]
         np.testing.assert_allclose(stars, m.predict_ratings(np.full(5, u), idx), rtol=1e-5)
         assert rec.predict(user, [r.item_id for r in result.items]) == pytest.approx(stars)
-    newcomer = rec.recommend(29, k=5)
-    idx = rec.artifact.items.encode(np.array([r.item_id for r in newcomer.items]))
-    np.testing.assert_allclose(
-        [r.predicted_rating for r in newcomer.items],
-        m.labels_to_stars(m.rating_prior[idx]),
-        rtol=1e-5,
-    )
+    _assert_average_user_stars(rec, rec.recommend(29, k=5))  # a newcomer
     # a visitor with 4 ratings weighs their folded-in prediction 4 / (4 + 4)
     ratings = [(101, 5.0), (102, 4.0), (110, 1.0), (120, 3.0)]
     visitor = rec.recommend(ratings=ratings, k=5)
@@ -133,13 +135,7 @@ def test_served_stars_are_the_shrunk_predictions(tmp_path):
     expected = m.labels_to_stars(0.5 * raw + 0.5 * m.rating_prior[idx])
     np.testing.assert_allclose([r.predicted_rating for r in visitor.items], expected, rtol=1e-5)
     # the popularity fallback rates by the same average user
-    popular = rec.recommend(999, k=3)
-    idx = rec.artifact.items.encode(np.array([r.item_id for r in popular.items]))
-    np.testing.assert_allclose(
-        [r.predicted_rating for r in popular.items],
-        m.labels_to_stars(m.rating_prior[idx]),
-        rtol=1e-5,
-    )
+    _assert_average_user_stars(rec, rec.recommend(999, k=3))
 
 
 def test_training_with_the_setting_writes_it_into_the_artifact(tmp_path):
