@@ -262,7 +262,7 @@ class Recommender:
             return [self._recommendation(int(j), None, math.nan) for j in pool]
         # the average user's stars: the shrinkage's own prior when the model has one
         weight = 0.0 if self.model.rating_prior is not None else 1.0
-        stars = self._stars(self._average[0], self._average[1], pool, weight=weight)
+        stars = self.ranker.stars(self._average[0], self._average[1], pool, weight=weight)
         return [
             self._recommendation(int(j), float(s), math.nan)
             for j, s in zip(pool, stars, strict=True)
@@ -452,10 +452,10 @@ class Recommender:
             ]
         if rank_by == "retrieval":  # the pool is in retrieval order: stars for k items only
             pool, pool_scores = pool[:k], pool_scores[:k]
+        stars = self.ranker.stars(embedding, bias, pool, code, weight)
+        if rank_by == "retrieval":
             order = np.arange(len(pool))
-            stars = self._stars(embedding, bias, pool, code, weight)
         else:
-            stars = self._stars(embedding, bias, pool, code, weight)
             order = np.lexsort((-pool_scores, -stars))[:k]
         return [
             self._recommendation(int(pool[j]), float(stars[j]), float(pool_scores[j]))
@@ -473,18 +473,6 @@ class Recommender:
             order = np.lexsort((pool, -scores))
             pool, scores = pool[order], scores[order]
         return pool, scores
-
-    def _stars(
-        self,
-        embedding: np.ndarray,
-        bias: float,
-        items: np.ndarray,
-        code: np.ndarray | None = None,
-        weight: float = 1.0,
-    ) -> np.ndarray:
-        """Rating head for one user embedding (bias, and autoencoder code) against items,
-        shrunk by ``weight`` towards the average user's (`ExportedModel.shrink`)."""
-        return self.ranker.stars(embedding, bias, items, code, weight)
 
     def _average_user(self) -> tuple[np.ndarray, float]:
         m = self.model
