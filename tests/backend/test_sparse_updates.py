@@ -7,8 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from jointrec.backend.jax.training import JaxTrainingState, use_sparse
+from jointrec.backend.jax.row_updates import use_sparse
+from jointrec.backend.jax.training import JaxTrainingState
 from jointrec.errors import JointrecError
+from jointrec.features import FeatureSpec
+from jointrec.features.encoder import EncodedFeatures
 from jointrec.model.build import build_model
 from jointrec.settings import ModelConfig, TrainConfig
 from jointrec.training import TrainingArrays, fit
@@ -111,6 +114,15 @@ def test_use_sparse_decisions():
     assert not use_sparse("auto", big, momentum, batch_size=1000)
     assert use_sparse("sparse", small, adam, batch_size=1000)
     assert not use_sparse("dense", big, adagrad, batch_size=1000)
+    # Catalogue scale: whole-table Adam dominates the step, and its lazy variant is used.
+    huge = build_model(MODEL, 40_000, 300, seed=0)
+    assert use_sparse("auto", huge, adam, batch_size=1000)  # 40,000 >= 32 x 1000
+    assert not use_sparse("auto", huge, adam, batch_size=2000)
+    assert not use_sparse("auto", huge, momentum, batch_size=1000)  # not measured
+    adamw = keras.optimizers.serialize(keras.optimizers.AdamW(weight_decay=0.01))
+    assert not use_sparse("auto", huge, adamw, batch_size=1000)  # decays every row
+    penalised = build_model(MODEL.replace({"towers": {"embedding_l2": 1e-4}}), 20_000, 300)
+    assert not use_sparse("auto", penalised, adagrad, batch_size=1000)  # not exact: lazy L2
     with pytest.raises(JointrecError, match=r"embedding_updates='rows' is invalid.*'sparse'"):
         use_sparse("rows", big, adam, batch_size=10)
 
@@ -128,3 +140,80 @@ def test_epoch_chunks_concatenate_to_epoch_batches(rng):
     assert [len(c["user"]) for c in chunks] == [4, 4, 4, 1]
     for key, value in whole.items():
         np.testing.assert_array_equal(np.concatenate([c[key] for c in chunks]), value)
+
+
+USERS, ITEMS, CODES = 300, 200, 2000
+
+
+def _tower_features(rng: np.random.Generator) -> tuple[EncodedFeatures, EncodedFeatures]:
+    """Each user's history (codes of a 2,000-item catalogue, 0 = none), an age; each item's
+    genres and a popularity: the feature kinds of the default preset's towers."""
+    history = rng.integers(0, CODES + 1, (USERS, 6)).astype(np.int32)
+    multi = FeatureSpec("history", "multi_categorical")
+    users = EncodedFeatures(
+        {"history": history, "age": rng.normal(size=USERS).astype(np.float32)},
+        {"history": multi, "age": FeatureSpec("age", "numeric")},
+        {"history": CODES + 1, "age": 0},
+    )
+    items = EncodedFeatures(
+        {
+            "genres": rng.integers(0, 5, (ITEMS, 2)).astype(np.int32),
+            "popularity": rng.normal(size=ITEMS).astype(np.float32),
+        },
+        {
+            "genres": FeatureSpec("genres", "multi_categorical"),
+            "popularity": FeatureSpec("popularity", "numeric"),
+        },
+        {"genres": 5, "popularity": 0},
+    )
+    return users, items
+
+
+def _feature_model(model_config: ModelConfig = MODEL):
+    users, items = _tower_features(np.random.default_rng(3))
+    return build_model(model_config, USERS, ITEMS, seed=7, user_features=users, item_features=items)
+
+
+@pytest.mark.slow
+def test_feature_towers_update_their_tables_row_wise_exactly():
+    # Feature towers: the id tables are sliced per batch, the encoded features (history,
+    # genres, numeric values) gathered with them, and the feature embedding tables (the
+    # history's, the genres') updated whole. With Adagrad that is the dense update.
+    config = TrainConfig(optimizer="adagrad", learning_rate=0.05, batch_size=50, epochs=2)
+    results = {}
+    for mode in ("dense", "sparse"):
+        model = _feature_model()
+        data = _data(np.random.default_rng(0), users=USERS, items=ITEMS)
+        fit(model, data, dataclasses.replace(config, embedding_updates=mode), progress=False)
+        results[mode] = {v.path: v.numpy() for v in model.trainable_variables}
+    for path, dense in results["dense"].items():
+        np.testing.assert_allclose(
+            results["sparse"][path], dense, rtol=1e-5, atol=1e-6, err_msg=path
+        )
+    # That was the row-wise runner, not a dense fallback.
+    opt = keras.optimizers.serialize(make_optimizer(config))
+    state = JaxTrainingState(_feature_model(), opt, lambda: make_optimizer(config), "sparse")
+    assert state.runner_for_batch(50).sparse
+
+
+@pytest.mark.slow
+def test_row_wise_l2_penalises_only_the_rows_a_batch_touches():
+    # The lazy penalty: with L2 on the tables, a user no batch holds keeps its initial row
+    # under row-wise updates, while the dense update shrinks every row at every step.
+    penalised = MODEL.replace({"towers": {"embedding_l2": 0.05}})
+    config = TrainConfig(optimizer="adagrad", learning_rate=0.05, batch_size=50, epochs=1)
+    tables = {}
+    for mode in ("dense", "sparse"):
+        rng = np.random.default_rng(0)
+        model = _feature_model(penalised)
+        initial = model.query_tower.id_embedding.embeddings.numpy().copy()
+        data = TrainingArrays(  # users 1..99 only
+            rng.integers(1, 100, 600), rng.integers(1, ITEMS, 600), rng.random(600)
+        )
+        fit(model, data, dataclasses.replace(config, embedding_updates=mode), progress=False)
+        tables[mode] = (initial, model.query_tower.id_embedding.embeddings.numpy())
+    initial, sparse = tables["sparse"]
+    np.testing.assert_array_equal(sparse[100:], initial[100:])
+    assert not np.allclose(sparse[1:100], initial[1:100])
+    initial, dense = tables["dense"]
+    assert np.abs(dense[100:]).sum() < 0.9 * np.abs(initial[100:]).sum()
