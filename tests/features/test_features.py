@@ -14,7 +14,7 @@ from jointrec.features import (
     available_features,
     select_features,
 )
-from jointrec.features.prepare import user_history_table
+from jointrec.features.prepare import history_features
 
 
 def _table() -> FeatureTable:
@@ -126,15 +126,44 @@ def test_spec_round_trip_and_declared_specs():
     assert MOVIELENS_ITEM_FEATURES["genres"].kind == "multi_categorical"
 
 
-def test_user_history_table():
+def _history_by_encoder(x, vocabulary, width, seed=0, side="user"):
+    """The reference: each owner's first ``width`` values of a seeded shuffle, written as
+    text into a feature table and encoded by `FeatureEncoder` (the general path)."""
+    from jointrec.data import FeatureTable
+
+    order = np.random.default_rng(seed).permutation(len(x))
+    owners, values = (x.user, x.item) if side == "user" else (x.item, x.user)
+    owners, values = owners[order], values[order]
+    ids = np.unique(owners)
+    lists = []
+    for owner in ids:
+        mine = values[np.flatnonzero(owners == owner)]  # in shuffled order
+        lists.append([str(v) for v in mine[:width]])
+    column = np.empty(len(ids), dtype=object)
+    column[:] = lists
+    table = FeatureTable(ids=ids, columns={"history": column})
+    spec = FeatureSpec("history", "multi_categorical", max_values=width)
+    return FeatureEncoder([spec]).fit_transform(table, owners, vocabulary)
+
+
+@pytest.mark.parametrize("strings", [False, True])
+@pytest.mark.parametrize("side", ["user", "item"])
+def test_history_features_equal_the_encoder_of_a_text_column(strings, side):
     from jointrec.data import Interactions
 
-    x = Interactions(np.array([1, 1, 1, 2]), np.array([5, 6, 7, 5]))
-    table = user_history_table(x, max_items=2, seed=0)
-    assert table.ids.tolist() == [1, 2]
-    assert len(table.columns["history"][0]) == 2
-    assert set(table.columns["history"][0]) <= {"5", "6", "7"}
-    assert table.columns["history"][1] == ["5"]
+    rng = np.random.default_rng(5)
+    users, items = rng.integers(1, 40, 600), rng.choice([3, 8, 11, 20, 100, 999], 600)
+    users[:5], items[:5] = 7, 8  # one user with the same item five times
+    if strings:
+        users, items = users.astype(str), np.char.add("i", items.astype(str))
+    x = Interactions(users, items)
+    own = x.user if side == "user" else x.item
+    vocabulary = Vocabulary(np.unique(np.r_[own[:-50], own[:3]]))  # some owners unknown
+    got = history_features(x, vocabulary, 4, seed=2, side=side)
+    want = _history_by_encoder(x, vocabulary, 4, seed=2, side=side)
+    np.testing.assert_array_equal(got.arrays["history"], want.arrays["history"])
+    assert got.input_dims == want.input_dims
+    assert got.layout() == want.layout()
 
 
 def test_feature_tower_matches_numpy_reference():
