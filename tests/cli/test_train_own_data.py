@@ -39,6 +39,20 @@ def test_manifest_reproduces_the_run(shop, tmp_path, monkeypatch):
     out = json.loads(first.stdout)
     assert out["artifact"] == "runs/shop"
     assert [n.split(" inferred")[0] for n in out["notes"]] == ["rating scale 1..5"]
+    # Every stage, in order, with its seconds and the peak memory by its end.
+    stages = out["stages"]
+    assert [s["description"] for s in stages] == [
+        "reading the data",
+        "splitting and encoding",
+        "building features and the model",
+        "training joint",
+        "exporting joint",
+        "evaluating joint on test",
+        "writing the run directory",
+    ]
+    assert all(s["seconds"] >= 0 for s in stages)
+    peaks = [s["peak_rss_mb"] for s in stages]
+    assert peaks == sorted(peaks) and peaks[0] > 50  # a high-water mark: never falls
     manifest = tomllib.loads((tmp_path / "runs/shop/manifest.toml").read_text())
     # The settings as resolved: the flag's epochs, the file's split, the inferred scale.
     assert manifest["train"]["epochs"] == 2 and manifest["split"]["method"] == "temporal"

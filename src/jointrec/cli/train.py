@@ -101,6 +101,7 @@ def _show(run: Any, json: bool) -> None:
                 "manifest": str(run.manifest),
                 "metrics": run.report,
                 "notes": run.notes,
+                "stages": [record.to_dict() for record in run.stages],
             }
         )
         return

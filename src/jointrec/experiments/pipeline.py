@@ -35,7 +35,7 @@ from jointrec.data.splits import split_rows
 from jointrec.data.vocabulary import Vocabulary
 from jointrec.errors import JointrecError
 from jointrec.experiments.manifest import changed_files, data_hashes
-from jointrec.progress import stage
+from jointrec.progress import stage, timed
 from jointrec.settings import (
     PRESETS,
     DataConfig,
@@ -401,33 +401,35 @@ def train_model(
                 "early stopping needs a validation split: set split.validation_fraction > 0 "
                 "(e.g. 0.1) or early_stopping=0"
             )
-    history = fit(
-        model,
-        TrainingArrays(data.train.user, data.train.item, labels, log_q),
-        config.train,
-        rating_weight=effective_rating_weight(model_config, data.train),
-        progress=progress,
-        description=f"training {name}",
-        on_epoch_end=stopper,
-        checkpoints=checkpoints,
-        resume=resume,
-    )
+    with timed(f"training {name}"):  # the bar shows it
+        history = fit(
+            model,
+            TrainingArrays(data.train.user, data.train.item, labels, log_q),
+            config.train,
+            rating_weight=effective_rating_weight(model_config, data.train),
+            progress=progress,
+            description=f"training {name}",
+            on_epoch_end=stopper,
+            checkpoints=checkpoints,
+            resume=resume,
+        )
     if stopper is not None and config.train.early_stopping > 0:
         stopper.restore_best()
     seconds = time.perf_counter() - start
-    exported = export_model(
-        model,
-        rating_scale=data.rating_scale,
-        clip_predictions=clip,
-        name=name,
-        can_rate=data.has_ratings,
-        training=(data.train.user, data.train.item),
-        newcomer_popularity=retrieval.newcomer_popularity,
-        popular_items=popular,
-        recent_popularity=known_weight,
-        rated_users=rated_users,
-        rating_shrinkage=model_config.rating.shrinkage,
-    )
+    with stage(f"exporting {name}", progress):
+        exported = export_model(
+            model,
+            rating_scale=data.rating_scale,
+            clip_predictions=clip,
+            name=name,
+            can_rate=data.has_ratings,
+            training=(data.train.user, data.train.item),
+            newcomer_popularity=retrieval.newcomer_popularity,
+            popular_items=popular,
+            recent_popularity=known_weight,
+            rated_users=rated_users,
+            rating_shrinkage=model_config.rating.shrinkage,
+        )
     trained = TrainedModel(
         name=name,
         config=dataclasses.replace(config, model=model_config),

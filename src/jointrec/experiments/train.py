@@ -43,6 +43,7 @@ from jointrec.experiments.pipeline import (
     train_model,
 )
 from jointrec.experiments.run_dir import RunLock, check_out
+from jointrec.progress import StageRecord, recording_stages, stage
 from jointrec.scoring.seen import SeenItems
 from jointrec.settings import DataConfig, Experiment, RunConfig, resolve_experiment
 from jointrec.training.checkpoint import SUFFIX, CheckpointDir, checkpoint_dir_for
@@ -62,6 +63,8 @@ class TrainResult:
         data: The prepared data (split, vocabularies).
         artifact: The run directory, or ``None`` when nothing was written.
         notes: What the user should know (retrieval only, changed data files).
+        stages: Seconds and peak memory of each stage (reading, splitting, features,
+            training, exporting, evaluating, writing).
     """
 
     experiment: Experiment
@@ -69,6 +72,7 @@ class TrainResult:
     data: PreparedData
     artifact: Path | None = None
     notes: list[str] = field(default_factory=list)
+    stages: list[StageRecord] = field(default_factory=list)
 
     @property
     def report(self) -> dict[str, float]:
@@ -126,7 +130,8 @@ def train(
     with contextlib.ExitStack() as stack:
         if out_dir is not None:
             stack.enter_context(RunLock(out_dir, command))  # fails at once when taken
-        return _train(
+        stages = stack.enter_context(recording_stages())
+        result = _train(
             experiment,
             dataset,
             out_dir,
@@ -139,6 +144,8 @@ def train(
             notify=notify,
             command=command,
         )
+        result.stages = list(stages)
+        return result
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack re-raises
 
 
@@ -209,7 +216,10 @@ def _train(
         resolved = loaded.experiment.replace(run=trained.config)
         artifact = None
         if out_dir is not None:
-            artifact = save_run(out_dir, trained, prepared, loaded, resolved, overwrite, command)
+            with stage("writing the run directory", progress):
+                artifact = save_run(
+                    out_dir, trained, prepared, loaded, resolved, overwrite, command
+                )
     except BaseException as err:
         _after_failure(store, out_dir, err, resume, notify)
         raise
