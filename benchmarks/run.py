@@ -137,24 +137,25 @@ def summary(results: dict[str, dict[str, Any]]) -> str:
     if s:
         lines += [
             "",
-            f"**Scaling** (synthetic, preset {s['preset']!r}, one epoch; throughput after "
-            f"compilation; {_when(s)})",
+            f"**Scaling** (synthetic, one epoch of each preset through `jointrec train`, "
+            f"compilation included; {_when(s)})",
             "",
-            "| size | users x items | synth s | load s | epoch s | examples/s (tables) "
-            "| row-wise examples/s | vs smallest (row-wise) | eval s | eval users/s "
+            "| size | preset | users x items | read + split + features s | epoch s "
+            "| examples/s | vs smallest | evaluate s | whole command s "
             "| Recall@10 (popularity) | peak RSS MB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in s["sizes"]:
+            before = sum(
+                _stage(r, d)
+                for d in ("reading the data", "splitting and encoding", "building features")
+            )
             lines.append(
-                f"| {r['size']} ({r['train_examples'] + r['test_examples']:,}) "
-                f"| {r['users']:,} x {r['items']:,} | {_f(r['synth_seconds'], 1)} "
-                f"| {_f(r['load_seconds'], 1)} | {_f(r['epoch_seconds'], 1)} "
-                f"| {_f(r['examples_per_second'], 0)} ({r.get('embedding_updates_used', '?')}) "
-                f"| {_f(r.get('row_wise_examples_per_second', r['examples_per_second']), 0)} "
-                f"| {_f(r.get('row_wise_throughput_vs_smallest', r['throughput_vs_smallest']))}x "
-                f"| {_f(r['eval_seconds'], 1)} | {_f(r['eval_users_per_second'], 0)} "
-                f"| {_recall(r)} | {_f(r['peak_rss_mb'], 0)} |"
+                f"| {r['size']} ({r['train_examples'] + r['test_examples']:,}) | {r['preset']} "
+                f"| {r['users']:,} x {r['items']:,} | {_f(before, 1)} "
+                f"| {_f(r['epoch_seconds'], 1)} | {_f(r['examples_per_second'], 0)} "
+                f"| {_f(r['throughput_vs_smallest'])}x | {_f(_stage(r, 'evaluating'), 1)} "
+                f"| {_f(r['command_seconds'], 1)} | {_recall(r)} | {_f(r['peak_rss_mb'], 0)} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -197,9 +198,10 @@ def headline(results: dict[str, dict[str, Any]]) -> str:
     if s:
         for r in s["sizes"]:
             rows.append(
-                f"| {r['size']} interactions: epoch s / examples/s / eval s / peak RSS MB "
-                f"| {_f(r['epoch_seconds'], 0)} / {_f(r['examples_per_second'], 0)} / "
-                f"{_f(r['eval_seconds'], 0)} / {_f(r['peak_rss_mb'], 0)} | | |"
+                f"| {r['size']} interactions, {r['preset']} preset: epoch s / examples/s / "
+                f"whole `jointrec train` s / peak RSS MB | {_f(r['epoch_seconds'], 0)} / "
+                f"{_f(r['examples_per_second'], 0)} / {_f(r['command_seconds'], 0)} / "
+                f"{_f(r['peak_rss_mb'], 0)} | | |"
             )
     note = f"\nScaling rows: {_when(s)}.\n" if s and s["machine"] != m else ""
     return (
@@ -212,6 +214,11 @@ def _when(result: dict[str, Any]) -> str:
     """When and under what load one benchmark ran (each JSON names its own machine)."""
     m = result["machine"]
     return f"run {m['date']}, load average {m['load_average_1_5_15']}"
+
+
+def _stage(size: dict[str, Any], start: str) -> float:
+    """Seconds of the run's stage whose description starts with ``start`` (0 if none)."""
+    return sum(s["seconds"] for s in size["stages"] if s["description"].startswith(start))
 
 
 def _recall(size: dict[str, Any]) -> str:

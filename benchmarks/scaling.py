@@ -1,18 +1,20 @@
-"""Scaling to MovieLens-25M size: synth, load, one training epoch and full evaluation at 1M,
-5M and 25M interactions, with peak memory.
+"""Scaling to MovieLens-25M size through the command users run: ``jointrec train`` on a
+synthetic file of 1M, 5M and 25M interactions, for the tutorial and the default preset,
+with each stage's seconds and peak memory.
 
-Each size runs in fresh processes: ``jointrec data synth`` writes the Parquet file, then a
-worker streams it into memory-mapped columns (`jointrec.data.columnar`), splits it 80/20,
-trains one epoch of the tutorial preset (after a warm-up that compiles the runner, so the
-epoch measures steady-state throughput) and evaluates the full catalogue with training
-items excluded. Peak RSS is the worker's high-water mark. Where `embedding_updates="auto"`
-keeps the tables dense (small catalogues, where that is faster), an epoch with row-wise
-updates, the path big catalogues take, is timed as well, so that sizes compare like for
-like (`row_wise_throughput_vs_smallest`).
+Each size's file is written by ``jointrec data synth``; each preset then trains one epoch
+with ``jointrec train --interactions FILE ... --epochs 1 --no-checkpoint --json`` in a fresh
+process, which reports every stage (reading, splitting, features and model, training,
+exporting, evaluating on test, writing the run directory) with the process's peak resident
+memory by its end (`jointrec.progress.recording_stages`). The whole command's wall time is
+measured around it. Quality: the run's test metrics, and on a sample of up to 20,000 test
+users the saved artifact's Recall@10 beside item popularity's (the planted structure makes
+the learned model beat popularity), evaluated again from the run directory.
 
-Run: ``python benchmarks/scaling.py [--quick] [--sizes 1m,5m,25m] [--rated-fraction 0.1]``
-(writes results/scaling.json; with a rated fraction below 1, mixed feedback: only that share
-of the interactions keeps its rating, ``results/scaling_rated<f>.json``).
+Run: ``python benchmarks/scaling.py [--quick] [--sizes 1m,5m,25m]
+[--presets tutorial,default] [--rated-fraction 0.1]`` (writes results/scaling.json; with a
+rated fraction below 1, mixed feedback: only that share of the interactions keeps its
+rating, ``results/scaling_rated<f>.json``).
 """
 
 from __future__ import annotations
@@ -40,87 +42,65 @@ SIZES = {
 }
 
 
-def worker(parquet: str, scratch: str, preset_name: str) -> dict[str, Any]:
-    """Load, split, train one epoch and evaluate; returns timings and peak RSS per stage."""
-    import dataclasses
+def train_command(parquet: Path, preset_name: str, out: Path) -> list[str]:
+    """The ``jointrec train`` command line of one run."""
+    return [
+        sys.executable, "-m", "jointrec", "train", "--interactions", str(parquet),
+        "--user-col", "user_id", "--item-col", "item_id", "--rating-col", "rating",
+        "--time-col", "timestamp", "--preset", preset_name, "--epochs", "1",
+        "--no-checkpoint", "--out", str(out), "--json",
+    ]  # fmt: skip
 
-    import keras
-    import numpy as np
-    from machine import peak_rss_mb
 
-    from jointrec import preset
-    from jointrec.artifact.export import export_model
-    from jointrec.backend.jax.training import use_sparse
-    from jointrec.data.columnar import read_parquet_columns
-    from jointrec.evaluation.evaluate import evaluate
-    from jointrec.model.build import build_model
-    from jointrec.training import TrainingArrays, fit
-    from jointrec.training.loop import MAX_STEPS_PER_CALL, make_optimizer
-
-    cfg = preset(preset_name)
-    out: dict[str, Any] = {"preset": preset_name}
+def run_preset(parquet: Path, preset_name: str, scratch: Path) -> dict[str, Any]:
+    """One ``jointrec train`` run: wall seconds, stages, test metrics, sampled quality."""
+    out_dir = scratch / f"run-{preset_name}"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), KERAS_BACKEND="jax")
     start = time.perf_counter()
-    store = read_parquet_columns(parquet, Path(scratch) / "columns", progress=False)
-    out["load_seconds"] = time.perf_counter() - start
-    out["rss_after_load_mb"] = peak_rss_mb()
-    start = time.perf_counter()
-    train, _, test = store.split(cfg.split)
-    out["split_seconds"] = time.perf_counter() - start
-    labels = train.labels()
-    arrays = TrainingArrays(train.user, train.item, labels)
-    out["train_examples"], out["test_examples"] = len(train), len(test)
-    out["rated_train_examples"] = int(np.isfinite(labels).sum())
-    batch = cfg.train.batch_size
-
-    def model() -> Any:
-        return build_model(
-            cfg.model,
-            len(store.users),
-            len(store.items),
-            rating_scale=store.rating_scale,
-            global_mean=float(np.nanmean(labels)),  # mixed feedback: NaN = unrated
-            seed=cfg.train.seed,
-        )
-
-    one_epoch = dataclasses.replace(cfg.train, epochs=1)
-    # Warm-up: the same chunk shapes as the epoch (full chunks and the remainder) compile here.
-    steps = -(-len(arrays) // batch)
-    warm_steps = min(steps, MAX_STEPS_PER_CALL) + (
-        steps % MAX_STEPS_PER_CALL if steps > MAX_STEPS_PER_CALL else 0
-    )
-    warm_rows = np.arange(min(len(arrays), warm_steps * batch))
-    warm = TrainingArrays(arrays.user[warm_rows], arrays.item[warm_rows], arrays.label[warm_rows])
-    start = time.perf_counter()
-    fit(model(), warm, one_epoch, progress=False)
-    out["warmup_seconds"] = time.perf_counter() - start
-    trained = model()
-    cpu = time.process_time()
-    history = fit(trained, arrays, one_epoch, progress=False)
-    out["epoch_seconds"] = history.epochs[0]["seconds"]
-    out["epoch_cpu_seconds"] = time.process_time() - cpu
-    out["examples_per_second"] = len(arrays) / out["epoch_seconds"]
-    out["embedding_updates"] = cfg.train.embedding_updates
-    optimizer = keras.optimizers.serialize(make_optimizer(cfg.train))
-    row_wise = use_sparse(cfg.train.embedding_updates, trained, optimizer, batch)
-    out["embedding_updates_used"] = "row-wise" if row_wise else "dense"
-    if row_wise:
-        out["row_wise_examples_per_second"] = out["examples_per_second"]
-    else:  # the path big tables take, timed too, so sizes compare like for like
-        rows_config = dataclasses.replace(one_epoch, embedding_updates="sparse")
-        fit(model(), warm, rows_config, progress=False)  # compiles the row-wise runner
-        rows_history = fit(model(), arrays, rows_config, progress=False)
-        out["row_wise_epoch_seconds"] = rows_history.epochs[0]["seconds"]
-        out["row_wise_examples_per_second"] = len(arrays) / out["row_wise_epoch_seconds"]
-    out["rss_after_train_mb"] = peak_rss_mb()
-    exported = export_model(trained, rating_scale=store.rating_scale, clip_predictions=False)
-    start = time.perf_counter()
-    report = evaluate(exported, train, test, cfg.eval)
-    out["eval_seconds"] = time.perf_counter() - start
-    out["eval_users_per_second"] = report["users_evaluated"] / out["eval_seconds"]
-    out["report"] = report
-    out["quality_sample"] = quality_sample(exported, train, test, cfg.eval, len(store.items))
-    out["peak_rss_mb"] = peak_rss_mb()
+    done = subprocess.run(
+        train_command(parquet, preset_name, out_dir),
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"jointrec train ({preset_name}) failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout)
+    stages = {s["description"]: s for s in result["stages"]}
+    train = stages["training joint"]
+    out: dict[str, Any] = {
+        "preset": preset_name,
+        "command_seconds": seconds,
+        "stages": result["stages"],
+        "epoch_seconds": train["seconds"],
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in result["stages"]),
+        "report": result["metrics"],
+    }
+    worker = subprocess.run(
+        [sys.executable, __file__, "--worker", str(out_dir)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if worker.returncode != 0:
+        raise RuntimeError(f"quality sample ({preset_name}) failed:\n{worker.stderr[-3000:]}")
+    out.update(json.loads(worker.stdout.strip().splitlines()[-1]))
     return out
+
+
+def worker(run_dir: str) -> dict[str, Any]:
+    """Examples trained and the sampled quality of a run directory, read back from disk."""
+    from jointrec.artifact.directory import load_artifact
+    from jointrec.experiments.pipeline import as_experiment, load, prepare_data
+
+    experiment, _ = as_experiment(str(Path(run_dir) / "manifest.toml"))
+    loaded = load(experiment, progress=False)
+    data = prepare_data(loaded.dataset, loaded.experiment.run.split)
+    exported = load_artifact(run_dir).exported
+    return {
+        "train_examples": len(data.train),
+        "test_examples": len(data.test),
+        "quality_sample": quality_sample(
+            exported, data.train, data.test, loaded.experiment.run.eval, len(data.items)
+        ),
+    }
 
 
 def quality_sample(
@@ -164,8 +144,9 @@ def quality_sample(
 
 
 def run_size(
-    name: str, scratch: Path, preset_name: str, rated_fraction: float = 1.0
-) -> dict[str, Any]:
+    name: str, scratch: Path, presets: list[str], rated_fraction: float = 1.0
+) -> list[dict[str, Any]]:
+    """Synthesises one size and runs each preset on it."""
     users, items, interactions = SIZES[name]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), KERAS_BACKEND="jax")
     parquet = scratch / f"synthetic-{name}.parquet"
@@ -177,46 +158,44 @@ def run_size(
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     synth_seconds = time.perf_counter() - start
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", str(parquet), "--scratch", str(scratch / name),
-         "--preset", preset_name],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"worker for {name} failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result.update(
-        size=name,
-        users=users,
-        items=items,
-        interactions_requested=interactions,
-        rated_fraction=rated_fraction,
-        synth_seconds=synth_seconds,
-        parquet_mb=parquet.stat().st_size / 2**20,
-    )
-    return result
+    results = []
+    for preset_name in presets:
+        result = run_preset(parquet, preset_name, scratch / name)
+        result.update(
+            size=name,
+            users=users,
+            items=items,
+            interactions_requested=interactions,
+            rated_fraction=rated_fraction,
+            synth_seconds=synth_seconds,
+            parquet_mb=parquet.stat().st_size / 2**20,
+            examples_per_second=result["train_examples"] / result["epoch_seconds"],
+        )
+        print(json.dumps({k: v for k, v in result.items() if k != "stages"}), flush=True)
+        results.append(result)
+    return results
 
 
 def run(
     quick: bool = False,
     sizes: list[str] | None = None,
-    preset_name: str = "tutorial",
+    presets: list[str] | None = None,
     rated_fraction: float = 1.0,
 ) -> dict[str, Any]:
     names = sizes or (["quick-20k"] if quick else ["1m", "5m", "25m"])
+    chosen = presets or ["tutorial", "default"]
     scratch = Path(tempfile.mkdtemp(prefix="jointrec-scaling-"))
     try:
-        results = [run_size(name, scratch, preset_name, rated_fraction) for name in names]
+        results = [r for name in names for r in run_size(name, scratch, chosen, rated_fraction)]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    base = results[0]["examples_per_second"]
-    base_rows = results[0]["row_wise_examples_per_second"]
-    for r in results:
-        r["throughput_vs_smallest"] = r["examples_per_second"] / base
-        r["row_wise_throughput_vs_smallest"] = r["row_wise_examples_per_second"] / base_rows
+    for preset_name in chosen:
+        mine = [r for r in results if r["preset"] == preset_name]
+        for r in mine:
+            r["throughput_vs_smallest"] = r["examples_per_second"] / mine[0]["examples_per_second"]
     return {
         **header("scaling", quick),
-        "preset": preset_name,
+        "presets": chosen,
         "rated_fraction": rated_fraction,
         "sizes": results,
     }
@@ -226,18 +205,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes")
     parser.add_argument("--sizes", help="comma-separated subset of " + ",".join(SIZES))
-    parser.add_argument("--preset", default="tutorial")
+    parser.add_argument("--presets", default="tutorial,default", help="comma-separated")
     parser.add_argument(
         "--rated-fraction", type=float, default=1.0, help="share of rated interactions"
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--scratch", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.scratch, args.preset), default=float))
+        print(json.dumps(worker(args.worker), default=float))
         return
     sizes = args.sizes.split(",") if args.sizes else None
-    result = run(args.quick, sizes, args.preset, args.rated_fraction)
+    result = run(args.quick, sizes, args.presets.split(","), args.rated_fraction)
     name = "scaling" + ("" if args.rated_fraction >= 1 else f"_rated{args.rated_fraction:g}")
     path = write_result(name + ("_quick" if args.quick else ""), result)
     print(path.read_text())

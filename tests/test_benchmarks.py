@@ -49,9 +49,14 @@ def test_quick_run_writes_every_result_and_the_table(tmp_path):
         assert {r["ranker"] for r in case["runs"]} == {"numpy", "jax"}
         recalls = {round(r["recall@10"], 12) for r in case["runs"]}
         assert len(recalls) == 1  # both rankers compute the same report
-    size = results["scaling"]["sizes"][0]
-    assert size["train_examples"] + size["test_examples"] == 20_000
-    assert size["peak_rss_mb"] > 0 and size["eval_users_per_second"] > 0
+    sizes = results["scaling"]["sizes"]
+    assert [r["preset"] for r in sizes] == ["tutorial", "default"]  # both, through the CLI
+    for size in sizes:
+        assert size["train_examples"] + size["test_examples"] == 20_000
+        assert size["peak_rss_mb"] > 0 and size["command_seconds"] > size["epoch_seconds"] > 0
+        assert "evaluating joint on test" in {s["description"] for s in size["stages"]}
+        q = size["quality_sample"]
+        assert q["model_recall@10"] == pytest.approx(size["report"]["recall@10"], abs=1e-9)
     table = (tmp_path / "summary_quick.md").read_text()
     assert "Quick mode" in table and "jointrec, tutorial preset" in table
     assert "quick-20k" in table
