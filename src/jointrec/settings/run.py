@@ -55,7 +55,8 @@ class TrainConfig:
         embedding_updates: How the compiled fast path updates the user and item tables:
             ``"dense"`` (every row, every step), ``"sparse"`` (only the rows the batch
             touches: exact for Adagrad and SGD, "lazy" moments for Adam-like optimizers) or
-            ``"auto"`` (sparse where that is exact and the tables are large).
+            ``"auto"`` (sparse where that is exact and the tables are large, and lazy Adam
+            for catalogue-sized tables; `jointrec.backend.jax.row_updates.use_sparse`).
         distinct_ids: Let the fast path run the towers and the in-batch scores once per
             distinct user and item of a batch (the same loss and gradients; see
             `jointrec.training.batch_unique`). Used where it is exact.
