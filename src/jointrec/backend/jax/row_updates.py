@@ -147,7 +147,6 @@ def _slot_lists(optimizer: keras.optimizers.Optimizer, n: int) -> list[list[Any]
 
 def row_template(
     model: JointModel,
-    plan: RowPlan,
     rows: int,
     optimizer: keras.optimizers.Optimizer,
     make_optimizer: Callable[[], keras.optimizers.Optimizer],

@@ -140,7 +140,7 @@ def runner_for(
         if sparse_batch_size is not None:
             plan = row_plan(model, optimizer)
             if plan is not None:
-                rows = row_template(model, plan, sparse_batch_size, optimizer, make_optimizer)
+                rows = row_template(model, sparse_batch_size, optimizer, make_optimizer)
                 if rows is not None:
                     run = compile_rows(plan, rows, sparse_batch_size, _loss_and_grad)
         if run is None:
