@@ -370,29 +370,30 @@ def train_model(
     # recent popularity for users with a history needs the rows' times (splits by time)
     known_weight = retrieval.recent_popularity if data.train.time is not None else 0.0
     rated_users = data.train.user[np.isfinite(labels)]  # n of each user's rating shrinkage
+
+    def export(trained: Any) -> Any:
+        """The NumPy model of ``trained`` as this run serves it (also for validation)."""
+        return export_model(
+            trained,
+            rating_scale=data.rating_scale,
+            clip_predictions=clip,
+            name=name,
+            can_rate=data.has_ratings,
+            training=(data.train.user, data.train.item),
+            newcomer_popularity=retrieval.newcomer_popularity,
+            popular_items=popular,
+            recent_popularity=known_weight,
+            rated_users=rated_users,
+            rating_shrinkage=model_config.rating.shrinkage,
+        )
+
     stopper = None
     if config.train.early_stopping > 0 or monitor_validation:
         from jointrec.training.early_stopping import ValidationMonitor
 
         stopper = ValidationMonitor(
             model,
-            lambda m: evaluate(
-                export_model(
-                    m,
-                    data.rating_scale,
-                    clip,
-                    name=name,
-                    training=(data.train.user, data.train.item),
-                    newcomer_popularity=retrieval.newcomer_popularity,
-                    popular_items=popular,
-                    recent_popularity=known_weight,
-                    rated_users=rated_users,
-                    rating_shrinkage=model_config.rating.shrinkage,
-                ),
-                data.train,
-                data.validation,
-                config.eval,
-            ),
+            lambda m: evaluate(export(m), data.train, data.validation, config.eval),
             metric=config.train.early_stopping_metric,
             patience=config.train.early_stopping,
         )
@@ -417,19 +418,7 @@ def train_model(
         stopper.restore_best()
     seconds = time.perf_counter() - start
     with stage(f"exporting {name}", progress):
-        exported = export_model(
-            model,
-            rating_scale=data.rating_scale,
-            clip_predictions=clip,
-            name=name,
-            can_rate=data.has_ratings,
-            training=(data.train.user, data.train.item),
-            newcomer_popularity=retrieval.newcomer_popularity,
-            popular_items=popular,
-            recent_popularity=known_weight,
-            rated_users=rated_users,
-            rating_shrinkage=model_config.rating.shrinkage,
-        )
+        exported = export(model)
     trained = TrainedModel(
         name=name,
         config=dataclasses.replace(config, model=model_config),
