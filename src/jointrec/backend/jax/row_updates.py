@@ -201,16 +201,16 @@ def compile_rows(
                 batch[key], size=batch_size, fill_value=size, return_inverse=True
             )
             inv[key] = inv[key].reshape(batch[key].shape)
-        picks = {i: uniq[key] for i, key in table_key.items()}  # trainable index -> rows
         row_constant = [
             _rows(v, uniq[constant_key[i]], fill=True) if i in constant_key else v
             for i, v in enumerate(non_trainable)
         ]
         row_trainable = [
-            _rows(v, picks[i], fill=True) if i in picks else v for i, v in enumerate(trainable)
+            _rows(v, uniq[table_key[i]], fill=True) if i in table_key else v
+            for i, v in enumerate(trainable)
         ]
         row_opt = [
-            _rows(v, picks[slot_owner[j]]) if slot_owner.get(j) in picks else v
+            _rows(v, uniq[table_key[slot_owner[j]]]) if j in slot_owner else v
             for j, v in enumerate(opt_vars)
         ]
         (_, (logs, new_non_trainable)), grads = grad_fn(
@@ -222,12 +222,14 @@ def compile_rows(
         ]
         row_trainable, row_opt = template.optimizer.stateless_apply(row_opt, grads, row_trainable)
         trainable = [
-            v.at[picks[i]].set(row_trainable[i], mode="drop") if i in picks else row_trainable[i]
+            v.at[uniq[table_key[i]]].set(row_trainable[i], mode="drop")
+            if i in table_key
+            else row_trainable[i]
             for i, v in enumerate(trainable)
         ]
         opt_vars = [
-            v.at[picks[slot_owner[j]]].set(row_opt[j], mode="drop")
-            if slot_owner.get(j) in picks
+            v.at[uniq[table_key[slot_owner[j]]]].set(row_opt[j], mode="drop")
+            if j in slot_owner
             else row_opt[j]
             for j, v in enumerate(opt_vars)
         ]
