@@ -33,21 +33,19 @@ COMBINERS = ("sum", "concat")
 def take_rows(table: Any, indices: Any) -> Any:
     """``table[indices]`` for indices known to be in range.
 
-    Keras' ``ops.take`` on JAX fills out-of-range rows with NaN, which costs a bounds
-    check per index in the gather and its gradient; the ids and codes here are encoded in
-    range, so on JAX the lookup clamps instead (the same values and gradients; a 64-code
-    history trains about 3% faster a step at MovieLens-25M size, 13.5 against 13.9 ms).
+    Keras' ``ops.take`` on JAX is ``jnp.take``, which fills out-of-range rows with NaN: a
+    bounds check and a select per index in the gather and in its gradient. The ids and
+    codes here are encoded in range, so on JAX the lookup is the array's own indexing, a
+    plain gather: the same values and gradients, and the gather with its gradient of a
+    1,000 x 64 history is ~15% faster on its own (2.7-2.9 against 3.2-3.5 ms on 2 cores;
+    within noise of a whole 25M-row training step).
 
     Example:
         >>> np.asarray(take_rows(np.eye(3, dtype="float32"), np.array([2, 0])))[:, 0]
         array([0., 1.], dtype=float32)
     """
     if keras.backend.backend() == "jax":
-        import jax.numpy as jnp
-
-        return jnp.take(
-            ops.convert_to_tensor(table), ops.convert_to_tensor(indices), axis=0, mode="clip"
-        )
+        return ops.convert_to_tensor(table)[ops.convert_to_tensor(indices)]
     return ops.take(table, indices, axis=0)
 
 
