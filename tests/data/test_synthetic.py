@@ -98,7 +98,7 @@ def test_cli_data_synth(tmp_path):
     assert "error: synthetic interactions=1000 exceeds half of users x items" in bad.output
 
 
-def test_rated_fraction_keeps_the_interactions_and_leaves_the_rest_unrated(tmp_path):
+def test_rated_fraction_keeps_the_interactions_and_leaves_the_rest_unrated(tmp_path, monkeypatch):
     full = synthesize(200, 150, 8_000, seed=3)
     part = synthesize(200, 150, 8_000, seed=3, rated_fraction=0.1)
     np.testing.assert_array_equal(part.item, full.item)  # the same interactions
@@ -117,8 +117,10 @@ def test_rated_fraction_keeps_the_interactions_and_leaves_the_rest_unrated(tmp_p
     assert "(10% rated)" in result.output
     column = pq.read_table(out).column("rating")
     assert column.null_count == int((~rated).sum())
-    from jointrec.data.columnar import read_parquet_columns
+    from jointrec.data import columnar
+    from jointrec.data.tables import read_interactions
 
-    store = read_parquet_columns(out, tmp_path / "columns", progress=False)
-    np.testing.assert_array_equal(np.isnan(store.rating), ~rated)
-    assert store.rating_scale == (0.5, 5.0)
+    monkeypatch.setattr(columnar, "STREAM_MIN_ROWS", 1)  # as a big file is read
+    x = read_interactions(out, user_col="user_id", item_col="item_id", rating_col="rating")
+    np.testing.assert_array_equal(np.isnan(x.rating), ~rated)
+    assert x.rating_scale == (0.5, 5.0)

@@ -1,9 +1,11 @@
 """Your own data: interaction logs from CSV or Parquet files, with a column mapping.
 
 `read_interactions` turns a file with user, item and optional rating and time columns into
-`Interactions`; ids may be integers or strings. `read_columns` is the shared reader (also
-used for feature tables): it reads only the named columns and raises `JointrecError` naming
-the file, the column and the line when something is missing or of the wrong type.
+`Interactions`; ids may be integers or strings. A big Parquet file with integer ids is
+streamed, a batch at a time, into memory-mapped columns (`jointrec.data.columnar`); other
+files are read whole by `read_columns`, the shared reader (also used for feature tables).
+Both read only the named columns and raise `JointrecError` naming the file, the column and
+the line (or row) when something is missing or of the wrong type.
 
 Example:
     >>> import tempfile, pathlib
@@ -16,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -47,6 +50,8 @@ class TableFile:
         format: ``"auto"`` (from the extension), ``"csv"``, ``"tsv"`` or ``"parquet"``.
         delimiter: CSV field separator (``None``: ``","`` for csv, tab for tsv).
         role: What the file holds, for error messages (``"interactions"``, ``"user features"``).
+        first_row: The file row of row 0 of the values at hand (a batch read on its own),
+            for the rows that messages name.
 
     Example:
         >>> TableFile("logs/events.tsv").resolved_format
@@ -57,6 +62,7 @@ class TableFile:
     format: str = "auto"
     delimiter: str | None = None
     role: str = "interactions"
+    first_row: int = 0
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -89,6 +95,7 @@ class TableFile:
         name = str(self.path)
         if row is None:
             return name
+        row += self.first_row
         if self.resolved_format == "parquet":
             return f"{name} row {row + 1}"
         return f"{name} line {row + 2}"
@@ -429,10 +436,14 @@ def read_interactions(
         options.setdefault(rating_col, "--rating-col")
     if time_col is not None:
         options.setdefault(time_col, "--time-col")
-    data = read_columns(file, options, strings=(user_col, item_col))
+    data = _streamed(file, options, user_col, item_col, rating_col, time_col)
+    if data is None:
+        data = read_columns(file, options, strings=(user_col, item_col))
     rating = None
     if rating_col is not None:
-        rating = rating_column(file, rating_col, data[rating_col])
+        rating = data[rating_col]
+        if not isinstance(rating, np.ndarray):
+            rating = rating_column(file, rating_col, rating)
         rated = ~np.isnan(rating)
         if not rated.any():
             rating = None
@@ -451,9 +462,15 @@ def read_interactions(
                 f"rating scale {low:g}..{high:g} inferred from {file.path} (its lowest and "
                 "highest rating): set rating_scale (--rating-scale LOW HIGH) if it is wider"
             )
-    user = id_column(file, user_col, data[user_col])
-    item = id_column(file, item_col, data[item_col])
-    timestamp = None if time_col is None else time_column(file, time_col, data[time_col])
+    user, item = (
+        v if isinstance(v, np.ndarray) else id_column(file, name, v)
+        for name, v in ((user_col, data[user_col]), (item_col, data[item_col]))
+    )
+    timestamp = None
+    if time_col is not None:
+        timestamp = data[time_col]
+        if not isinstance(timestamp, np.ndarray):
+            timestamp = time_column(file, time_col, timestamp)
     if duplicates == "error":
         check_no_duplicate_pairs(
             str(file.path),
@@ -522,4 +539,57 @@ def _check_scale(
             f"{file.where(row)}: column {name!r} holds {rating[row]:g}: expected a rating "
             f"in [{low:g}, {high:g}] (the rating_scale)"
         )
-    return rating.astype(np.float32)
+    return rating.astype(np.float32, copy=False)
+
+
+def _streamed(
+    file: TableFile,
+    columns: dict[str, str],
+    user_col: str,
+    item_col: str,
+    rating_col: str | None,
+    time_col: str | None,
+) -> dict[str, np.ndarray] | None:
+    """The interactions' columns streamed into memory maps (`jointrec.data.columnar`), or
+    ``None`` when the file is read whole: CSV, fewer than `STREAM_MIN_ROWS` rows, or ids
+    that are not integers (text ids become NumPy strings, which no memory map holds)."""
+    import pyarrow as pa
+
+    from jointrec.data import columnar
+
+    path = Path(file.path).expanduser()
+    if not path.is_file() or file.resolved_format != "parquet":
+        return None  # read_columns reads it, or says why it cannot
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError):
+        return None
+    schema = parquet.schema_arrow
+    _check_columns(file, columns, list(schema.names))
+    if parquet.metadata.num_rows < columnar.STREAM_MIN_ROWS or len(columns) < len(
+        [c for c in (user_col, item_col, rating_col, time_col) if c is not None]
+    ):
+        return None  # small, or one column in two roles
+    if not all(pa.types.is_integer(schema.field(c).type) for c in (user_col, item_col)):
+        return None
+
+    def at(row: int) -> TableFile:
+        return dataclasses.replace(file, first_row=row)
+
+    convert: dict[str, tuple[columnar.Converter, Any]] = {
+        user_col: (lambda a, row: id_column(at(row), user_col, a), np.int64),
+        item_col: (lambda a, row: id_column(at(row), item_col, a), np.int64),
+    }
+    if rating_col is not None:
+        convert[rating_col] = (lambda a, row: rating_column(at(row), rating_col, a), np.float64)
+    if time_col is not None:
+        convert[time_col] = (lambda a, row: time_column(at(row), time_col, a), np.int64)
+    try:
+        return columnar.stream_columns(path, convert, progress=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as err:
+        message = " ".join(str(err).split())
+        raise JointrecError(
+            f"{file.role} file {str(file.path)!r} cannot be read as parquet: {message}"
+        ) from None
