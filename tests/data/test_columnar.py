@@ -100,3 +100,13 @@ def test_text_ids_are_read_whole(tmp_path, streaming):
     pq.write_table(pa.table({"u": ["a", "b", "a"], "i": ["x", "y", "y"]}), path)
     x = read_interactions(path, user_col="u", item_col="i")
     assert x.user.tolist() == ["a", "b", "a"] and not _mapped(x.user)
+
+
+def test_an_unwritable_scratch_folder_is_one_clear_line(tmp_path, streaming, parquet, monkeypatch):
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("JOINTREC_DATA_DIR", str(blocked))
+    with pytest.raises(
+        JointrecError, match=r"cannot make a 0.1 MB scratch column in .*cache/scratch"
+    ):
+        read_interactions(parquet, **COLUMNS)

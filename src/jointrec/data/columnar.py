@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from jointrec.errors import JointrecError
 from jointrec.progress import progress_task
 
 #: Rows read and converted at a time.
@@ -98,6 +99,14 @@ def _scratch_array(dtype: Any, rows: int) -> np.ndarray:
     """A writable memory map of ``rows`` values over an unlinked file in `scratch_dir`: the
     file has no name to clean up, and its space is freed when the array is."""
     folder = scratch_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=folder) as handle:  # the map outlives the descriptor
-        return np.memmap(handle, dtype=dtype, mode="w+", shape=(max(rows, 1),))[:rows]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder) as handle:  # the map outlives the descriptor
+            return np.memmap(handle, dtype=dtype, mode="w+", shape=(max(rows, 1),))[:rows]
+    except OSError as err:
+        size = rows * np.dtype(dtype).itemsize / 1e6
+        raise JointrecError(
+            f"cannot make a {size:,.1f} MB scratch column in {str(folder)!r} "
+            f"({err.strerror or err}): expected a writable folder with room for it; set "
+            "JOINTREC_DATA_DIR to a folder on a disk with space"
+        ) from None
