@@ -28,14 +28,17 @@ def parquet(tmp_path):
 
 @pytest.fixture
 def streaming(monkeypatch):
-    """Streams every Parquet file, in batches of 1,000 rows."""
+    """Streams every file: Parquet in batches of 1,000 rows, CSV in blocks of 64 bytes."""
     monkeypatch.setattr(columnar, "STREAM_MIN_ROWS", 1)
     monkeypatch.setattr(columnar, "BATCH_ROWS", 1000)
+    monkeypatch.setattr(columnar, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(columnar, "CSV_BLOCK_BYTES", 64)
 
 
 def _whole(monkeypatch, path, **kwargs):
     with monkeypatch.context() as m:
         m.setattr(columnar, "STREAM_MIN_ROWS", 1 << 62)
+        m.setattr(columnar, "STREAM_MIN_BYTES", 1 << 62)
         return read_interactions(path, **kwargs)
 
 
@@ -107,6 +110,44 @@ def test_an_unwritable_scratch_folder_is_one_clear_line(tmp_path, streaming, par
     blocked.write_text("a file where the cache folder should be")
     monkeypatch.setenv("JOINTREC_DATA_DIR", str(blocked))
     with pytest.raises(
-        JointrecError, match=r"cannot make a 0.1 MB scratch column in .*cache/scratch"
+        JointrecError,
+        match=r"cannot write a scratch column .* in .*cache/scratch' \(Not a directory\)",
     ):
         read_interactions(parquet, **COLUMNS)
+
+
+def test_a_big_csv_streams_too_and_reads_as_the_whole_file(tmp_path, streaming, monkeypatch):
+    path = tmp_path / "log.csv"
+    lines = [f"{u},{100 + (u * 7) % 13},{1 + u % 5},{1000 + u}" for u in range(40)]
+    lines[5] = "5,107,,1005"  # an empty cell: an unrated row
+    path.write_text("user,item,stars,when\n" + "\n".join(lines) + "\n")
+    kwargs = {"user_col": "user", "item_col": "item", "rating_col": "stars", "time_col": "when"}
+    x = read_interactions(path, **kwargs)
+    ref = _whole(monkeypatch, path, **kwargs)
+    assert _mapped(x.user) and _mapped(x.timestamp) and not _mapped(ref.user)
+    for name in ("user", "item", "rating", "timestamp"):
+        np.testing.assert_array_equal(getattr(x, name), getattr(ref, name))
+        assert getattr(x, name).dtype == getattr(ref, name).dtype
+    assert np.isnan(x.rating[5]) and x.rating_scale == ref.rating_scale
+
+
+def test_csv_errors_in_a_later_block_name_their_line(tmp_path, streaming):
+    path = tmp_path / "log.csv"
+    rows = [f"{u},{u},3" for u in range(30)]
+    rows[20] = "20,20,NA"  # line 22 of the file, well past the first 64-byte block
+    path.write_text("u,i,r\n" + "\n".join(rows) + "\n")
+    with pytest.raises(JointrecError, match=r"log.csv line 22: column 'r' holds 'NA'"):
+        read_interactions(path, user_col="u", item_col="i", rating_col="r")
+    rows[20] = ",20,3"
+    path.write_text("u,i,r\n" + "\n".join(rows) + "\n")
+    with pytest.raises(JointrecError, match=r"log.csv line 22: column 'u' is empty"):
+        read_interactions(path, user_col="u", item_col="i", rating_col="r")
+
+
+def test_text_ids_in_a_later_csv_block_fall_back_to_the_whole_file(tmp_path, streaming):
+    path = tmp_path / "log.csv"
+    rows = [f"{u},{u}" for u in range(30)] + ["ann,7"]  # text only at the end
+    path.write_text("u,i\n" + "\n".join(rows) + "\n")
+    x = read_interactions(path, user_col="u", item_col="i")
+    assert x.user.dtype.kind == "U" and x.user[-1] == "ann" and x.user[0] == "0"
+    assert os.listdir(columnar.scratch_dir()) == []

@@ -1,9 +1,10 @@
 """Out-of-core columns: a Parquet file read batch by batch into memory-mapped arrays.
 
-`stream_columns` is how `jointrec.data.tables.read_interactions` reads a big Parquet file
-(at least `STREAM_MIN_ROWS` rows, integer ids): pyarrow yields ``BATCH_ROWS`` rows at a
-time, each column's converter checks and converts them, and the values are written into
-one `numpy.memmap` per column. The memory maps sit on unlinked scratch files under the
+`stream_columns` is how `jointrec.data.tables.read_interactions` reads a big file with
+integer ids (Parquet of at least `STREAM_MIN_ROWS` rows, CSV of at least
+`STREAM_MIN_BYTES`): pyarrow yields a batch of rows at a time, each column's converter
+checks and converts it, and the values are appended to one scratch file per column, which
+is then memory-mapped (`numpy.memmap`). The memory maps sit on unlinked scratch files under the
 data cache (`scratch_dir`), so the pages are the kernel's to write back and drop, and the
 disk space is freed with the arrays: nothing is left behind, and nothing the user has is
 touched. So reading holds one batch of rows in memory, not the whole table as pyarrow
@@ -14,29 +15,31 @@ Example:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.parquet"
     >>> pq.write_table(pa.table({"user": [3, 1, 2]}), path)
     >>> ids = lambda array, first_row: array.to_numpy()
-    >>> columns = stream_columns(path, {"user": (ids, np.int64)}, progress=False)
+    >>> batches = pq.ParquetFile(path).iter_batches(batch_size=2)
+    >>> columns = stream_columns(batches, {"user": (ids, np.int64)})
     >>> type(columns["user"]).__name__, columns["user"].tolist()
     ('memmap', [3, 1, 2])
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from jointrec.errors import JointrecError
-from jointrec.progress import progress_task
 
-#: Rows read and converted at a time.
+#: Rows of a Parquet file, and bytes of a CSV file, read and converted at a time.
 BATCH_ROWS = 1 << 20
-#: Parquet files with fewer rows are read whole (`read_interactions`): their columns fit
-#: in memory many times over, and one read is simpler to reason about.
+CSV_BLOCK_BYTES = 32 << 20
+#: Parquet files with fewer rows, and CSV files with fewer bytes, are read whole
+#: (`read_interactions`): their columns fit in memory many times over.
 STREAM_MIN_ROWS = 1 << 21
+STREAM_MIN_BYTES = 64 << 20
 #: ``(pyarrow array of one batch, the batch's first row) -> NumPy values``; raises
 #: `JointrecError` naming the row (``first_row`` + the row in the batch) for a bad value.
 Converter = Callable[[Any, int], np.ndarray]
@@ -52,61 +55,65 @@ def scratch_dir() -> Path:
 
 
 def stream_columns(
-    path: str | os.PathLike[str],
-    columns: dict[str, tuple[Converter, Any]],
-    *,
-    batch_rows: int | None = None,
-    progress: bool = True,
-    description: str = "reading the data",
+    batches: Iterable[Any], columns: dict[str, tuple[Converter, Any]]
 ) -> dict[str, np.ndarray]:
-    """Reads the named columns of a Parquet file into memory-mapped arrays, a batch at a time.
+    """Converts a file's record batches, one at a time, into memory-mapped columns.
 
     Args:
-        path: The Parquet file (its columns already checked to exist).
+        batches: pyarrow record batches in file order (``ParquetFile.iter_batches``, a
+            streaming CSV reader), holding the named columns.
         columns: Column name -> ``(converter, dtype)``: how one batch of the column becomes
             values, and their NumPy type.
-        batch_rows: Rows read and converted at a time (default `BATCH_ROWS`).
-        progress: Show a progress bar (rows).
-        description: The bar's text.
 
     Returns:
-        Column name -> a writable `numpy.memmap` of all the file's rows, in file order.
+        Column name -> a writable `numpy.memmap` of all the rows, in file order.
 
     Raises:
-        JointrecError: whatever a converter raises for a bad value.
+        JointrecError: whatever a converter raises for a bad value; or when the scratch
+            folder cannot hold the columns.
     """
-    import pyarrow.parquet as pq
-
-    parquet = pq.ParquetFile(Path(path).expanduser())
-    rows = parquet.metadata.num_rows
-    out: dict[str, np.ndarray] = {
-        name: _scratch_array(dtype, rows) for name, (_, dtype) in columns.items()
-    }
+    sinks = {name: _ScratchColumn(dtype) for name, (_, dtype) in columns.items()}
     first = 0
-    with progress_task(description, total=rows, enabled=progress) as bar:
-        batches = parquet.iter_batches(batch_size=batch_rows or BATCH_ROWS, columns=list(columns))
-        for batch in batches:
-            size = batch.num_rows
-            for name, (convert, _) in columns.items():
-                array = batch.column(batch.schema.get_field_index(name))
-                out[name][first : first + size] = convert(array, first)
-            first += size
-            bar.advance(size)
-    return out
+    for batch in batches:
+        for name, (convert, _) in columns.items():
+            sinks[name].append(convert(batch.column(batch.schema.get_field_index(name)), first))
+        first += batch.num_rows
+    return {name: sink.mapped() for name, sink in sinks.items()}
 
 
-def _scratch_array(dtype: Any, rows: int) -> np.ndarray:
-    """A writable memory map of ``rows`` values over an unlinked file in `scratch_dir`: the
-    file has no name to clean up, and its space is freed when the array is."""
-    folder = scratch_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder) as handle:  # the map outlives the descriptor
-            return np.memmap(handle, dtype=dtype, mode="w+", shape=(max(rows, 1),))[:rows]
-    except OSError as err:
-        size = rows * np.dtype(dtype).itemsize / 1e6
-        raise JointrecError(
-            f"cannot make a {size:,.1f} MB scratch column in {str(folder)!r} "
-            f"({err.strerror or err}): expected a writable folder with room for it; set "
-            "JOINTREC_DATA_DIR to a folder on a disk with space"
-        ) from None
+class _ScratchColumn:
+    """Values appended to an unlinked file in `scratch_dir`, then memory-mapped: the file
+    has no name to clean up, and its space is freed when the array is."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = np.dtype(dtype)
+        self.rows = 0
+        self.folder = scratch_dir()
+        with self._disk():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.handle = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115 (closed in mapped)
+
+    def append(self, values: np.ndarray) -> None:
+        with self._disk():
+            self.handle.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+        self.rows += len(values)
+
+    def mapped(self) -> np.ndarray:
+        with self._disk(), self.handle:  # the map outlives the descriptor
+            self.handle.flush()
+            if self.rows == 0:
+                return np.empty(0, dtype=self.dtype)
+            return np.memmap(self.handle, dtype=self.dtype, mode="r+", shape=(self.rows,))
+
+    @contextmanager
+    def _disk(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as err:
+            size = self.rows * self.dtype.itemsize / 1e6
+            raise JointrecError(
+                f"cannot write a scratch column ({size:,.1f} MB so far) in "
+                f"{str(self.folder)!r} ({err.strerror or err}): expected a writable folder "
+                "with room for the data's columns; set JOINTREC_DATA_DIR to a folder on a "
+                "disk with space"
+            ) from None

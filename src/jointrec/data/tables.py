@@ -1,7 +1,7 @@
 """Your own data: interaction logs from CSV or Parquet files, with a column mapping.
 
 `read_interactions` turns a file with user, item and optional rating and time columns into
-`Interactions`; ids may be integers or strings. A big Parquet file with integer ids is
+`Interactions`; ids may be integers or strings. A big Parquet or CSV file with integer ids is
 streamed, a batch at a time, into memory-mapped columns (`jointrec.data.columnar`); other
 files are read whole by `read_columns`, the shared reader (also used for feature tables).
 Both read only the named columns and raise `JointrecError` naming the file, the column and
@@ -220,7 +220,7 @@ def _raw_cell(file: TableFile, name: str, row: int) -> str:
                 include_columns=[name], column_types={name: pa.string()}, null_values=[]
             ),
         )
-        return str(table.column(name)[row].as_py()).strip()
+        return str(table.column(name)[file.first_row + row].as_py()).strip()
     except (pa.ArrowInvalid, OSError, IndexError):
         return ""
 
@@ -335,7 +335,8 @@ def _only_empty_nulls(file: TableFile, name: str, array: Any) -> None:
         )
     except (pa.ArrowInvalid, OSError):
         return
-    raw = np.char.strip(table.column(name).to_numpy(zero_copy_only=False).astype(str))
+    raw = table.column(name).slice(file.first_row, len(array))  # the rows at hand
+    raw = np.char.strip(raw.to_numpy(zero_copy_only=False).astype(str))
     null = array.is_null().to_numpy(zero_copy_only=False)
     worded = null & (raw != "")
     if worded.any():
@@ -542,6 +543,11 @@ def _check_scale(
     return rating.astype(np.float32, copy=False)
 
 
+class _ReadWholeError(Exception):
+    """Streaming stopped: read the file whole instead (text ids, or a file pyarrow
+    refuses, whose message the whole-file reader gives)."""
+
+
 def _streamed(
     file: TableFile,
     columns: dict[str, str],
@@ -551,45 +557,93 @@ def _streamed(
     time_col: str | None,
 ) -> dict[str, np.ndarray] | None:
     """The interactions' columns streamed into memory maps (`jointrec.data.columnar`), or
-    ``None`` when the file is read whole: CSV, fewer than `STREAM_MIN_ROWS` rows, or ids
-    that are not integers (text ids become NumPy strings, which no memory map holds)."""
+    ``None`` when the file is read whole: a Parquet file under `STREAM_MIN_ROWS` rows, a
+    CSV file under `STREAM_MIN_BYTES`, one column in two roles, or ids that are not
+    integers (text ids become NumPy strings, which no memory map holds)."""
     import pyarrow as pa
 
     from jointrec.data import columnar
 
     path = Path(file.path).expanduser()
-    if not path.is_file() or file.resolved_format != "parquet":
+    roles = [c for c in (user_col, item_col, rating_col, time_col) if c is not None]
+    if not path.is_file() or len(columns) < len(roles):
         return None  # read_columns reads it, or says why it cannot
-    import pyarrow.parquet as pq
-
+    fmt = file.resolved_format
     try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError):
+        batches = _batches(file, path, fmt, list(columns), (user_col, item_col))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError):
         return None
-    schema = parquet.schema_arrow
-    _check_columns(file, columns, list(schema.names))
-    if parquet.metadata.num_rows < columnar.STREAM_MIN_ROWS or len(columns) < len(
-        [c for c in (user_col, item_col, rating_col, time_col) if c is not None]
-    ):
-        return None  # small, or one column in two roles
-    if not all(pa.types.is_integer(schema.field(c).type) for c in (user_col, item_col)):
+    if batches is None:
         return None
 
     def at(row: int) -> TableFile:
         return dataclasses.replace(file, first_row=row)
 
+    def ids(name: str) -> columnar.Converter:
+        def convert(array: Any, row: int) -> np.ndarray:
+            values = id_column(at(row), name, array)
+            if values.dtype.kind != "i":
+                raise _ReadWholeError
+            return values
+
+        return convert
+
     convert: dict[str, tuple[columnar.Converter, Any]] = {
-        user_col: (lambda a, row: id_column(at(row), user_col, a), np.int64),
-        item_col: (lambda a, row: id_column(at(row), item_col, a), np.int64),
+        user_col: (ids(user_col), np.int64),
+        item_col: (ids(item_col), np.int64),
     }
     if rating_col is not None:
         convert[rating_col] = (lambda a, row: rating_column(at(row), rating_col, a), np.float64)
     if time_col is not None:
         convert[time_col] = (lambda a, row: time_column(at(row), time_col, a), np.int64)
     try:
-        return columnar.stream_columns(path, convert, progress=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as err:
-        message = " ".join(str(err).split())
-        raise JointrecError(
-            f"{file.role} file {str(file.path)!r} cannot be read as parquet: {message}"
-        ) from None
+        return columnar.stream_columns(batches, convert)
+    except (
+        _ReadWholeError,
+        pa.ArrowInvalid,
+        pa.ArrowNotImplementedError,
+        OSError,
+        UnicodeDecodeError,
+    ):
+        return None
+
+
+def _batches(file: TableFile, path: Path, fmt: str, wanted: list[str], ids: tuple[str, str]) -> Any:
+    """The file's record batches of the ``wanted`` columns (checked to exist), or ``None``
+    when the file is small enough to read whole."""
+    from jointrec.data import columnar
+
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        names = list(schema.names)
+        if not set(wanted) <= set(names) or len(set(names)) < len(names):
+            return None  # read_columns names what is wrong
+        if parquet.metadata.num_rows < columnar.STREAM_MIN_ROWS:
+            return None
+        if not all(pa.types.is_integer(schema.field(c).type) for c in ids):
+            return None
+        return parquet.iter_batches(batch_size=columnar.BATCH_ROWS, columns=wanted)
+    if path.stat().st_size < columnar.STREAM_MIN_BYTES:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(delimiter=file.delimiter or ("\t" if fmt == "tsv" else ","))
+    with pacsv.open_csv(path, parse_options=parse) as reader:
+        available = list(reader.schema.names)
+    if not set(wanted) <= set(available) or len(set(available)) < len(available):
+        return None  # read_columns names what is wrong
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=columnar.CSV_BLOCK_BYTES),
+        parse_options=parse,
+        convert_options=pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types={name: pa.string() for name in ids},
+            strings_can_be_null=True,
+        ),
+    )
