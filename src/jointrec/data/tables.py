@@ -611,12 +611,13 @@ def _streamed(
 def _batches(file: TableFile, path: Path, fmt: str, wanted: list[str], ids: tuple[str, str]) -> Any:
     """The file's record batches of the ``wanted`` columns (checked to exist), or ``None``
     when the file is small enough to read whole."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     from jointrec.data import columnar
 
     if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
         names = list(schema.names)
@@ -629,9 +630,6 @@ def _batches(file: TableFile, path: Path, fmt: str, wanted: list[str], ids: tupl
         return parquet.iter_batches(batch_size=columnar.BATCH_ROWS, columns=wanted)
     if path.stat().st_size < columnar.STREAM_MIN_BYTES:
         return None
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     parse = pacsv.ParseOptions(delimiter=file.delimiter or ("\t" if fmt == "tsv" else ","))
     with pacsv.open_csv(path, parse_options=parse) as reader:
         available = list(reader.schema.names)
